@@ -1,0 +1,255 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"miniship"
+	"miniship/clock"
+	"miniship/demo"
+	"miniship/httpapi"
+	"miniship/outbox"
+	"miniship/service"
+	"miniship/sqlstore"
+)
+
+func init() { commands = append(commands, newServeCmd) }
+
+type serveFlags struct {
+	addr, data, database, adminKey, clockMode, logLevel string
+	demo                                                bool
+	scan, commitLatency                                 time.Duration
+	faults                                              []string
+}
+
+func newServeCmd() *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the WeChat-compatible code-management server",
+		Long: `Run the server: the WeChat API at api.weixin.qq.com's paths, the consent page
+and the admin API under /miniship/v1. Every flag falls back to an environment
+variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.addr, "addr", envOr("MINISHIP_ADDR", "127.0.0.1:8080"), "listen address (MINISHIP_ADDR)")
+	fl.StringVar(&f.data, "data", envOr("MINISHIP_DATA", "./miniship-data"), "data directory for the SQLite database and the admin key (MINISHIP_DATA)")
+	fl.StringVar(&f.database, "database", envOr("MINISHIP_DATABASE", ""), "database: empty for SQLite in --data, or postgres://... (MINISHIP_DATABASE)")
+	fl.StringVar(&f.adminKey, "admin-key", envOr("MINISHIP_ADMIN_KEY", ""), "admin API key; generated and kept in --data when empty (MINISHIP_ADMIN_KEY)")
+	fl.BoolVar(&f.demo, "demo", envOr("MINISHIP_DEMO", "") == "1", "seed demo data once and print how to try it (MINISHIP_DEMO=1)")
+	fl.StringVar(&f.clockMode, "clock", envOr("MINISHIP_CLOCK", "real"), "real, or manual: time stands still until POST /miniship/v1/clock/advance (MINISHIP_CLOCK)")
+	fl.StringVar(&f.logLevel, "log-level", envOr("MINISHIP_LOG_LEVEL", "info"), "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
+	fl.DurationVar(&f.scan, "scan-duration", envDuration("MINISHIP_SCAN_DURATION", 3*time.Second), "how long the privacy scan after a commit runs (MINISHIP_SCAN_DURATION)")
+	fl.DurationVar(&f.commitLatency, "commit-latency", envDuration("MINISHIP_COMMIT_LATENCY", 0), "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
+	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
+	return cmd
+}
+
+func envDuration(key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
+		return d
+	}
+	return def
+}
+
+func envList(key string) []string {
+	if v := os.Getenv(key); v != "" {
+		return strings.Split(v, ";")
+	}
+	return nil
+}
+
+func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	var clk miniship.Clock = clock.Real{}
+	var manual *clock.Manual
+	switch f.clockMode {
+	case "real":
+	case "manual":
+		manual = clock.NewManual(time.Now().Truncate(time.Second))
+		clk = manual
+	default:
+		return fmt.Errorf("--clock must be real or manual, not %q", f.clockMode)
+	}
+	var rules []httpapi.FaultRule
+	for _, s := range f.faults {
+		r, err := httpapi.ParseFaultRule(s)
+		if err != nil {
+			return err
+		}
+		rules = append(rules, r)
+	}
+	if err := os.MkdirAll(f.data, 0o700); err != nil {
+		return err
+	}
+	dsn := f.database
+	if dsn == "" {
+		dsn = filepath.Join(f.data, "miniship.db")
+	}
+	store, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("open database: %w", err)
+	}
+	defer store.Close()
+	if f.adminKey == "" {
+		if f.adminKey, err = loadOrCreateKey(filepath.Join(f.data, "admin.key"), log); err != nil {
+			return err
+		}
+	}
+	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency}})
+	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", f.addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + ln.Addr().String()
+	if f.demo {
+		if err := printDemo(ctx, svc, base, f.adminKey, stdout); err != nil {
+			ln.Close()
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	srv := &http.Server{
+		Handler:           api,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // draft uploads can be 20 MB
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	go every(bg, time.Second, svc.Tick)
+	deliverer := outbox.New(outbox.Options{Store: store, Clock: clk, Logger: log})
+	go deliverer.Run(bg)
+
+	log.Info("miniship listening", "url", base, "database", redactDSN(dsn), "clock", f.clockMode)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	stopBG()
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// every runs fn now and then at each interval until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func(context.Context)) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		fn(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func loadOrCreateKey(path string, log *slog.Logger) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if k := strings.TrimSpace(string(b)); k != "" {
+			log.Info("admin key loaded", "file", path)
+			return k, nil
+		}
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	key := hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(key+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("store admin key: %w", err)
+	}
+	log.Info("admin key generated", "file", path)
+	return key, nil
+}
+
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "@"); i >= 0 && strings.Contains(dsn, "://") {
+		return dsn[:strings.Index(dsn, "://")+3] + "…" + dsn[i:]
+	}
+	return dsn
+}
+
+func printDemo(ctx context.Context, svc *service.Service, base, adminKey string, w io.Writer) error {
+	d, err := demo.Seed(ctx, svc)
+	if err != nil {
+		return err
+	}
+	ticket, err := svc.CurrentTicket(ctx, demo.PlatformAppID)
+	if err != nil {
+		return err
+	}
+	state := "created"
+	if !d.Created {
+		state = "already there"
+	}
+	p := d.Platform
+	fmt.Fprintf(w, `
+miniship demo data (%s)
+  admin key          %s
+  platform appid     %s
+  platform secret    %s
+  message token      %s
+  EncodingAESKey     %s
+  template_id        %d
+`, state, adminKey, p.AppID, p.Secret, p.Token, p.EncodingAESKey, d.TemplateID)
+	for _, a := range d.Authorizers {
+		fmt.Fprintf(w, "  mini program       %s (%s), refresh token %s\n", a.AppID, a.Nickname, d.Refresh[a.AppID])
+	}
+	fmt.Fprintf(w, `
+Try it (the ticket rotates every 10 minutes; each stays valid 12 hours):
+
+  curl -s -X POST '%[1]s/cgi-bin/component/api_component_token' \
+    -d '{"component_appid":"%[2]s","component_appsecret":"%[3]s","component_verify_ticket":"%[4]s"}'
+
+then, with the component_access_token it returns as CTOKEN:
+
+  curl -s -X POST '%[1]s/cgi-bin/component/api_authorizer_token?component_access_token=CTOKEN' \
+    -d '{"component_appid":"%[2]s","authorizer_appid":"%[5]s","authorizer_refresh_token":"%[6]s"}'
+
+and with that authorizer_access_token as ATOKEN, commit the template:
+
+  curl -s -X POST '%[1]s/wxa/commit?access_token=ATOKEN' \
+    -d '{"template_id":%[7]d,"ext_json":"{\"extAppid\":\"%[5]s\",\"ext\":{\"shopName\":\"Shop A\"},\"requiredPrivateInfos\":[\"getLocation\"]}","user_version":"1.0.0","user_desc":"first"}'
+
+Admin API: curl -s -H 'Authorization: Bearer %[8]s' %[1]s/miniship/v1/platforms/%[2]s/ticket
+`, base, p.AppID, p.Secret, ticket, demo.ShopA, d.Refresh[demo.ShopA], d.TemplateID, adminKey)
+	return nil
+}

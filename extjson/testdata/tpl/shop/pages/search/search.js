@@ -1,0 +1,5 @@
+Page({
+  pick() {
+    wx.chooseLocation({ success: (r) => this.setData({ r }) })
+  }
+})

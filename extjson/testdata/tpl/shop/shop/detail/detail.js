@@ -1,0 +1,5 @@
+Page({
+  onLoad() {
+    wx.getLocation({ type: 'gcj02' })
+  }
+})

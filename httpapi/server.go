@@ -1,0 +1,66 @@
+package httpapi
+
+import (
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"miniship/clock"
+	"miniship/service"
+)
+
+// Options configure a Server.
+type Options struct {
+	Service  *service.Service
+	AdminKey string
+	Logger   *slog.Logger
+	// Manual is the server clock when it runs in manual mode; it enables
+	// the admin clock endpoints.
+	Manual *clock.Manual
+	Faults []FaultRule
+	Limits Limits
+}
+
+// Server is the HTTP front of miniship: the WeChat API at WeChat's paths,
+// the consent page, and the admin API under /miniship/v1.
+type Server struct {
+	svc      *service.Service
+	log      *slog.Logger
+	adminKey string
+	manual   *clock.Manual
+	faults   *faults
+	limits   *limiter
+	wechat   map[string]route
+	admin    *http.ServeMux
+}
+
+// New returns a Server.
+func New(o Options) (*Server, error) {
+	s := &Server{svc: o.Service, log: o.Logger, adminKey: o.AdminKey, manual: o.Manual, faults: &faults{}, limits: &limiter{svc: o.Service, Limits: o.Limits}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if err := s.faults.set(o.Faults); err != nil {
+		return nil, err
+	}
+	s.wechat = s.routes()
+	s.admin = s.adminRoutes()
+	return s, nil
+}
+
+// ServeHTTP dispatches by path. Every answer is JSON (or the QR image, or
+// the consent page); never Go's plain-text 404.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, adminPrefix):
+		s.serveAdmin(w, r)
+	case p == "/cgi-bin/componentloginpage" || p == "/safe/bindcomponent":
+		s.serveConsent(w, r)
+	default:
+		if rt, ok := s.wechat[p]; ok {
+			s.serveWeChat(w, r, rt)
+			return
+		}
+		s.notFound(w, r)
+	}
+}

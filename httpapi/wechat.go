@@ -1,0 +1,139 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"miniship"
+	"miniship/service"
+	"miniship/wxerr"
+)
+
+// Method sets a route accepts. Several endpoints are sent with the "wrong"
+// method by popular SDKs; those routes accept both (see docs/feature-support.md).
+const (
+	get  = 1 << iota
+	post = 1 << iota
+	both = get | post
+)
+
+// route describes one WeChat endpoint.
+type route struct {
+	methods int
+	token   miniship.TokenKind // "" for endpoints that take none
+	perms   []int              // permission sets an authorizer token needs (any one)
+	body    bool               // a missing body is 44002
+	bare    bool               // success carries no errcode (token endpoints)
+	h       func(*call) (any, error)
+}
+
+// call is one request to a WeChat endpoint.
+type call struct {
+	ctx    context.Context
+	r      *http.Request
+	w      http.ResponseWriter
+	rid    string
+	caller *service.Caller
+	body   []byte
+	// raw is set by handlers that wrote the response themselves (QR images).
+	raw bool
+}
+
+// decode unmarshals the JSON body; malformed JSON is 47001. An empty body
+// decodes as {} unless the route requires one (checked before).
+func (c *call) decode(v any) error {
+	if len(bytes.TrimSpace(c.body)) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		return wxerr.New(wxerr.DataFormatError, jsonErrDetail(err))
+	}
+	return nil
+}
+
+func jsonErrDetail(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field != "" {
+		return "field " + te.Field + " has the wrong type"
+	}
+	return "invalid JSON"
+}
+
+// maxBody caps JSON request bodies; WeChat's own limit is of this order.
+const maxBody = 2 << 20
+
+func (s *Server) serveWeChat(w http.ResponseWriter, r *http.Request, rt route) {
+	c := &call{ctx: r.Context(), r: r, w: w, rid: newRID()}
+	res, err := s.runWeChat(c, rt)
+	if c.raw && err == nil {
+		return
+	}
+	if err != nil {
+		e := wxerr.From(err)
+		if e.Code == wxerr.SystemError {
+			s.log.Error("internal error", "rid", c.rid, "path", r.URL.Path, "err", err)
+		} else {
+			s.log.Debug("wechat error", "rid", c.rid, "path", r.URL.Path, "errcode", int(e.Code), "errmsg", e.Msg)
+		}
+		writeErr(w, c.rid, e)
+		return
+	}
+	writeOK(w, res, rt.bare)
+}
+
+func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in handler", "rid", c.rid, "path", c.r.URL.Path, "panic", p)
+			res, err = nil, wxerr.New(wxerr.SystemError, "")
+		}
+	}()
+	switch {
+	case c.r.Method == http.MethodGet && rt.methods&get == 0:
+		return nil, wxerr.New(wxerr.RequirePOST, "")
+	case c.r.Method == http.MethodPost && rt.methods&post == 0:
+		return nil, wxerr.New(wxerr.RequireGET, "")
+	case c.r.Method != http.MethodGet && c.r.Method != http.MethodPost:
+		if rt.methods&get != 0 {
+			return nil, wxerr.New(wxerr.RequireGET, "")
+		}
+		return nil, wxerr.New(wxerr.RequirePOST, "")
+	}
+	if err := s.faults.apply(c.ctx, c.r.URL.Path); err != nil {
+		return nil, err
+	}
+	if rt.token != "" {
+		q := c.r.URL.Query()
+		tok := q.Get("access_token")
+		if tok == "" {
+			tok = q.Get("component_access_token")
+		}
+		if c.caller, err = s.svc.Authenticate(c.ctx, tok, rt.token, rt.perms...); err != nil {
+			return nil, err
+		}
+		if err := s.limits.check(c.ctx, c.caller, c.r.URL.Path); err != nil {
+			return nil, err
+		}
+	}
+	if c.r.Method == http.MethodPost && !strings.HasPrefix(c.r.Header.Get("Content-Type"), "multipart/") {
+		c.body, err = io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, maxBody))
+		if err != nil {
+			return nil, wxerr.New(wxerr.DataFormatError, "request body too large or unreadable")
+		}
+	}
+	if rt.body && len(bytes.TrimSpace(c.body)) == 0 {
+		return nil, wxerr.New(wxerr.EmptyPostData, "")
+	}
+	return rt.h(c)
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	rid := newRID()
+	s.log.Debug("unknown path", "rid", rid, "path", r.URL.Path)
+	writeErr(w, rid, wxerr.Errorf(wxerr.SystemError, "unknown api %s", r.URL.Path))
+}

@@ -1,0 +1,358 @@
+package service
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"miniship"
+	"miniship/extjson"
+	"miniship/wxerr"
+)
+
+// CommitRequest is the body of /wxa/commit.
+type CommitRequest struct {
+	TemplateID  int64
+	ExtJSON     string
+	UserVersion string
+	UserDesc    string
+}
+
+// commitHold bounds how long a commit that died half-way (a crashed
+// server) keeps its mini program locked.
+const commitHold = time.Minute
+
+// Commit uploads a template with the mini program's ext_json and makes the
+// result its new experience version. A second commit for the same mini
+// program while one runs gets 9402202; every failure stores nothing.
+func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) error {
+	if n := utf8.RuneCountInString(req.UserVersion); n > 64 {
+		return wxerr.Errorf(wxerr.InvalidArgs, "user_version has %d characters, at most 64", n)
+	}
+	// Claim the mini program: the lock lives in the store, so it holds
+	// across server instances.
+	var a *miniship.Authorizer
+	err := s.update(ctx, func(tx miniship.Tx) error {
+		var err error
+		if a, err = tx.LockAuthorizer(c.AuthorizerAppID); err != nil {
+			return err
+		}
+		if s.Now().Before(a.CommitUntil) {
+			return wxerr.New(wxerr.ConcurrentLimit, "a commit for this mini program is in progress")
+		}
+		a.CommitUntil = s.Now().Add(commitHold)
+		return tx.UpdateAuthorizer(a)
+	})
+	if err != nil {
+		return err
+	}
+	release := func(tx miniship.Tx) error {
+		a, err := tx.LockAuthorizer(c.AuthorizerAppID)
+		if err != nil {
+			return err
+		}
+		a.CommitUntil = time.Time{}
+		return tx.UpdateAuthorizer(a)
+	}
+	v, err := s.buildVersion(ctx, c, a, req)
+	if err == nil && s.cfg.CommitLatency > 0 {
+		// The build time of a real commit: the window in which another
+		// commit collides.
+		t := time.NewTimer(s.cfg.CommitLatency)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		// Release on a fresh context: the request's may be cancelled.
+		if rerr := s.update(context.WithoutCancel(ctx), release); rerr != nil {
+			s.log.Error("release commit lock", "appid", c.AuthorizerAppID, "err", rerr)
+		}
+		return err
+	}
+	return s.update(ctx, func(tx miniship.Tx) error {
+		now := s.Now()
+		v.CreatedAt, v.ScanDoneAt = now, now.Add(s.cfg.ScanDuration)
+		if err := tx.CreateVersion(v); err != nil {
+			return err
+		}
+		return release(tx)
+	})
+}
+
+// buildVersion runs the ext_json engine against the template with the mini
+// program's grants.
+func (s *Service) buildVersion(ctx context.Context, c *Caller, a *miniship.Authorizer, req CommitRequest) (*miniship.Version, error) {
+	ct, err := s.loadTemplate(ctx, c.PlatformAppID, req.TemplateID, false)
+	if err != nil {
+		return nil, err
+	}
+	res, err := extjson.Apply(ct.tpl, req.ExtJSON, extjson.Options{
+		Standard: ct.meta.Type == miniship.TemplateStandard,
+		Grants:   grants{a},
+	})
+	if err != nil {
+		return nil, err
+	}
+	v := &miniship.Version{
+		AuthorizerAppID: c.AuthorizerAppID, PlatformAppID: c.PlatformAppID, TemplateID: req.TemplateID,
+		UserVersion: req.UserVersion, UserDesc: req.UserDesc, ExtJSON: req.ExtJSON,
+		PageList: pageList(res.App), UsedPrivacyAPIs: ct.tpl.PrivacyAPIs, DeclaredPrivacyAPIs: res.RequiredPrivateInfos,
+	}
+	if v.App, err = json.Marshal(res.App); err != nil {
+		return nil, err
+	}
+	if v.Pages, err = json.Marshal(res.Pages); err != nil {
+		return nil, err
+	}
+	if v.Ext, err = json.Marshal(res.Ext); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// grants exposes a mini program's privacy-API and plugin grants to the
+// ext_json engine.
+type grants struct{ a *miniship.Authorizer }
+
+func (g grants) PrivacyAPI(name string) bool { return slices.Contains(g.a.PrivacyAPIs, name) }
+
+// Plugin judges a plugin declaration. miniship has no global plugin
+// registry: a provider that is not a wx appid does not exist (80067), one
+// the mini program was not granted is 80082, an ungranted version 80066.
+func (g grants) Plugin(provider, version string) extjson.PluginStatus {
+	if !strings.HasPrefix(provider, "wx") || !appIDPattern.MatchString(provider) {
+		return extjson.PluginNotFound
+	}
+	for _, p := range g.a.Plugins {
+		if p.AppID == provider {
+			if slices.Contains(p.Versions, version) {
+				return extjson.PluginOK
+			}
+			return extjson.PluginBadVersion
+		}
+	}
+	return extjson.PluginNotGranted
+}
+
+// pageList is the pages of a commit in app.json order: main pages, then
+// each subpackage's pages as "root/page".
+func pageList(app map[string]any) []string {
+	var out []string
+	strs := func(v any) []string {
+		var ss []string
+		arr, _ := v.([]any)
+		for _, e := range arr {
+			if s, ok := e.(string); ok {
+				ss = append(ss, s)
+			}
+		}
+		return ss
+	}
+	out = append(out, strs(app["pages"])...)
+	for _, key := range []string{"subPackages", "subpackages"} {
+		subs, _ := app[key].([]any)
+		for _, sp := range subs {
+			m, _ := sp.(map[string]any)
+			root, _ := m["root"].(string)
+			root = strings.TrimSuffix(root, "/")
+			for _, p := range strs(m["pages"]) {
+				out = append(out, root+"/"+p)
+			}
+		}
+	}
+	return out
+}
+
+// experience returns the mini program's latest commit (86001 without one).
+func experience(tx miniship.Tx, appid string) (*miniship.Version, error) {
+	v, err := tx.LatestVersion(appid)
+	return v, notFound(err, wxerr.NoExperienceVersion, "")
+}
+
+// GetPage lists the pages of the committed code.
+func (s *Service) GetPage(ctx context.Context, c *Caller) ([]string, error) {
+	var pages []string
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		v, err := experience(tx, c.AuthorizerAppID)
+		if err == nil {
+			pages = v.PageList
+		}
+		return err
+	})
+	return pages, err
+}
+
+// ExperienceLink is what the experience QR code encodes: the link WeChat's
+// own trial codes carry, opening path (with its query) in the trial version.
+func (s *Service) ExperienceLink(ctx context.Context, c *Caller, path string) (string, error) {
+	var v *miniship.Version
+	err := s.view(ctx, func(tx miniship.Tx) (err error) {
+		v, err = experience(tx, c.AuthorizerAppID)
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	q := url.Values{"appid": {c.AuthorizerAppID}, "version": {fmt.Sprint(v.ID)}}
+	if path != "" {
+		q.Set("path", path)
+	}
+	return "https://open.weixin.qq.com/sns/getexpappinfo?" + q.Encode() + "#wechat-redirect", nil
+}
+
+// GetCategory lists the mini program's categories.
+func (s *Service) GetCategory(ctx context.Context, c *Caller) ([]miniship.Category, error) {
+	var cats []miniship.Category
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		a, err := tx.GetAuthorizer(c.AuthorizerAppID)
+		if err == nil {
+			cats = a.Categories
+		}
+		return err
+	})
+	if cats == nil {
+		cats = []miniship.Category{}
+	}
+	return cats, err
+}
+
+// PrivacyInfo is the answer of get_code_privacy_info.
+type PrivacyInfo struct {
+	WithoutAuthList []string `json:"without_auth_list"`
+	WithoutConfList []string `json:"without_conf_list"`
+}
+
+// CodePrivacyInfo reports the privacy scan of the latest commit: 61039
+// while it runs, then the APIs the code uses without permission and those it
+// uses without declaring them.
+func (s *Service) CodePrivacyInfo(ctx context.Context, c *Caller) (*PrivacyInfo, error) {
+	var info *PrivacyInfo
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		v, err := experience(tx, c.AuthorizerAppID)
+		if err != nil {
+			return err
+		}
+		if s.Now().Before(v.ScanDoneAt) {
+			return wxerr.New(wxerr.PrivacyScanRunning, "")
+		}
+		a, err := tx.GetAuthorizer(c.AuthorizerAppID)
+		if err != nil {
+			return err
+		}
+		info = privacyGaps(v, a)
+		return nil
+	})
+	return info, err
+}
+
+func privacyGaps(v *miniship.Version, a *miniship.Authorizer) *PrivacyInfo {
+	info := &PrivacyInfo{WithoutAuthList: []string{}, WithoutConfList: []string{}}
+	for _, api := range v.UsedPrivacyAPIs {
+		if !slices.Contains(a.PrivacyAPIs, api) {
+			info.WithoutAuthList = append(info.WithoutAuthList, "wx."+api)
+		}
+		if !slices.Contains(v.DeclaredPrivacyAPIs, api) {
+			info.WithoutConfList = append(info.WithoutConfList, "wx."+api)
+		}
+	}
+	return info
+}
+
+// VersionInfo is the answer of getversioninfo; either part is absent when
+// there is no such version.
+type VersionInfo struct {
+	Exp *struct {
+		Time    int64  `json:"exp_time"`
+		Version string `json:"exp_version"`
+		Desc    string `json:"exp_desc"`
+	} `json:"exp_info,omitempty"`
+	Release *struct {
+		Time    int64  `json:"release_time"`
+		Version string `json:"release_version"`
+		Desc    string `json:"release_desc"`
+	} `json:"release_info,omitempty"`
+}
+
+// GetVersionInfo describes the experience and the online versions.
+func (s *Service) GetVersionInfo(ctx context.Context, c *Caller) (*VersionInfo, error) {
+	info := &VersionInfo{}
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		if v, err := tx.LatestVersion(c.AuthorizerAppID); err == nil {
+			info.Exp = &struct {
+				Time    int64  `json:"exp_time"`
+				Version string `json:"exp_version"`
+				Desc    string `json:"exp_desc"`
+			}{v.CreatedAt.Unix(), v.UserVersion, v.UserDesc}
+		} else if err != miniship.ErrNotFound {
+			return err
+		}
+		r, err := onlineRelease(tx, c.AuthorizerAppID)
+		if err == nil {
+			info.Release = &struct {
+				Time    int64  `json:"release_time"`
+				Version string `json:"release_version"`
+				Desc    string `json:"release_desc"`
+			}{r.ReleasedAt.Unix(), r.UserVersion, r.UserDesc}
+		} else if err != miniship.ErrNotFound {
+			return err
+		}
+		return nil
+	})
+	return info, err
+}
+
+// onlineRelease is the version users get: the newest release not rolled back.
+func onlineRelease(tx miniship.Tx, appid string) (*miniship.Release, error) {
+	rs, err := tx.ListReleases(appid, 50)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		if !r.Reverted {
+			return r, nil
+		}
+	}
+	return nil, miniship.ErrNotFound
+}
+
+// ExperiencePackage builds the zip of the current experience version: the
+// template's files with the effective app.json, page configs and ext.json.
+func (s *Service) ExperiencePackage(ctx context.Context, appid string) ([]byte, error) {
+	var v *miniship.Version
+	err := s.view(ctx, func(tx miniship.Tx) (err error) {
+		v, err = tx.LatestVersion(appid)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	ct, err := s.loadTemplate(ctx, v.PlatformAppID, v.TemplateID, true)
+	if err != nil {
+		return nil, err
+	}
+	var app, ext map[string]any
+	var pages map[string]map[string]any
+	for _, f := range []struct {
+		raw json.RawMessage
+		v   any
+	}{{v.App, &app}, {v.Pages, &pages}, {v.Ext, &ext}} {
+		if err := json.Unmarshal(f.raw, f.v); err != nil {
+			return nil, fmt.Errorf("version %d: %w", v.ID, err)
+		}
+	}
+	var buf bytes.Buffer
+	if err := ct.tpl.BuildPackage(&buf, app, pages, ext); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,242 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is everything that differs between the backends. The queries in
+// the entity files are shared and must stay within the SQL both accept:
+// ON CONFLICT upserts and RETURNING (SQLite ≥ 3.35), partial indexes, TRUE
+// and FALSE.
+type dialect struct {
+	name       string
+	dollar     bool   // placeholders are $1, $2, … rather than ?
+	forUpdate  string // suffix of a read that locks its rows inside Update
+	skipLocked string // suffix of a read that claims rows other transactions hold no lock on
+	updateOpts sql.TxOptions
+	viewOpts   sql.TxOptions
+	classify   func(error) errClass
+	onClose    func(writer *sql.DB)
+}
+
+type errClass int
+
+const (
+	errOther      errClass = iota
+	errUnique              // a unique key exists already
+	errForeignKey          // a referenced row does not exist
+	errRetry               // transient: run the transaction again
+)
+
+// rebind rewrites ? placeholders into PostgreSQL's $n. The shared queries
+// hold no ? inside string literals, but quoted text is skipped anyway.
+func (d *dialect) rebind(q string) string {
+	if !d.dollar {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n, quoted := 0, false
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; {
+		case c == '\'':
+			quoted = !quoted
+		case c == '?' && !quoted:
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+//go:embed migrations
+var migrations embed.FS
+
+// migrate brings the schema up to date with the dialect's migrations.
+func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string, opts ...goose.ProviderOption) error {
+	fsys, err := fs.Sub(migrations, "migrations/"+dir)
+	if err != nil {
+		return err
+	}
+	opts = append(opts, goose.WithLogger(goose.NopLogger()))
+	p, err := goose.NewProvider(dialect, db, fsys, opts...)
+	if err != nil {
+		return fmt.Errorf("sqlstore: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("sqlstore: migrate: %w", err)
+	}
+	return nil
+}
+
+// --- SQLite ---------------------------------------------------------------
+
+var sqliteDialect = &dialect{
+	name: "sqlite",
+	// The writer's connection begins IMMEDIATE (_txlock), so default
+	// options do; readers take a snapshot at their first read in WAL mode.
+	viewOpts: sql.TxOptions{ReadOnly: true},
+	classify: func(err error) errClass {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return errOther
+		}
+		switch e.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return errUnique
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return errForeignKey
+		}
+		switch e.Code() & 0xff { // the primary code of an extended one
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return errRetry
+		}
+		return errOther
+	},
+	onClose: func(w *sql.DB) {
+		// Recommended before closing: refreshes planner statistics cheaply.
+		_, _ = w.Exec("PRAGMA optimize")
+	},
+}
+
+// sqliteBusyTimeout is how long a connection waits for another process's
+// lock before SQLITE_BUSY (and Update's retries) take over.
+const sqliteBusyTimeout = 5000 // ms
+
+// sqliteSync is the synchronous pragma. In WAL mode NORMAL syncs at
+// checkpoints, not at each commit: a commit that returned survives the
+// process being killed (it is in the OS page cache) but a power loss or
+// kernel crash may undo the last ones, never corrupting the file. FULL
+// would cover power loss at the cost of one fsync per commit; see
+// BenchmarkUpdate.
+var sqliteSync = "NORMAL"
+
+// OpenSQLite opens (creating if need be) the SQLite database file at path.
+func OpenSQLite(ctx context.Context, path string) (*Store, error) {
+	return openSQLite(ctx, path, sqliteBusyTimeout, sqliteSync)
+}
+
+func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Store, error) {
+	if path == "" || strings.ContainsRune(path, '?') {
+		// The driver takes what follows ? as its own parameters.
+		return nil, fmt.Errorf("sqlstore: invalid SQLite path %q", path)
+	}
+	common := url.Values{"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyMS)}}
+	w := url.Values{"_txlock": {"immediate"}, "_pragma": append(common["_pragma"],
+		"journal_mode(WAL)", "synchronous("+sync+")", "foreign_keys(1)")}
+	r := url.Values{"_pragma": append(common["_pragma"], "query_only(1)")}
+
+	// One writer connection: SQLite has one writer at a time anyway, and
+	// queueing in database/sql is cheaper than spinning on the file lock.
+	writer, err := sql.Open("sqlite", path+"?"+w.Encode())
+	if err != nil {
+		return nil, err
+	}
+	writer.SetMaxOpenConns(1)
+	writer.SetMaxIdleConns(1)
+	writer.SetConnMaxIdleTime(0)
+	writer.SetConnMaxLifetime(0)
+	// Migrating on the writer also puts the file in WAL mode before any
+	// reader opens it.
+	if err := migrate(ctx, writer, goose.DialectSQLite3, "sqlite"); err != nil {
+		writer.Close()
+		return nil, fmt.Errorf("%w (database %s)", err, path)
+	}
+	reader, err := sql.Open("sqlite", path+"?"+r.Encode())
+	if err != nil {
+		writer.Close()
+		return nil, err
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	reader.SetMaxOpenConns(n)
+	reader.SetMaxIdleConns(n)
+	return &Store{d: sqliteDialect, writer: writer, reader: reader}, nil
+}
+
+// --- PostgreSQL -----------------------------------------------------------
+
+var postgresDialect = &dialect{
+	name:       "postgres",
+	dollar:     true,
+	forUpdate:  " FOR UPDATE",
+	skipLocked: " FOR UPDATE SKIP LOCKED",
+	// READ COMMITTED with explicit row locks (LockAuthorizer) and atomic
+	// upserts (AddCounter): conflicts wait rather than abort.
+	updateOpts: sql.TxOptions{Isolation: sql.LevelReadCommitted},
+	// A read-only REPEATABLE READ transaction sees one snapshot across its
+	// statements and never fails with a serialization error.
+	viewOpts: sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
+	classify: func(err error) errClass {
+		var e *pgconn.PgError
+		if !errors.As(err, &e) {
+			return errOther
+		}
+		switch e.Code {
+		case "23505": // unique_violation
+			return errUnique
+		case "23503": // foreign_key_violation
+			return errForeignKey
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return errRetry
+		}
+		return errOther
+	},
+}
+
+// postgresMaxConns caps each process's connections; several servers share
+// the database's max_connections (100 by default).
+const postgresMaxConns = 16
+
+// OpenPostgres opens the PostgreSQL database a postgres:// URL names. Tables
+// go in the connection's current schema (set search_path in the URL to pick
+// another).
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: %w", err)
+	}
+	db.SetMaxOpenConns(postgresMaxConns)
+	db.SetMaxIdleConns(postgresMaxConns)
+	if err := migratePostgres(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{d: postgresDialect, writer: db, reader: db}, nil
+}
+
+// migratePostgres migrates under an advisory lock, as servers starting
+// together would otherwise race to create the tables. The lock is keyed by
+// schema so that databases in different schemas migrate independently.
+func migratePostgres(ctx context.Context, db *sql.DB) error {
+	var schema string // '' when search_path names no existing schema: goose then fails clearly
+	if err := db.QueryRowContext(ctx, "SELECT coalesce(current_schema(), '')").Scan(&schema); err != nil {
+		return fmt.Errorf("sqlstore: connect: %w", err)
+	}
+	h := fnv.New64a()
+	h.Write([]byte("miniship migrations " + schema))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, 300))
+	if err != nil {
+		return err
+	}
+	return migrate(ctx, db, goose.DialectPostgres, "postgres", goose.WithSessionLocker(locker))
+}

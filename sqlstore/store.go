@@ -1,0 +1,157 @@
+// Package sqlstore is the miniship.Store on SQL databases: SQLite (through
+// modernc.org/sqlite, pure Go) for a single server, PostgreSQL (through
+// pgx) for several servers sharing one database.
+//
+// It is one package with two dialects, not a package per backend, because
+// the SQL is shared: every query is written once, with ? placeholders, and
+// the few differences (placeholder style, row locks, error codes,
+// transaction options, the DDL) sit in dialect.go and the per-dialect
+// migration files. Two copies of forty-odd queries would drift apart, and
+// one test suite runs against both.
+//
+// Times are stored as Unix nanoseconds in UTC, exact on both backends; the
+// zero time round-trips as zero. JSON-valued fields (categories, page
+// lists, engine output) are TEXT holding JSON. The schema is migrated by
+// goose when a Store is opened.
+//
+// Transactions: View runs read-only, on a snapshot. Update on SQLite runs on
+// a single writer connection whose transactions begin IMMEDIATE, so writers
+// queue instead of failing midway; on PostgreSQL it runs READ COMMITTED and
+// LockAuthorizer takes a row lock (SELECT … FOR UPDATE). Update reruns its
+// function when the database reports a transient conflict (SQLITE_BUSY,
+// serialization failure, deadlock), so the function may run more than once
+// and must keep its side effects inside the transaction. Nothing relies on
+// in-process locks: several processes may share a PostgreSQL database.
+//
+// Within a transaction, a failed statement (other than a lookup that finds
+// nothing or a Create that finds its key taken) ends the transaction's
+// usefulness on both backends: later calls return the same error and the
+// transaction is rolled back even if the function returns nil. PostgreSQL
+// behaves so by itself; the store makes SQLite agree.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"miniship"
+)
+
+// Store implements miniship.Store.
+type Store struct {
+	d      *dialect
+	writer *sql.DB // SQLite: one connection; PostgreSQL: the pool
+	reader *sql.DB // SQLite: a pool of read-only connections; PostgreSQL: the pool
+}
+
+var _ miniship.Store = (*Store)(nil)
+
+// Open opens the store a DSN names and brings its schema up to date:
+// postgres:// or postgresql:// URLs open PostgreSQL; sqlite:///abs/path.db,
+// sqlite:rel/path.db or a plain file path open SQLite.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return OpenPostgres(ctx, dsn)
+	case strings.HasPrefix(dsn, "sqlite://"):
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"))
+	case strings.HasPrefix(dsn, "sqlite:"):
+		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+	case strings.Contains(dsn, "://"):
+		return nil, fmt.Errorf("sqlstore: unknown database URL scheme in %q", redact(dsn))
+	}
+	return OpenSQLite(ctx, dsn)
+}
+
+// Backend names the database: "sqlite" or "postgres".
+func (s *Store) Backend() string { return s.d.name }
+
+// Close closes the database.
+func (s *Store) Close() error {
+	if s.d.onClose != nil {
+		s.d.onClose(s.writer)
+	}
+	err := s.reader.Close()
+	if s.writer != s.reader {
+		err = errors.Join(err, s.writer.Close())
+	}
+	return err
+}
+
+// View runs fn in a read-only transaction.
+func (s *Store) View(ctx context.Context, fn func(miniship.Tx) error) error {
+	return s.run(ctx, s.reader, &s.d.viewOpts, false, fn)
+}
+
+// Update runs fn in a read-write transaction, committed when fn returns nil.
+// fn may run again if the database reports a transient conflict.
+func (s *Store) Update(ctx context.Context, fn func(miniship.Tx) error) error {
+	return s.run(ctx, s.writer, &s.d.updateOpts, true, fn)
+}
+
+// maxAttempts bounds the reruns of a transaction on transient conflicts.
+// Waiting for locks is the database's job (busy_timeout, row locks); this is
+// the backstop when that wait runs out or a deadlock is broken.
+const maxAttempts = 8
+
+func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write bool, fn func(miniship.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		retry, err := s.once(ctx, db, opts, write, fn)
+		if !retry || attempt == maxAttempts {
+			return err
+		}
+		// Jittered exponential backoff (2ms, 4ms, … 256ms) so that the
+		// transactions that collided do not collide again in step.
+		d := time.Duration(1<<min(attempt, 8)) * time.Millisecond
+		d += rand.N(d)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d):
+		}
+	}
+}
+
+// once runs one transaction. retry reports a transient failure worth a rerun.
+func (s *Store) once(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write bool, fn func(miniship.Tx) error) (retry bool, err error) {
+	sqlTx, err := db.BeginTx(ctx, opts)
+	if err != nil {
+		return s.d.classify(err) == errRetry, fmt.Errorf("sqlstore: begin: %w", err)
+	}
+	t := &tx{ctx: ctx, tx: sqlTx, d: s.d, write: write}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
+	err = fn(t)
+	if err == nil && t.err != nil {
+		// fn ignored a failed statement: committing would store half of it.
+		err = t.err
+	}
+	if err != nil {
+		_ = sqlTx.Rollback()
+		// The cause of a retry can hide behind whatever fn made of it.
+		return t.err != nil && s.d.classify(t.err) == errRetry, err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return s.d.classify(err) == errRetry, fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	return false, nil
+}
+
+// redact hides the password of a URL-shaped DSN in error messages.
+func redact(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if j := strings.IndexByte(dsn[i+3:], '@'); j >= 0 {
+			return dsn[:i+3] + "…@" + dsn[i+3+j+1:]
+		}
+	}
+	return dsn
+}

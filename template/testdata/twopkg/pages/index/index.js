@@ -1,0 +1,4 @@
+Page({
+  // wx.getFuzzyLocation() is only a comment
+  tip: "call wx.chooseLocation() later",
+})

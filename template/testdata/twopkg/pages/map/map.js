@@ -1,0 +1,6 @@
+Page({
+  onShow() {
+    wx.getLocation({ type: "gcj02" })
+    wx . onLocationChange(() => {})
+  }
+})

@@ -1,0 +1,1 @@
+Page({ pick() { wx['chooseAddress']({}) } })
