@@ -110,14 +110,17 @@ func checkResult(res *Result, g Grants) error {
 	app := res.App
 	if tb, ok := app["tabBar"].(map[string]any); ok {
 		items, _ := tb["list"].([]any)
-		pages := strs(app["pages"])
+		pages := map[string]bool{}
+		for _, p := range strs(app["pages"]) {
+			pages[p] = true
+		}
 		for i, it := range items {
 			item, _ := it.(map[string]any)
 			p, _ := item["pagePath"].(string)
 			if p == "" {
 				return wxerr.Errorf(wxerr.TabBarPagePathMissing, "tabBar.list[%d] has no pagePath", i)
 			}
-			if !slices.Contains(pages, p) {
+			if !pages[p] {
 				return wxerr.Errorf(wxerr.ExtJSONPathNotExist, "tabBar.list[%d].pagePath %q is not in pages", i, p)
 			}
 		}

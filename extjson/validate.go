@@ -49,9 +49,9 @@ var typeChecks = []struct {
 		if !ok {
 			return typeErr(path, "an object of page configs", v)
 		}
-		for _, p := range slices.Sorted(maps.Keys(m)) {
-			if err := isObject(fmt.Sprintf("%s[%q]", path, p), m[p]); err != nil {
-				return err
+		for _, p := range slices.Sorted(maps.Keys(m)) { // sorted: the first bad one is always the same
+			if _, ok := m[p].(map[string]any); !ok {
+				return typeErr(fmt.Sprintf("%s[%q]", path, p), "an object", m[p])
 			}
 		}
 		return nil
@@ -124,8 +124,8 @@ func isStringArray(path string, v any) error {
 		return typeErr(path, "an array of strings", v)
 	}
 	for i, e := range arr {
-		if err := isString(fmt.Sprintf("%s[%d]", path, i), e); err != nil {
-			return err
+		if _, ok := e.(string); !ok { // the path is built only on error: arrays can be long
+			return typeErr(fmt.Sprintf("%s[%d]", path, i), "a string", e)
 		}
 	}
 	return nil
@@ -211,10 +211,12 @@ func checkPaths(t *template.Template, ext map[string]any) error {
 		if len(pages) == 0 {
 			return wxerr.New(wxerr.PagesEmpty, "pages in ext_json is empty; omit it to keep the template's pages")
 		}
+		seen := make(map[string]bool, len(pages)) // a set: ext_json may hold many entries
 		for i, p := range pages {
-			if slices.Contains(pages[:i], p) {
+			if seen[p] {
 				return invalidf("pages[%d] %q is listed twice", i, p)
 			}
+			seen[p] = true
 			if !t.IsMainPage(p) {
 				return wxerr.Errorf(wxerr.ExtJSONPathNotExist, "pages[%d] %q %s", i, p, notMainPage(t, p))
 			}
@@ -239,10 +241,12 @@ func checkPaths(t *template.Template, ext map[string]any) error {
 				return wxerr.Errorf(wxerr.PagesEmpty, "%s[%d].pages of subpackage %q is empty", key, i, root)
 			}
 			sroot := t.Subpackages[si].Root
+			seen := make(map[string]bool, len(pages))
 			for j, p := range pages {
-				if slices.Contains(pages[:j], p) {
+				if seen[p] {
 					return invalidf("%s[%d].pages[%d] %q is listed twice", key, i, j, p)
 				}
+				seen[p] = true
 				if t.SubpackageOf(sroot+"/"+p) != si {
 					return wxerr.Errorf(wxerr.ExtJSONPathNotExist, "%s[%d].pages[%d] %q is not a page of the template's subpackage %q", key, i, j, p, sroot)
 				}

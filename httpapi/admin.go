@@ -56,12 +56,11 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin API needs Authorization: Bearer <admin key>"})
 		return
 	}
-	h, pattern := s.admin.Handler(r)
-	if pattern == "" { // unknown path or method: JSON, not the mux's text
+	if _, pattern := s.admin.Handler(r); pattern == "" { // unknown path or method: JSON, not the mux's text
 		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no admin endpoint " + r.Method + " " + r.URL.Path})
 		return
 	}
-	h.ServeHTTP(w, r)
+	s.admin.ServeHTTP(w, r) // (Handler does not fill r.PathValue; ServeHTTP does)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -1,0 +1,248 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"miniship"
+	"miniship/mstest"
+	"miniship/service"
+)
+
+// fixture is a platform with one authorized mini program and a template.
+type fixture struct {
+	s        *mstest.Server
+	p        *miniship.Platform
+	app      *miniship.Authorizer
+	ctoken   string
+	atoken   string
+	tplID    string
+	stdTplID string
+}
+
+func newFixture(t *testing.T, o mstest.Options, a *miniship.Authorizer) *fixture {
+	t.Helper()
+	s := mstest.New(t, o)
+	f := &fixture{s: s, p: s.Platform(t, nil)}
+	var refresh string
+	f.app, refresh = s.MiniProgram(t, f.p.AppID, a)
+	f.ctoken = componentToken(t, s, f.p.AppID, f.p.Secret)
+	f.atoken = authorizerToken(t, s, f.ctoken, f.p.AppID, f.app.AppID, refresh)
+	f.tplID = jsonNum(float64(s.Template(t, f.p.AppID, nil, miniship.TemplateNormal)))
+	f.stdTplID = jsonNum(float64(s.Template(t, f.p.AppID, nil, miniship.TemplateStandard)))
+	return f
+}
+
+func (f *fixture) commitBody(tpl, ext, version string) string {
+	return `{"template_id":` + tpl + `,"ext_json":` + extJSON(ext) + `,"user_version":"` + version + `","user_desc":"d"}`
+}
+
+// TestErrcodes checks that each bad input gets its documented errcode over
+// the wire, with a rid, and that nothing was stored for it.
+func TestErrcodes(t *testing.T) {
+	f := newFixture(t, mstest.Options{}, &miniship.Authorizer{
+		PrivacyAPIs: []string{"getLocation"},
+		Plugins:     []miniship.PluginGrant{{AppID: "wxplugin000000001", Versions: []string{"1.0.0"}}},
+	})
+	s, A, C := f.s, tok(f.atoken), tok(f.ctoken)
+	long := strings.Repeat("v", 65)
+	plugin := func(provider, version string) string {
+		return `{"plugins":{"p":{"provider":"` + provider + `","version":"` + version + `"}}}`
+	}
+	cases := []struct {
+		name         string
+		method, path string
+		q            url.Values
+		body         string
+		code         int
+	}{
+		{"unknown path", "GET", "/wxa/no_such_api", A, "", -1},
+		{"token missing", "POST", "/wxa/commit", nil, "{}", 41001},
+		{"token unknown", "POST", "/wxa/commit", tok("garbage"), "{}", 40001},
+		{"component token on code api", "POST", "/wxa/commit", C, "{}", 40001},
+		{"authorizer token on component api", "GET", "/wxa/gettemplatelist", A, "", 61014},
+		{"commit by GET", "GET", "/wxa/commit", A, "", 43002},
+		{"templatelist by POST", "POST", "/wxa/gettemplatelist", C, "{}", 43001},
+		{"empty body", "POST", "/wxa/commit", A, "", 44002},
+		{"malformed JSON", "POST", "/wxa/commit", A, `{"template_id":`, 47001},
+		{"template_id not a number", "POST", "/wxa/commit", A, `{"template_id":"abc"}`, 47001},
+		{"component appid wrong", "POST", "/cgi-bin/component/api_component_token", nil, `{"component_appid":"wxnobody","component_appsecret":"x","component_verify_ticket":"y"}`, 40013},
+		{"component secret wrong", "POST", "/cgi-bin/component/api_component_token", nil, `{"component_appid":"` + f.p.AppID + `","component_appsecret":"x","component_verify_ticket":"y"}`, 40125},
+		{"ticket invalid", "POST", "/cgi-bin/component/api_component_token", nil, `{"component_appid":"` + f.p.AppID + `","component_appsecret":"` + f.p.Secret + `","component_verify_ticket":"ticket@@@nope"}`, 61006},
+		{"preauthcode for another platform", "POST", "/cgi-bin/component/api_create_preauthcode", C, `{"component_appid":"wxsomeoneelse"}`, 40013},
+		{"refresh token wrong", "POST", "/cgi-bin/component/api_authorizer_token", C, `{"component_appid":"` + f.p.AppID + `","authorizer_appid":"` + f.app.AppID + `","authorizer_refresh_token":"nope"}`, 61023},
+		{"authorizer not authorized", "POST", "/cgi-bin/component/api_authorizer_token", C, `{"component_appid":"` + f.p.AppID + `","authorizer_appid":"wxnotauthorized1","authorizer_refresh_token":"x"}`, 61003},
+		{"draft missing", "POST", "/wxa/addtotemplate", C, `{"draft_id":999}`, 85064},
+		{"template type bad", "POST", "/wxa/addtotemplate", C, `{"draft_id":1,"template_type":7}`, 40097},
+		{"delete missing template", "POST", "/wxa/deletetemplate", C, `{"template_id":999}`, 85064},
+		{"template missing", "POST", "/wxa/commit", A, f.commitBody("999", `{}`, "1"), 85014},
+		{"user_version too long", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{}`, long), 40097},
+		{"ext_json not JSON", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{ext}`, "1"), 85048},
+		{"ext_json official 004 sample", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{extAppid:"", pages:["index":"search/index"],}`, "1"), 85048},
+		{"window wrong type", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{"window":[]}`, "1"), 85013},
+		{"standard template extra key", "POST", "/wxa/commit", A, f.commitBody(f.stdTplID, `{"pages":["pages/index/index"]}`, "1"), 9402203},
+		{"page not in template", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{"pages":["pages/nope/nope"]}`, "1"), 85045},
+		{"pages empty", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{"pages":[]}`, "1"), 85047},
+		{"tabBar item without pagePath", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{"tabBar":{"list":[{"text":"a"},{"text":"b"}]}}`, "1"), 85046},
+		{"privacy api bad name", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{"requiredPrivateInfos":["getSecrets"]}`, "1"), 85310},
+		{"privacy apis exclusive", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{"requiredPrivateInfos":["getFuzzyLocation","getLocation"]}`, "1"), 85311},
+		{"privacy api not granted", "POST", "/wxa/commit", A, f.commitBody(f.tplID, `{"requiredPrivateInfos":["chooseAddress"]}`, "1"), 85312},
+		{"plugin not found", "POST", "/wxa/commit", A, f.commitBody(f.tplID, plugin("nope", "1.0.0"), "1"), 80067},
+		{"plugin not granted", "POST", "/wxa/commit", A, f.commitBody(f.tplID, plugin("wxplugin000000002", "1.0.0"), "1"), 80082},
+		{"plugin version bad", "POST", "/wxa/commit", A, f.commitBody(f.tplID, plugin("wxplugin000000001", "9.9.9"), "1"), 80066},
+		{"get_page before commit", "GET", "/wxa/get_page", A, "", 86001},
+		{"privacy info before commit", "GET", "/wxa/security/get_code_privacy_info", A, "", 86001},
+		{"qrcode before commit", "GET", "/wxa/get_qrcode", A, "", 86001},
+		{"versioninfo empty body", "POST", "/wxa/getversioninfo", A, "", 44002},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			wantCode(t, wx(t, s, c.method, c.path, c.q, c.body), c.code)
+		})
+	}
+	// None of the failed commits left a version behind.
+	wantCode(t, wx(t, s, "GET", "/wxa/get_page", A, ""), 86001)
+	// A good commit with the same grants works: the table's failures were
+	// the inputs, not the fixture.
+	wantCode(t, wx(t, s, "POST", "/wxa/commit", A, f.commitBody(f.tplID, plugin("wxplugin000000001", "1.0.0"), "1")), 0)
+}
+
+func TestTokenExpiry(t *testing.T) {
+	f := newFixture(t, mstest.Options{}, nil)
+	ticket := f.s.Ticket(t, f.p.AppID)
+	f.s.Advance(7200 * time.Second)
+	wantCode(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 42001)
+	wantCode(t, wx(t, f.s, "GET", "/wxa/gettemplatelist", tok(f.ctoken), ""), 42001)
+	// Tickets are pushed every 10 minutes and each lives 12 hours.
+	if now := f.s.Ticket(t, f.p.AppID); now == ticket {
+		t.Fatal("the ticket did not rotate after two hours")
+	}
+	f.s.Advance(10*time.Hour + time.Second)
+	wantCode(t, wx(t, f.s, "POST", "/cgi-bin/component/api_component_token", nil,
+		`{"component_appid":"`+f.p.AppID+`","component_appsecret":"`+f.p.Secret+`","component_verify_ticket":"`+ticket+`"}`), 61005)
+}
+
+// TestScope: a token reaches only its own platform and mini program, and
+// only the permission sets granted.
+func TestScope(t *testing.T) {
+	f := newFixture(t, mstest.Options{}, nil)
+	s := f.s
+	other := s.Platform(t, nil)
+	otherToken := componentToken(t, s, other.AppID, other.Secret)
+	// The other platform sees none of this platform's templates, cannot
+	// commit them, and cannot use this platform's authorizations.
+	if l := wx(t, s, "GET", "/wxa/gettemplatelist", tok(otherToken), "")["template_list"].([]any); len(l) != 0 {
+		t.Fatalf("other platform sees %d templates", len(l))
+	}
+	wantCode(t, wx(t, s, "POST", "/cgi-bin/component/api_get_authorizer_info", url.Values{"component_access_token": {otherToken}},
+		`{"component_appid":"`+other.AppID+`","authorizer_appid":"`+f.app.AppID+`"}`), 61003)
+	wantCode(t, wx(t, s, "POST", "/wxa/deletetemplate", tok(otherToken), `{"template_id":`+f.tplID+`}`), 85064)
+
+	// A mini program authorized to the other platform cannot commit this
+	// platform's template.
+	app2, refresh2 := s.MiniProgram(t, other.AppID, nil)
+	atoken2 := authorizerToken(t, s, otherToken, other.AppID, app2.AppID, refresh2)
+	wantCode(t, wx(t, s, "POST", "/wxa/commit", tok(atoken2), f.commitBody(f.tplID, `{}`, "1")), 85014)
+
+	// Without permission set 18 the code APIs answer 61007.
+	ctx := context.Background()
+	if _, err := s.Service.Authorize(ctx, f.p.AppID, f.app.AppID, []int{30}); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, wx(t, s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{}`, "1")), 61007)
+	// Revoked authorization: 61003.
+	if err := s.Service.Unauthorize(ctx, f.p.AppID, f.app.AppID); err != nil {
+		t.Fatal(err)
+	}
+	wantCode(t, wx(t, s, "GET", "/wxa/get_category", tok(f.atoken), ""), 61003)
+}
+
+func TestTemplateLibraryLimits(t *testing.T) {
+	f := newFixture(t, mstest.Options{Config: service.Config{MaxTemplates: 3}}, nil)
+	s, C := f.s, tok(f.ctoken)
+	// The fixture made two templates; one more fills the library.
+	st, d := uploadDraft(t, s, f.p.AppID, templateZip(t, nil), "3")
+	if st != 201 {
+		t.Fatalf("draft: %d %v", st, d)
+	}
+	id := jsonNum(d["draft_id"].(float64))
+	wantCode(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 0)
+	wantCode(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 85065)
+	// gettemplatelist filters by type.
+	if l := wx(t, s, "GET", "/wxa/gettemplatelist", url.Values{"access_token": {f.ctoken}, "template_type": {"1"}}, "")["template_list"].([]any); len(l) != 1 {
+		t.Fatalf("standard templates: %v", l)
+	}
+	// A deleted template cannot be committed, and frees a place.
+	wantCode(t, wx(t, s, "POST", "/wxa/deletetemplate", C, `{"template_id":"`+f.tplID+`"}`), 0)
+	wantCode(t, wx(t, s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{}`, "1")), 85014)
+	wantCode(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 0)
+	// Bad packages never become drafts.
+	for name, files := range map[string]map[string]string{
+		"no app.json":  {"pages/a.js": "x"},
+		"empty pages":  {"app.json": `{"pages":[]}`},
+		"app.json bad": {"app.json": `[1]`},
+	} {
+		if st, m := uploadDraft(t, s, f.p.AppID, templateZip(t, files), "x"); st != 400 || !strings.Contains(str(m, "error"), "template") {
+			t.Errorf("%s: %d %v", name, st, m)
+		}
+	}
+}
+
+// TestConcurrentCommits: while one commit runs, others for the same mini
+// program get 9402202; exactly one wins.
+func TestConcurrentCommits(t *testing.T) {
+	f := newFixture(t, mstest.Options{Config: service.Config{CommitLatency: 300 * time.Millisecond}}, nil)
+	const n = 8
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = errcode(wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, "1")))
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, c := range codes {
+		switch c {
+		case 0:
+			wins++
+		case 9402202:
+		default:
+			t.Fatalf("unexpected errcode %d in %v", c, codes)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d commits won, want exactly 1 (codes %v)", wins, codes)
+	}
+	// After it finished, the next commit goes through.
+	wantCode(t, wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, "2")), 0)
+}
+
+func TestRestartKeepsEverything(t *testing.T) {
+	dsn := t.TempDir() + "/miniship.db"
+	s1 := mstest.New(t, mstest.Options{Database: dsn})
+	p := s1.Platform(t, nil)
+	app, refresh := s1.MiniProgram(t, p.AppID, nil)
+	ctoken := componentToken(t, s1, p.AppID, p.Secret)
+	atoken := authorizerToken(t, s1, ctoken, p.AppID, app.AppID, refresh)
+	tpl := jsonNum(float64(s1.Template(t, p.AppID, nil, 0)))
+	wantCode(t, wx(t, s1, "POST", "/wxa/commit", tok(atoken), `{"template_id":`+tpl+`,"ext_json":"{\"requiredPrivateInfos\":[]}","user_version":"7.0","user_desc":"d"}`), 0)
+	s1.Close()
+
+	s2 := mstest.New(t, mstest.Options{Database: dsn})
+	if l := wx(t, s2, "GET", "/wxa/get_page", tok(atoken), "")["page_list"].([]any); len(l) != 3 {
+		t.Fatalf("after restart get_page = %v", l)
+	}
+	if l := wx(t, s2, "GET", "/wxa/gettemplatelist", tok(ctoken), "")["template_list"].([]any); len(l) != 1 {
+		t.Fatalf("after restart templates = %v", l)
+	}
+	if v := wx(t, s2, "POST", "/wxa/getversioninfo", tok(atoken), "{}")["exp_info"].(map[string]any)["exp_version"]; v != "7.0" {
+		t.Fatalf("after restart exp_version = %v", v)
+	}
+}
