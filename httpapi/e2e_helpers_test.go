@@ -155,3 +155,35 @@ func extJSON(v string) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// componentTokenB and authorizerTokenB are the benchmark forms of the
+// token helpers.
+func componentTokenB(b *testing.B, s *mstest.Server, appid, secret string) string {
+	res := rawCallB(b, s, "POST", "/cgi-bin/component/api_component_token", nil,
+		`{"component_appid":"`+appid+`","component_appsecret":"`+secret+`","component_verify_ticket":"`+s.Ticket(b, appid)+`"}`)
+	return str(res, "component_access_token")
+}
+
+func authorizerTokenB(b *testing.B, s *mstest.Server, ctoken, platform, appid, refresh string) string {
+	res := rawCallB(b, s, "POST", "/cgi-bin/component/api_authorizer_token", url.Values{"component_access_token": {ctoken}},
+		`{"component_appid":"`+platform+`","authorizer_appid":"`+appid+`","authorizer_refresh_token":"`+refresh+`"}`)
+	return str(res, "authorizer_access_token")
+}
+
+func rawCallB(b *testing.B, s *mstest.Server, method, path string, q url.Values, body string) map[string]any {
+	b.Helper()
+	u := s.URL + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	res, err := http.Post(u, "application/json", strings.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(res.Body).Decode(&m); err != nil {
+		b.Fatal(err)
+	}
+	return m
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"slices"
+	"time"
 
 	"miniship"
 	"miniship/template"
@@ -167,7 +168,7 @@ func (s *Service) Unauthorize(ctx context.Context, platform, authorizer string) 
 		if err := tx.DeleteAuthorization(platform, authorizer); err != nil {
 			return err
 		}
-		return s.enqueue(tx, platformNotice(p, "unauthorized", s.Now(), []field{{"AuthorizerAppid", authorizer}}))
+		return s.enqueue(tx, authorizationEvent(p, "unauthorized", s.Now(), authorizer, "", time.Time{}, ""))
 	})
 }
 
@@ -242,12 +243,7 @@ func (s *Service) Consent(ctx context.Context, platform, preAuthCode, authorizer
 			}
 			info = "updateauthorized"
 		}
-		return s.enqueue(tx, platformNotice(p, info, now, []field{
-			{"AuthorizerAppid", authorizer},
-			{"AuthorizationCode", res.AuthCode},
-			{"AuthorizationCodeExpiredTime", unix(now.Add(s.cfg.AuthCodeTTL))},
-			{"PreAuthCode", preAuthCode},
-		}))
+		return s.enqueue(tx, authorizationEvent(p, info, now, authorizer, res.AuthCode, now.Add(s.cfg.AuthCodeTTL), preAuthCode))
 	})
 	if err != nil {
 		return nil, err

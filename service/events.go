@@ -1,67 +1,69 @@
 package service
 
 import (
-	"strconv"
+	"encoding/xml"
 	"strings"
 	"time"
 
 	"miniship"
+	"miniship/wxcrypt"
 )
 
-// field is one element of a pushed message's inner XML.
-type field [2]string
+// The inner XML of every push is one of wxcrypt's typed messages, so the
+// server and the SDK share one description of each message (field order,
+// CDATA for text, bare numbers for times) instead of two XML builders.
 
-// messageXML renders the inner XML of a push the way WeChat does: text in
-// CDATA, times and counters as bare numbers.
-func messageXML(fields []field) string {
-	var b strings.Builder
-	b.WriteString("<xml>")
-	for _, f := range fields {
-		b.WriteString("<" + f[0] + ">")
-		if strings.HasSuffix(f[0], "Time") {
-			b.WriteString(f[1])
-		} else {
-			b.WriteString("<![CDATA[" + strings.ReplaceAll(f[1], "]]>", "]]]]><![CDATA[>") + "]]>")
-		}
-		b.WriteString("</" + f[0] + ">")
+// systemOpenID is the FromUserName of system events: an OpenID-shaped
+// constant, as WeChat sends a system account's.
+const systemOpenID = "o0000000000000000000000000000"
+
+// payload renders a typed message. The types are fixed structs of strings
+// and integers, which encoding/xml cannot fail on; a failure is a bug.
+func payload(msg any) string {
+	b, err := xml.Marshal(msg)
+	if err != nil {
+		panic("miniship: push payload: " + err.Error())
 	}
-	b.WriteString("</xml>")
-	return b.String()
+	return string(b)
 }
-
-func unix(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 // platformNotice is a push to the authorization-event URL: tickets and
 // authorization changes.
-func platformNotice(p *miniship.Platform, infoType string, now time.Time, extra []field) *miniship.Event {
-	fields := append([]field{{"AppId", p.AppID}, {"CreateTime", unix(now)}, {"InfoType", infoType}}, extra...)
+func platformNotice(p *miniship.Platform, infoType string, msg any) *miniship.Event {
 	return &miniship.Event{
 		PlatformAppID: p.AppID,
 		URL:           p.AuthEventURL,
 		Kind:          infoType,
 		EnvelopeKind:  miniship.EnvelopeAppID,
 		EnvelopeTo:    p.AppID,
-		Payload:       messageXML(fields),
+		Payload:       payload(msg),
 	}
+}
+
+// authorizationEvent is an authorized / updateauthorized / unauthorized
+// notice; the code fields are empty (and omitted) for unauthorized.
+func authorizationEvent(p *miniship.Platform, infoType string, now time.Time, authorizer, code string, codeExpires time.Time, preAuthCode string) *miniship.Event {
+	ev := &wxcrypt.AuthorizationEvent{
+		AppID: wxcrypt.CDATA(p.AppID), CreateTime: now.Unix(), InfoType: wxcrypt.CDATA(infoType),
+		AuthorizerAppid: wxcrypt.CDATA(authorizer), AuthorizationCode: wxcrypt.CDATA(code),
+		PreAuthCode: wxcrypt.CDATA(preAuthCode),
+	}
+	if !codeExpires.IsZero() {
+		ev.AuthorizationCodeExpiredTime = codeExpires.Unix()
+	}
+	return platformNotice(p, infoType, ev)
 }
 
 // miniProgramEvent is a push to the message URL about one mini program
 // (audit results); $APPID$ in the URL names the mini program.
-func miniProgramEvent(p *miniship.Platform, a *miniship.Authorizer, event string, now time.Time, extra []field) *miniship.Event {
-	fields := append([]field{
-		{"ToUserName", a.OriginalID},
-		{"FromUserName", "o" + strings.Repeat("0", 27)}, // a system OpenID
-		{"CreateTime", unix(now)},
-		{"MsgType", "event"},
-		{"Event", event},
-	}, extra...)
+func miniProgramEvent(p *miniship.Platform, a *miniship.Authorizer, msg *wxcrypt.AuditEvent) *miniship.Event {
 	return &miniship.Event{
 		PlatformAppID: p.AppID,
 		URL:           strings.ReplaceAll(p.MessageURL, "$APPID$", a.AppID),
-		Kind:          event,
+		Kind:          string(msg.Event),
 		EnvelopeKind:  miniship.EnvelopeToUserName,
 		EnvelopeTo:    a.OriginalID,
-		Payload:       messageXML(fields),
+		Payload:       payload(msg),
 	}
 }
 

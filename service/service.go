@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"regexp"
 	"sync"
 	"time"
 
@@ -38,6 +39,20 @@ type Config struct {
 	// DefaultPermissionSets are granted by the consent page and the admin
 	// API when the caller names none.
 	DefaultPermissionSets []int
+	// MediaTTL is how long an uploadmedia mediaid stays usable: 3 days.
+	MediaTTL time.Duration
+	// The automatic reviewer (audit.go). AutoApprove > 0 approves an audit
+	// that has been in review that long on the service clock (half as long
+	// once sped up); AutoReject rejects, at the same moment (at the next
+	// tick when AutoApprove is off), an audit whose page titles or ext
+	// values match, with AutoRejectReason. Both off: only the admin API
+	// decides.
+	AutoApprove      time.Duration
+	AutoReject       *regexp.Regexp
+	AutoRejectReason string
+	// NoSpeedupClasses are first-level categories whose audits cannot be
+	// sped up (89403); none by default.
+	NoSpeedupClasses []string
 }
 
 func (c *Config) defaults() {
@@ -66,6 +81,10 @@ func (c *Config) defaults() {
 	}
 	if c.UndoPerMonth == 0 {
 		c.UndoPerMonth = 10
+	}
+	def(&c.MediaTTL, 72*time.Hour)
+	if c.AutoRejectReason == "" {
+		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"
 	}
 	if c.DefaultPermissionSets == nil {
 		c.DefaultPermissionSets = []int{17, 18, 19, 25, 30, 31, 36, 37, 40, 45, 48, 49, 51, 52, 57, 65, 67, 70, 71, 73, 76, 81, 84, 85, 86, 88, 93, 99, 102, 104, 105, 112, 116, 117, 118, 119, 120, 129, 130, 131, 132, 133, 135}

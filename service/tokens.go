@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"miniship"
+	"miniship/wxcrypt"
 	"miniship/wxerr"
 )
 
@@ -333,7 +334,7 @@ func (s *Service) issueTicket(tx miniship.Tx, p *miniship.Platform) (string, err
 	if p.AuthEventURL == "" {
 		return ticket, nil
 	}
-	return ticket, s.enqueue(tx, platformNotice(p, "component_verify_ticket", now, []field{{"ComponentVerifyTicket", ticket}}))
+	return ticket, s.enqueue(tx, platformNotice(p, wxcrypt.InfoTypeComponentVerifyTicket, wxcrypt.NewComponentVerifyTicket(p.AppID, now.Unix(), ticket)))
 }
 
 // PushTickets issues a new ticket to every platform whose last one is older
@@ -371,6 +372,9 @@ func (s *Service) PushTickets(ctx context.Context) error {
 // and right after the manual clock moves.
 func (s *Service) Tick(ctx context.Context) {
 	if err := s.PushTickets(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("tick", "err", err)
+	}
+	if err := s.AutoDecide(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("tick", "err", err)
 	}
 }

@@ -1,0 +1,107 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"miniship/mstest"
+)
+
+// loadClients is the concurrency of the load benchmarks.
+const loadClients = 32
+
+// load runs n requests from loadClients concurrent clients; req(i, k)
+// builds the k-th request of client i. It returns the wall time and the
+// sorted latencies, and fails on any answer that is not errcode 0.
+func load(b *testing.B, n int, req func(client, k int) *http.Request) (time.Duration, []time.Duration) {
+	b.Helper()
+	tr := &http.Transport{MaxIdleConnsPerHost: loadClients}
+	defer tr.CloseIdleConnections()
+	hc := &http.Client{Transport: tr}
+	lat := make([][]time.Duration, loadClients)
+	var next atomic.Int64
+	var failed atomic.Value
+	var wg sync.WaitGroup
+	start := time.Now()
+	for c := range loadClients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; ; k++ {
+				if next.Add(1) > int64(n) {
+					return
+				}
+				t0 := time.Now()
+				res, err := hc.Do(req(c, k))
+				if err != nil {
+					failed.Store(err.Error())
+					return
+				}
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				lat[c] = append(lat[c], time.Since(t0))
+				if strings.Contains(string(body), `"errcode":`) && !strings.Contains(string(body), `"errcode":0`) {
+					failed.Store(string(body))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	wall := time.Since(start)
+	if f := failed.Load(); f != nil {
+		b.Fatalf("a request failed: %v", f)
+	}
+	all := slices.Concat(lat...)
+	slices.Sort(all)
+	return wall, all
+}
+
+func pct(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	return sorted[min(len(sorted)-1, int(float64(len(sorted))*p))]
+}
+
+// BenchmarkCommitLoad measures /wxa/commit with 32 concurrent clients (one
+// mini program each, as a rollout does) against the no-op /miniship/healthz
+// on the same server in the same run. Read commit_per_s, p50/p99 and the
+// ratio noop_per_s/commit_per_s (how many no-op calls one commit costs).
+func BenchmarkCommitLoad(b *testing.B) {
+	s := mstest.New(b, mstest.Options{})
+	p := s.Platform(b, nil)
+	tpl := s.Template(b, p.AppID, nil, 0)
+	ctoken := componentTokenB(b, s, p.AppID, p.Secret)
+	tokens := make([]string, loadClients)
+	for i := range tokens {
+		app, refresh := s.MiniProgram(b, p.AppID, nil)
+		tokens[i] = authorizerTokenB(b, s, ctoken, p.AppID, app.AppID, refresh)
+	}
+	n := max(b.N, 200)
+	noopWall, noopLat := load(b, n, func(int, int) *http.Request {
+		r, _ := http.NewRequest("GET", s.URL+"/miniship/healthz", nil)
+		return r
+	})
+	b.ResetTimer()
+	wall, lat := load(b, n, func(c, k int) *http.Request {
+		body := fmt.Sprintf(`{"template_id":%d,"ext_json":"{\"extAppid\":\"x\",\"ext\":{\"n\":%d},\"requiredPrivateInfos\":[]}","user_version":"1.%d","user_desc":"load"}`, tpl, k, k)
+		r, _ := http.NewRequest("POST", s.URL+"/wxa/commit?access_token="+tokens[c], strings.NewReader(body))
+		return r
+	})
+	b.StopTimer()
+	commitRate := float64(n) / wall.Seconds()
+	noopRate := float64(n) / noopWall.Seconds()
+	b.ReportMetric(commitRate, "commit/s")
+	b.ReportMetric(float64(pct(lat, 0.50).Microseconds()), "p50_µs")
+	b.ReportMetric(float64(pct(lat, 0.99).Microseconds()), "p99_µs")
+	b.ReportMetric(noopRate, "noop/s")
+	b.ReportMetric(float64(pct(noopLat, 0.99).Microseconds()), "noop_p99_µs")
+	b.ReportMetric(noopRate/commitRate, "noop/commit")
+}
