@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -33,6 +34,8 @@ type serveFlags struct {
 	demo                                                bool
 	scan, commitLatency                                 time.Duration
 	faults                                              []string
+	autoApprove                                         time.Duration
+	autoReject                                          string
 }
 
 func newServeCmd() *cobra.Command {
@@ -58,6 +61,8 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringVar(&f.logLevel, "log-level", envOr("MINISHIP_LOG_LEVEL", "info"), "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
 	fl.DurationVar(&f.scan, "scan-duration", envDuration("MINISHIP_SCAN_DURATION", 3*time.Second), "how long the privacy scan after a commit runs (MINISHIP_SCAN_DURATION)")
 	fl.DurationVar(&f.commitLatency, "commit-latency", envDuration("MINISHIP_COMMIT_LATENCY", 0), "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
+	fl.DurationVar(&f.autoApprove, "auto-approve", envDuration("MINISHIP_AUTO_APPROVE", 0), "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
+	fl.StringVar(&f.autoReject, "auto-reject-pattern", envOr("MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
 	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
@@ -118,7 +123,13 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency}})
+	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove}
+	if f.autoReject != "" {
+		if cfg.AutoReject, err = regexp.Compile(f.autoReject); err != nil {
+			return fmt.Errorf("--auto-reject-pattern: %w", err)
+		}
+	}
+	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: cfg})
 	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules})
 	if err != nil {
 		return err

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
-		"maps"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -500,5 +500,29 @@ func TestResultJSONShape(t *testing.T) {
 	json.Unmarshal([]byte(js(res)), &m)
 	if got := slices.Sorted(maps.Keys(m)); !slices.Equal(got, []string{"app", "ext", "pages"}) {
 		t.Errorf("JSON keys = %v", got)
+	}
+}
+
+// One Template serves concurrent commits (run with -race; without it the
+// runtime still aborts on a concurrent map write).
+func TestApplyConcurrent(t *testing.T) {
+	tp := tpl(t, "shop")
+	ext := `{"window":{"a":1},"tabBar":{"color":"#000"},"extPages":{"pages/index/index":{"x":1}},"permission":{"q":1}}`
+	done := make(chan error)
+	for range 8 {
+		go func() {
+			var err error
+			for range 50 {
+				if _, err = Apply(tp, ext, Options{Grants: allGranted}); err != nil {
+					break
+				}
+			}
+			done <- err
+		}()
+	}
+	for range 8 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
 	}
 }

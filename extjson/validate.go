@@ -228,7 +228,7 @@ func checkPaths(t *template.Template, ext map[string]any) error {
 		for i, it := range v.([]any) {
 			m := it.(map[string]any)
 			root := m["root"].(string)
-			si := t.Subpackage(root)
+			si := t.SubpackageIndex(root)
 			if si < 0 {
 				return wxerr.Errorf(wxerr.ExtJSONPathNotExist, "%s[%d].root %q is not a subpackage of the template (it has %s)", key, i, root, roots2str(t))
 			}

@@ -31,20 +31,71 @@ const commitHold = time.Minute
 // Commit uploads a template with the mini program's ext_json and makes the
 // result its new experience version. A second commit for the same mini
 // program while one runs gets 9402202; every failure stores nothing.
+//
+// The engine runs before any write, so a commit costs one write
+// transaction; only with CommitLatency (a modelled build time) does it
+// first claim the mini program in a transaction of its own, making the
+// window in which another commit collides.
 func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) error {
 	if n := utf8.RuneCountInString(req.UserVersion); n > 64 {
 		return wxerr.Errorf(wxerr.InvalidArgs, "user_version has %d characters, at most 64", n)
 	}
-	// Claim the mini program: the lock lives in the store, so it holds
-	// across server instances.
 	var a *miniship.Authorizer
+	err := s.view(ctx, func(tx miniship.Tx) (err error) {
+		a, err = tx.GetAuthorizer(c.AuthorizerAppID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if s.Now().Before(a.CommitUntil) {
+		return errCommitting
+	}
+	v, err := s.buildVersion(ctx, c, a, req)
+	if err != nil {
+		return err
+	}
+	if s.cfg.CommitLatency > 0 {
+		if err := s.holdForBuild(ctx, c.AuthorizerAppID); err != nil {
+			return err
+		}
+	}
+	return s.update(ctx, func(tx miniship.Tx) error {
+		a, err := tx.LockAuthorizer(c.AuthorizerAppID)
+		if err != nil {
+			return err
+		}
+		// Without a modelled build time the lock is only held inside this
+		// transaction; with one, holdForBuild set it and this clears it.
+		if s.cfg.CommitLatency == 0 && s.Now().Before(a.CommitUntil) {
+			return errCommitting
+		}
+		now := s.Now()
+		v.CreatedAt, v.ScanDoneAt = now, now.Add(s.cfg.ScanDuration)
+		if err := tx.CreateVersion(v); err != nil {
+			return err
+		}
+		if a.CommitUntil.IsZero() {
+			return nil
+		}
+		a.CommitUntil = time.Time{}
+		return tx.UpdateAuthorizer(a)
+	})
+}
+
+var errCommitting = wxerr.New(wxerr.ConcurrentLimit, "a commit for this mini program is in progress")
+
+// holdForBuild claims the mini program, in the store so the claim holds
+// across server instances, and waits out the build time. On failure it
+// gives the claim back.
+func (s *Service) holdForBuild(ctx context.Context, appid string) error {
 	err := s.update(ctx, func(tx miniship.Tx) error {
-		var err error
-		if a, err = tx.LockAuthorizer(c.AuthorizerAppID); err != nil {
+		a, err := tx.LockAuthorizer(appid)
+		if err != nil {
 			return err
 		}
 		if s.Now().Before(a.CommitUntil) {
-			return wxerr.New(wxerr.ConcurrentLimit, "a commit for this mini program is in progress")
+			return errCommitting
 		}
 		a.CommitUntil = s.Now().Add(commitHold)
 		return tx.UpdateAuthorizer(a)
@@ -52,41 +103,26 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 	if err != nil {
 		return err
 	}
-	release := func(tx miniship.Tx) error {
-		a, err := tx.LockAuthorizer(c.AuthorizerAppID)
+	t := time.NewTimer(s.cfg.CommitLatency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+	}
+	// Give the claim back on a context that outlives the cancelled request.
+	rerr := s.update(context.WithoutCancel(ctx), func(tx miniship.Tx) error {
+		a, err := tx.LockAuthorizer(appid)
 		if err != nil {
 			return err
 		}
 		a.CommitUntil = time.Time{}
 		return tx.UpdateAuthorizer(a)
-	}
-	v, err := s.buildVersion(ctx, c, a, req)
-	if err == nil && s.cfg.CommitLatency > 0 {
-		// The build time of a real commit: the window in which another
-		// commit collides.
-		t := time.NewTimer(s.cfg.CommitLatency)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			err = ctx.Err()
-		}
-	}
-	if err != nil {
-		// Release on a fresh context: the request's may be cancelled.
-		if rerr := s.update(context.WithoutCancel(ctx), release); rerr != nil {
-			s.log.Error("release commit lock", "appid", c.AuthorizerAppID, "err", rerr)
-		}
-		return err
-	}
-	return s.update(ctx, func(tx miniship.Tx) error {
-		now := s.Now()
-		v.CreatedAt, v.ScanDoneAt = now, now.Add(s.cfg.ScanDuration)
-		if err := tx.CreateVersion(v); err != nil {
-			return err
-		}
-		return release(tx)
 	})
+	if rerr != nil {
+		s.log.Error("release commit claim", "appid", appid, "err", rerr)
+	}
+	return ctx.Err()
 }
 
 // buildVersion runs the ext_json engine against the template with the mini

@@ -107,8 +107,7 @@ var sqliteDialect = &dialect{
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
 			return errForeignKey
 		}
-		switch e.Code() & 0xff { // the primary code of an extended one
-		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		if e.Code()&0xff == sqlite3.SQLITE_BUSY { // BUSY or an extended BUSY_*
 			return errRetry
 		}
 		return errOther
@@ -125,15 +124,37 @@ const sqliteBusyTimeout = 5000 // ms
 
 // sqliteSync is the synchronous pragma. In WAL mode NORMAL syncs at
 // checkpoints, not at each commit: a commit that returned survives the
-// process being killed (it is in the OS page cache) but a power loss or
-// kernel crash may undo the last ones, never corrupting the file. FULL
-// would cover power loss at the cost of one fsync per commit; see
-// BenchmarkUpdate.
-var sqliteSync = "NORMAL"
+// process being killed (it is in the OS page cache; TestSQLiteKill) but a
+// power loss or kernel crash may undo the last ones, never corrupting the
+// file. FULL covers power loss at the cost of an fsync per commit (about
+// 15× the cost of a small Update here; BenchmarkUpdate/sqlite-sync-full):
+// a sqlite: URL may ask for it with ?synchronous=full.
+const sqliteSync = "NORMAL"
 
 // OpenSQLite opens (creating if need be) the SQLite database file at path.
 func OpenSQLite(ctx context.Context, path string) (*Store, error) {
 	return openSQLite(ctx, path, sqliteBusyTimeout, sqliteSync)
+}
+
+// openSQLiteURL opens the path[?synchronous=normal|full] of a sqlite: URL.
+func openSQLiteURL(ctx context.Context, rest string) (*Store, error) {
+	path, query, _ := strings.Cut(rest, "?")
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: sqlite URL: %w", err)
+	}
+	sync := sqliteSync
+	for k, v := range q {
+		switch s := strings.ToUpper(v[len(v)-1]); {
+		case k != "synchronous":
+			return nil, fmt.Errorf("sqlstore: sqlite URL: unknown parameter %q", k)
+		case s == "NORMAL" || s == "FULL":
+			sync = s
+		default:
+			return nil, fmt.Errorf("sqlstore: sqlite URL: synchronous=%q: want normal or full", s)
+		}
+	}
+	return openSQLite(ctx, path, sqliteBusyTimeout, sync)
 }
 
 func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Store, error) {
@@ -141,10 +162,10 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 		// The driver takes what follows ? as its own parameters.
 		return nil, fmt.Errorf("sqlstore: invalid SQLite path %q", path)
 	}
-	common := url.Values{"_pragma": {fmt.Sprintf("busy_timeout(%d)", busyMS)}}
-	w := url.Values{"_txlock": {"immediate"}, "_pragma": append(common["_pragma"],
-		"journal_mode(WAL)", "synchronous("+sync+")", "foreign_keys(1)")}
-	r := url.Values{"_pragma": append(common["_pragma"], "query_only(1)")}
+	busy := fmt.Sprintf("busy_timeout(%d)", busyMS)
+	w := url.Values{"_txlock": {"immediate"},
+		"_pragma": {busy, "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)"}}
+	r := url.Values{"_pragma": {busy, "query_only(1)"}}
 
 	// One writer connection: SQLite has one writer at a time anyway, and
 	// queueing in database/sql is cheaper than spinning on the file lock.

@@ -95,15 +95,23 @@ func TestPostgres(t *testing.T) {
 
 func TestOpenDSN(t *testing.T) {
 	dir := t.TempDir()
-	for _, dsn := range []string{"sqlite://" + filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")} {
+	for dsn, sync := range map[string]string{
+		"sqlite://" + filepath.Join(dir, "a.db"):                       "1",
+		"sqlite://" + filepath.Join(dir, "b.db") + "?synchronous=full": "2",
+		filepath.Join(dir, "c.db"):                                     "1",
+	} {
 		s, err := Open(t.Context(), dsn)
 		if err != nil {
 			t.Fatalf("Open(%q): %v", dsn, err)
 		}
 		equal(t, s.Backend(), "sqlite")
+		var got string
+		ok(t, s.writer.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got))
+		equal(t, got, sync)
 		ok(t, s.Close())
 	}
-	for _, dsn := range []string{"", "mysql://u:secret@h/db", filepath.Join(dir, "c.db?mode=ro")} {
+	for _, dsn := range []string{"", "mysql://u:secret@h/db", filepath.Join(dir, "d.db?mode=ro"),
+		"sqlite://" + filepath.Join(dir, "e.db") + "?synchronous=off", "sqlite://" + filepath.Join(dir, "f.db") + "?cache=shared"} {
 		if s, err := Open(t.Context(), dsn); err == nil {
 			s.Close()
 			t.Errorf("Open(%q) succeeded", dsn)

@@ -9,6 +9,11 @@
 // migration files. Two copies of forty-odd queries would drift apart, and
 // one test suite runs against both.
 //
+// SQLite runs in WAL mode with synchronous=NORMAL: a commit that returned
+// survives the process being killed, but a power loss or OS crash may undo
+// the last commits (it never corrupts the file). PostgreSQL's durability is
+// its own configuration's.
+//
 // Times are stored as Unix nanoseconds in UTC, exact on both backends; the
 // zero time round-trips as zero. JSON-valued fields (categories, page
 // lists, engine output) are TEXT holding JSON. The schema is migrated by
@@ -52,16 +57,17 @@ type Store struct {
 var _ miniship.Store = (*Store)(nil)
 
 // Open opens the store a DSN names and brings its schema up to date:
-// postgres:// or postgresql:// URLs open PostgreSQL; sqlite:///abs/path.db,
-// sqlite:rel/path.db or a plain file path open SQLite.
+//
+//   - postgres://… or postgresql://… opens PostgreSQL (see OpenPostgres);
+//   - sqlite:///abs/path.db or sqlite:rel/path.db opens SQLite, and may end
+//     in ?synchronous=full to sync every commit (see sqliteSync);
+//   - anything else without a scheme is an SQLite file path.
 func Open(ctx context.Context, dsn string) (*Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
 		return OpenPostgres(ctx, dsn)
-	case strings.HasPrefix(dsn, "sqlite://"):
-		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite://"))
 	case strings.HasPrefix(dsn, "sqlite:"):
-		return OpenSQLite(ctx, strings.TrimPrefix(dsn, "sqlite:"))
+		return openSQLiteURL(ctx, strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"))
 	case strings.Contains(dsn, "://"):
 		return nil, fmt.Errorf("sqlstore: unknown database URL scheme in %q", redact(dsn))
 	}
@@ -105,9 +111,9 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write 
 		if !retry || attempt == maxAttempts {
 			return err
 		}
-		// Jittered exponential backoff (2ms, 4ms, … 256ms) so that the
-		// transactions that collided do not collide again in step.
-		d := time.Duration(1<<min(attempt, 8)) * time.Millisecond
+		// Exponential backoff from 2ms to 128ms, with as much again in
+		// jitter, so that the transactions that collided fall out of step.
+		d := time.Duration(1<<attempt) * time.Millisecond
 		d += rand.N(d)
 		select {
 		case <-ctx.Done():
@@ -123,20 +129,14 @@ func (s *Store) once(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write
 	if err != nil {
 		return s.d.classify(err) == errRetry, fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	defer sqlTx.Rollback() // after fn fails or panics; a no-op after Commit
 	t := &tx{ctx: ctx, tx: sqlTx, d: s.d, write: write}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = sqlTx.Rollback()
-			panic(p)
-		}
-	}()
 	err = fn(t)
 	if err == nil && t.err != nil {
 		// fn ignored a failed statement: committing would store half of it.
 		err = t.err
 	}
 	if err != nil {
-		_ = sqlTx.Rollback()
 		// The cause of a retry can hide behind whatever fn made of it.
 		return t.err != nil && s.d.classify(t.err) == errRetry, err
 	}

@@ -40,6 +40,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"Context", testContext},
 		{"ConcurrentCounter", testConcurrentCounter},
 		{"ConcurrentLockAuthorizer", testConcurrentLockAuthorizer},
+		{"DeadlockRetry", testDeadlockRetry},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -872,4 +873,51 @@ func testConcurrentLockAuthorizer(t *testing.T, s miniship.Store) {
 		equal(t, must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).VisitStatus, workers*rounds)
 		return nil
 	})
+}
+
+// testDeadlockRetry: two Updates lock two mini programs in opposite orders.
+// PostgreSQL breaks the deadlock by failing one (40P01), which Update
+// reruns; SQLite never lets the second start before the first ends.
+func testDeadlockRetry(t *testing.T, s miniship.Store) {
+	fixtures(t, s)
+	var runs atomic.Int32
+	worker := func(first, second string, mine, theirs chan struct{}, once *sync.Once) error {
+		return s.Update(t.Context(), func(tx miniship.Tx) error {
+			runs.Add(1)
+			a, err := tx.LockAuthorizer(first)
+			if err != nil {
+				return err
+			}
+			once.Do(func() { close(mine) })
+			select { // on SQLite the other cannot get there: do not wait for ever
+			case <-theirs:
+			case <-time.After(300 * time.Millisecond):
+			}
+			b, err := tx.LockAuthorizer(second)
+			if err != nil {
+				return err
+			}
+			a.VisitStatus++
+			b.VisitStatus++
+			if err := tx.UpdateAuthorizer(a); err != nil {
+				return err
+			}
+			return tx.UpdateAuthorizer(b)
+		})
+	}
+	lockedA, lockedB := make(chan struct{}), make(chan struct{})
+	var onceA, onceB sync.Once
+	errs := make(chan error, 2)
+	go func() { errs <- worker("wxa", "wxb", lockedA, lockedB, &onceA) }()
+	go func() { errs <- worker("wxb", "wxa", lockedB, lockedA, &onceB) }()
+	ok(t, <-errs)
+	ok(t, <-errs)
+	view(t, s, func(tx miniship.Tx) error {
+		equal(t, must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).VisitStatus, 2)
+		equal(t, must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxb")).VisitStatus, 2)
+		return nil
+	})
+	if backend(s) == "postgres" && runs.Load() < 3 {
+		t.Errorf("%d runs: want the deadlock victim rerun", runs.Load())
+	}
 }

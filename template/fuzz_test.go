@@ -42,10 +42,13 @@ func FuzzScanJS(f *testing.F) {
 
 // FuzzReadZip: any bytes give a Template or 85043/85044, never a panic.
 func FuzzReadZip(f *testing.F) {
-	f.Add(zipOf(f, treeFiles(f, "testdata/twopkg"), ""))
-	f.Add(zipOf(f, treeFiles(f, "testdata/twopkg"), "wrap/"))
-	f.Add(mkZip(f, zent{name: "app.json", body: []byte(`{"pages":["a"]}`)}, zent{name: "a.js"}, zent{name: "../x"}))
-	f.Add(mkZip(f, zent{name: "app.json", body: []byte(`{"pages":["a"]}`)}, zent{name: "a.js", body: make([]byte, 5000), claim: 10}))
+	// Seeds stay small: the fuzzer minimises every new input, which takes
+	// long on kilobyte-sized zips.
+	app := zent{name: "app.json", body: []byte(`{"pages":["a"],"subpackages":[{"root":"s","pages":["b"]}]}`)}
+	f.Add(mkZip(f, app, zent{name: "a.js", body: []byte("wx.getLocation()")}, zent{name: "s/b.wxml"}))
+	f.Add(mkZip(f, zent{name: "w/app.json", body: app.body}, zent{name: "w/a.js"}, zent{name: "w/s/b.js", body: []byte("{}")}))
+	f.Add(mkZip(f, app, zent{name: "a.js"}, zent{name: "../x"}))
+	f.Add(mkZip(f, app, zent{name: "a.js", body: make([]byte, 300), claim: 10}))
 	f.Add([]byte("PK\x05\x06"))
 	lim := Limits{PackageBytes: 64 << 10, TotalBytes: 128 << 10, Files: 64}
 	f.Fuzz(func(t *testing.T, data []byte) {

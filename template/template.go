@@ -127,9 +127,9 @@ func (t *Template) SubpackageOf(p string) int {
 	return -1
 }
 
-// Subpackage returns the index of the subpackage whose root is root (a
+// SubpackageIndex returns the index of the subpackage whose root is root (a
 // trailing slash is ignored), or -1.
-func (t *Template) Subpackage(root string) int {
+func (t *Template) SubpackageIndex(root string) int {
 	root = strings.TrimSuffix(root, "/")
 	return slices.IndexFunc(t.Subpackages, func(s Subpackage) bool { return s.Root == root })
 }

@@ -154,7 +154,7 @@ func TestReadDirIndex(t *testing.T) {
 	if !tp.IsMainPage("pages/map/map") || tp.IsMainPage("pkgA/cart/cart") || !tp.HasPage("pkgA/cart/cart") || tp.SubpackageOf("pkgA/cart/cart") != 0 {
 		t.Error("page index is wrong")
 	}
-	if tp.Subpackage("pkgA/") != 0 || tp.Subpackage("pkgB") != -1 {
+	if tp.SubpackageIndex("pkgA/") != 0 || tp.SubpackageIndex("pkgB") != -1 {
 		t.Error("Subpackage lookup is wrong")
 	}
 }

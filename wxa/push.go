@@ -79,10 +79,12 @@ func (c *Client) PushHandler(h PushHandlers) http.Handler {
 			return
 		}
 		m, err := wxcrypt.ParseMessage(inner)
-		if err == nil {
-			err = c.dispatch(r, m, h)
-		}
 		if err != nil {
+			c.log.Warn("wxa: rejected push", "err", err)
+			http.Error(w, "invalid push", http.StatusBadRequest)
+			return
+		}
+		if err := c.dispatch(r, m, h); err != nil {
 			c.log.Error("wxa: push not handled", "type", m.Type(), "err", err)
 			http.Error(w, "push not handled", http.StatusInternalServerError)
 			return
@@ -96,7 +98,7 @@ func (c *Client) dispatch(r *http.Request, m *wxcrypt.Message, h PushHandlers) e
 	switch t := m.Type(); t {
 	case wxcrypt.InfoTypeComponentVerifyTicket:
 		c.log.Debug("wxa: component_verify_ticket pushed", "component", c.o.ComponentAppID)
-		return c.store.Set(ctx, c.ticketKey(), Token{Value: string(m.ComponentVerifyTicket), ExpiresAt: unix(m.CreateTime, c.o.Now()).Add(ticketTTL)})
+		return c.store.Set(ctx, c.ticketKey(), Token{Value: string(m.ComponentVerifyTicket), ExpiresAt: c.o.Now().Add(ticketTTL)})
 	case wxcrypt.InfoTypeAuthorized, wxcrypt.InfoTypeUpdateAuthorized, wxcrypt.InfoTypeUnauthorized:
 		appid := string(m.AuthorizerAppid)
 		if t == wxcrypt.InfoTypeUnauthorized {

@@ -43,8 +43,8 @@ var ErrNoRefreshToken = errors.New("wxa: no authorizer refresh token")
 
 // Store keys. They carry the platform appid so one store can serve
 // several platforms.
-func (c *Client) ticketKey() string         { return "ticket:" + c.o.ComponentAppID }
-func (c *Client) componentKey() string      { return "component_token:" + c.o.ComponentAppID }
+func (c *Client) ticketKey() string    { return "ticket:" + c.o.ComponentAppID }
+func (c *Client) componentKey() string { return "component_token:" + c.o.ComponentAppID }
 func (c *Client) authorizerKey(a string) string {
 	return "authorizer_token:" + c.o.ComponentAppID + ":" + a
 }

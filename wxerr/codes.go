@@ -15,6 +15,7 @@ const (
 	InvalidMediaSize           Code = 40006
 	InvalidMediaID             Code = 40007
 	AccessTokenMissing         Code = 41001
+	MediaDataMissing           Code = 41005
 	AppSecretMissing           Code = 41004
 	AccessTokenExpired         Code = 42001
 	RequireGET                 Code = 43001
@@ -103,6 +104,7 @@ var texts = map[Code]string{
 	InvalidMediaSize:           "invalid meida size",
 	InvalidMediaID:             "invalid media_id",
 	AccessTokenMissing:         "access_token missing",
+	MediaDataMissing:           "media data missing",
 	AppSecretMissing:           "appsecret missing",
 	AccessTokenExpired:         "access_token expired",
 	RequireGET:                 "require GET method",

@@ -1,0 +1,198 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"miniship/rollout"
+	"miniship/wxa"
+)
+
+func init() { commands = append(commands, newRolloutCmd) }
+
+// newRolloutCmd is `miniship rollout PLAN`: commit, audit and release a
+// template to many mini programs, resumably. Exit 0 only when every app
+// completed the plan; 1 when some failed or the run was interrupted; 2 for
+// a bad plan or setup.
+func newRolloutCmd() *cobra.Command {
+	var (
+		creds                   rollout.Credentials
+		credFile, stateFile     string
+		baseURL, report, tplDir string
+		concurrency, attempts   int
+		rps                     float64
+		dryRun, noProgress      bool
+		reset, verbose          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rollout PLAN",
+		Short: "Commit, audit and release a template to many mini programs (resumable)",
+		Long: `Run a rollout plan (YAML or JSON, see rollout/testdata/plan.yaml): render
+each target's ext_json, commit, wait for the privacy scan, submit for audit,
+wait for the result, optionally gray-release, and release.
+
+Per-app progress lives in the --state SQLite file: run the same command again
+after an interruption and it resumes without committing or submitting any app
+twice. --dry-run validates every rendered ext_json against the local template
+offline and exits 1 listing the failures.
+
+Credentials come from flags, then MINISHIP_ROLLOUT_* variables
+(COMPONENT_APPID, COMPONENT_SECRET, TICKET, TICKET_FILE, ADMIN_KEY,
+REFRESH_TOKENS, CREDENTIALS), then the --credentials file. Against a miniship
+server, --admin-key fetches the ticket.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			plan, err := rollout.LoadPlan(args[0])
+			if err != nil {
+				return err
+			}
+			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if dryRun {
+				return rolloutDryRun(plan, tplDir, report, stdout)
+			}
+			creds.Fill(&rollout.Credentials{
+				ComponentAppID: os.Getenv("MINISHIP_ROLLOUT_COMPONENT_APPID"), ComponentSecret: os.Getenv("MINISHIP_ROLLOUT_COMPONENT_SECRET"),
+				Ticket: os.Getenv("MINISHIP_ROLLOUT_TICKET"), TicketFile: os.Getenv("MINISHIP_ROLLOUT_TICKET_FILE"),
+				AdminKey: os.Getenv("MINISHIP_ROLLOUT_ADMIN_KEY"), RefreshTokensFile: os.Getenv("MINISHIP_ROLLOUT_REFRESH_TOKENS"),
+			})
+			if credFile != "" {
+				f, err := rollout.LoadCredentials(credFile)
+				if err != nil {
+					return err
+				}
+				creds.Fill(f)
+			}
+			if creds.ComponentAppID == "" || creds.ComponentSecret == "" {
+				return errors.New("rollout needs the component appid and secret (--component-appid/--component-secret, MINISHIP_ROLLOUT_*, or --credentials)")
+			}
+			ticket, err := creds.ResolveTicket(cmd.Context(), nil, baseURL)
+			if err != nil {
+				return err
+			}
+			state, err := rollout.OpenState(stateFile)
+			if err != nil {
+				return err
+			}
+			defer state.Close()
+
+			var obs rollout.Observer
+			logOut := stderr
+			if !noProgress && isTerminal(stderr) {
+				pr := rollout.NewProgress(stderr, plan.StepList())
+				obs, logOut = pr, pr.Writer()
+			}
+			level := slog.LevelWarn
+			if verbose {
+				level = slog.LevelDebug
+			}
+			rep, runErr := rollout.Run(cmd.Context(), rollout.Config{
+				Plan: plan, State: state, BaseURL: baseURL,
+				ComponentAppID: creds.ComponentAppID, ComponentSecret: creds.ComponentSecret, Ticket: ticket,
+				RefreshTokens: creds.RefreshTokenSource(),
+				Concurrency:   concurrency, Rate: rps, MaxAttempts: attempts, Reset: reset,
+				Observer: obs,
+				Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
+			})
+			if rep == nil {
+				return runErr
+			}
+			rep.PrintSummary(stdout, 50)
+			if report != "" {
+				if err := writeReport(report, rep.WriteJSON); err != nil {
+					return err
+				}
+			}
+			if errors.Is(runErr, context.Canceled) {
+				fmt.Fprintln(stderr, "interrupted: run the same command again to resume")
+			} else if runErr != nil {
+				fmt.Fprintln(stderr, "miniship: "+runErr.Error())
+			}
+			if !rep.OK() {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&stateFile, "state", envOr("MINISHIP_ROLLOUT_STATE", "rollout.db"), "SQLite state file: per-app progress, for resuming")
+	f.StringVar(&baseURL, "base-url", envOr("MINISHIP_ROLLOUT_BASE_URL", wxa.DefaultBaseURL), "WeChat API base URL, or a miniship server's")
+	f.StringVar(&creds.ComponentAppID, "component-appid", "", "third-party platform appid")
+	f.StringVar(&creds.ComponentSecret, "component-secret", "", "third-party platform secret (prefer the environment or --credentials)")
+	f.StringVar(&creds.Ticket, "ticket", "", "component_verify_ticket")
+	f.StringVar(&creds.TicketFile, "ticket-file", "", "file holding the current component_verify_ticket")
+	f.StringVar(&creds.AdminKey, "admin-key", "", "miniship admin key: fetch the ticket from the server")
+	f.StringVar(&creds.RefreshTokensFile, "refresh-tokens", "", "file of appid,refresh_token (.csv, .json, .jsonl)")
+	f.StringVar(&credFile, "credentials", os.Getenv("MINISHIP_ROLLOUT_CREDENTIALS"), "credentials file (YAML or JSON)")
+	f.IntVar(&concurrency, "concurrency", envInt("MINISHIP_ROLLOUT_CONCURRENCY", 16), "mini programs worked on at once")
+	f.Float64Var(&rps, "rate", 50, "global limit of API requests per second (0: none)")
+	f.IntVar(&attempts, "max-attempts", 5, "transient failures of a step before its app fails for this run")
+	f.BoolVar(&dryRun, "dry-run", false, "render and validate every ext_json offline against the template; no network")
+	f.StringVar(&tplDir, "template", "", "local template (directory or .zip) for --dry-run; default the plan's template.path")
+	f.StringVar(&report, "report", "", "write a JSON report to this file")
+	f.BoolVar(&noProgress, "no-progress", false, "no progress bars")
+	f.BoolVar(&reset, "reset", false, "forget the apps the state file holds (another rollout's included)")
+	f.BoolVar(&verbose, "verbose", false, "log every step")
+	return cmd
+}
+
+func rolloutDryRun(plan *rollout.Plan, tplDir, report string, stdout io.Writer) error {
+	failures := []rollout.Failure{}
+	n, err := rollout.DryRun(plan, tplDir, func(f rollout.Failure) {
+		if len(failures) == 0 {
+			fmt.Fprintln(stdout, "APPID\tERRCODE\tERRMSG")
+		}
+		fmt.Fprintf(stdout, "%s\t%s\t%s\n", f.AppID, f.Label(), f.Msg)
+		failures = append(failures, f)
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "dry run: %d targets, %d invalid\n", n, len(failures))
+	if report != "" {
+		err := writeReport(report, func(w io.Writer) error {
+			return (&rollout.Report{Apps: n, Failed: len(failures), Succeeded: n - len(failures), Failures: failures}).WriteJSON(w)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if len(failures) > 0 {
+		return exitError{1}
+	}
+	return nil
+}
+
+func writeReport(path string, write func(io.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func envInt(key string, def int) int {
+	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
+		return n
+	}
+	return def
+}

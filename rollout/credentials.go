@@ -1,0 +1,120 @@
+package rollout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// Credentials are the platform's secrets, from flags, MINISHIP_ROLLOUT_*
+// variables or a credentials file (YAML or JSON with these keys).
+type Credentials struct {
+	ComponentAppID  string `json:"component_appid,omitempty"`
+	ComponentSecret string `json:"component_secret,omitempty"`
+	// The component_verify_ticket: given, in a file that the platform's
+	// push receiver keeps current, or (miniship servers) fetched through
+	// the admin API with AdminKey.
+	Ticket     string `json:"ticket,omitempty"`
+	TicketFile string `json:"ticket_file,omitempty"`
+	AdminKey   string `json:"admin_key,omitempty"`
+	// RefreshTokensFile lists appid,refresh_token (a targets file).
+	RefreshTokensFile string            `json:"refresh_tokens_file,omitempty"`
+	RefreshTokens     map[string]string `json:"refresh_tokens,omitempty"`
+}
+
+// LoadCredentials reads a credentials file.
+func LoadCredentials(path string) (*Credentials, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var c Credentials
+	if err := decodeYAML(b, &c); err != nil {
+		return nil, fmt.Errorf("credentials %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// Fill sets the fields of c that are empty from d (flags first, then
+// environment, then file).
+func (c *Credentials) Fill(d *Credentials) {
+	or := func(a *string, b string) {
+		if *a == "" {
+			*a = b
+		}
+	}
+	or(&c.ComponentAppID, d.ComponentAppID)
+	or(&c.ComponentSecret, d.ComponentSecret)
+	or(&c.Ticket, d.Ticket)
+	or(&c.TicketFile, d.TicketFile)
+	or(&c.AdminKey, d.AdminKey)
+	or(&c.RefreshTokensFile, d.RefreshTokensFile)
+	if c.RefreshTokens == nil {
+		c.RefreshTokens = d.RefreshTokens
+	}
+}
+
+// ResolveTicket returns the ticket: given, read from TicketFile, or
+// fetched from a miniship server's admin API.
+func (c *Credentials) ResolveTicket(ctx context.Context, hc *http.Client, baseURL string) (string, error) {
+	switch {
+	case c.Ticket != "":
+		return c.Ticket, nil
+	case c.TicketFile != "":
+		b, err := os.ReadFile(c.TicketFile)
+		return strings.TrimSpace(string(b)), err
+	case c.AdminKey != "":
+		return FetchTicket(ctx, hc, baseURL, c.AdminKey, c.ComponentAppID)
+	}
+	// The SDK may already hold one (a shared store); else it says so.
+	return "", nil
+}
+
+// FetchTicket reads the platform's current ticket from a miniship server.
+func FetchTicket(ctx context.Context, hc *http.Client, baseURL, adminKey, component string) (string, error) {
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	u := strings.TrimRight(baseURL, "/") + "/miniship/v1/platforms/" + url.PathEscape(component) + "/ticket"
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	res, err := hc.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("fetch ticket: %w", err)
+	}
+	defer res.Body.Close()
+	var out struct {
+		Ticket string `json:"component_verify_ticket"`
+		Error  string `json:"error"`
+	}
+	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&out); err != nil || res.StatusCode != http.StatusOK || out.Ticket == "" {
+		return "", fmt.Errorf("fetch ticket: HTTP %d %s %v", res.StatusCode, out.Error, err)
+	}
+	return out.Ticket, nil
+}
+
+// RefreshTokenSource streams the credentials' refresh tokens for Config.
+func (c *Credentials) RefreshTokenSource() func(func(Target) error) error {
+	if c.RefreshTokensFile == "" && len(c.RefreshTokens) == 0 {
+		return nil
+	}
+	return func(fn func(Target) error) error {
+		for id, tok := range c.RefreshTokens {
+			if err := fn(Target{AppID: id, RefreshToken: tok}); err != nil {
+				return err
+			}
+		}
+		if c.RefreshTokensFile == "" {
+			return nil
+		}
+		return ReadTargets(c.RefreshTokensFile, fn)
+	}
+}

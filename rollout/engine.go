@@ -1,0 +1,533 @@
+package rollout
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"miniship/wxa"
+	"miniship/wxerr"
+)
+
+// Config is one run of a rollout.
+type Config struct {
+	Plan  *Plan
+	State *State
+
+	// BaseURL is WeChat's (default) or a miniship server's.
+	BaseURL         string
+	ComponentAppID  string
+	ComponentSecret string
+	// Ticket is the current component_verify_ticket.
+	Ticket string
+	// RefreshTokens streams refresh tokens beyond those in the plan's
+	// targets (see ReadTargets); nil for none.
+	RefreshTokens func(func(Target) error) error
+
+	// Concurrency bounds the apps worked on at once (default 16); Rate the
+	// requests per second over all of them, token calls included (0: no
+	// limit).
+	Concurrency int
+	Rate        float64
+	// MaxAttempts is how often a step may fail with a transient error (the
+	// SDK's own retries of -1, 45011, 9402202 done) in a run before its app
+	// fails (default 5). Retry paces those attempts and the SDK's retries.
+	MaxAttempts int
+	Retry       wxa.RetryPolicy
+	// Reset forgets the apps of another rollout in the state file.
+	Reset bool
+
+	HTTPClient *http.Client
+	// WXA adjusts the SDK options, e.g. to follow a test server's clock.
+	WXA      func(*wxa.Options)
+	Observer Observer
+	Logger   *slog.Logger
+}
+
+// Observer follows a run, e.g. progress bars. Calls come from several
+// goroutines.
+type Observer interface {
+	// Begin gives the state before any work: apps and per-step counts.
+	Begin(total int, steps []StepCount)
+	// Advanced reports an app that completed a step.
+	Advanced(s Step)
+	// Failed reports an app that stopped at a step for this run.
+	Failed(s Step, kind string)
+	End()
+}
+
+type engine struct {
+	Config
+	plan   *Plan
+	state  *State
+	client *wxa.Client
+	log    *slog.Logger
+}
+
+// Run runs the plan's pipeline over its targets until every app is done or
+// failed, or ctx ends, and reports. On interruption it returns the partial
+// report and ctx's error; running again with the same state file resumes.
+func Run(ctx context.Context, c Config) (*Report, error) {
+	if c.Concurrency <= 0 {
+		c.Concurrency = 16
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 5
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Observer == nil {
+		c.Observer = nopObserver{}
+	}
+	e := &engine{Config: c, plan: c.Plan, state: c.State, log: c.Logger}
+	o := wxa.Options{
+		BaseURL: c.BaseURL, ComponentAppID: c.ComponentAppID, ComponentSecret: c.ComponentSecret,
+		HTTPClient: e.httpClient(), Logger: c.Logger, Store: c.State.TokenStore(), Retry: c.Retry,
+	}
+	if c.WXA != nil {
+		c.WXA(&o)
+	}
+	var err error
+	if e.client, err = wxa.NewClient(o); err != nil {
+		return nil, err
+	}
+	if c.Ticket != "" {
+		if err := e.client.SetTicket(ctx, c.Ticket); err != nil {
+			return nil, err
+		}
+	}
+	started := time.Now()
+	if err := e.state.begin(ctx, e.plan, c.Reset); err != nil {
+		return nil, err
+	}
+	if _, err := e.state.importTargets(ctx, e.plan, e.client, c.RefreshTokens); err != nil {
+		return nil, err
+	}
+	total, counts, err := e.state.counts(ctx, e.plan.steps)
+	if err != nil {
+		return nil, err
+	}
+	c.Observer.Begin(total, counts)
+	runErr := e.dispatch(ctx)
+	c.Observer.End()
+	// The report reads the file on a fresh context: an interrupted run
+	// still says where it stopped.
+	rep, err := e.state.report(context.WithoutCancel(ctx), e.plan, started)
+	if err != nil {
+		return nil, errors.Join(runErr, err)
+	}
+	rep.Interrupted = runErr != nil
+	return rep, runErr
+}
+
+func (e *engine) httpClient() *http.Client {
+	hc := e.HTTPClient
+	if hc == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.MaxIdleConnsPerHost = 2 * e.Concurrency // reuse connections, not TIME_WAIT them
+		hc = &http.Client{Timeout: 30 * time.Second, Transport: tr}
+	}
+	if e.Rate <= 0 {
+		return hc
+	}
+	cp := *hc
+	cp.Transport = &limited{rt: hc.Transport, lim: rate.NewLimiter(rate.Limit(e.Rate), max(1, int(e.Rate)/10))}
+	return &cp
+}
+
+// limited waits for the global rate limiter before every request.
+type limited struct {
+	rt  http.RoundTripper
+	lim *rate.Limiter
+}
+
+func (l *limited) RoundTrip(r *http.Request) (*http.Response, error) {
+	if err := l.lim.Wait(r.Context()); err != nil {
+		return nil, err
+	}
+	rt := l.rt
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return rt.RoundTrip(r)
+}
+
+// dispatch streams due apps from the state file to a fixed pool of
+// workers. Memory holds only the apps being worked on; an app that waits
+// (privacy scan, audit, gray) goes back to the file with a time and frees
+// its worker.
+func (e *engine) dispatch(ctx context.Context) error {
+	n := e.Concurrency
+	jobs := make(chan *app, n)
+	finished := make(chan string, n)
+	for range n {
+		go func() {
+			for a := range jobs {
+				if ctx.Err() == nil {
+					e.process(ctx, a)
+				}
+				finished <- a.ID
+			}
+		}()
+	}
+	held := make(map[string]bool, n) // apps with a worker: at most n
+	defer func() {
+		close(jobs)
+		for range held {
+			<-finished
+		}
+	}()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		now := time.Now()
+		if free := n - len(held); free > 0 {
+			// Held apps are still due in the file: ask for enough to skip them.
+			due, err := e.state.due(ctx, now, n+free)
+			if err != nil {
+				return err
+			}
+			for _, a := range due {
+				if free == 0 {
+					break
+				}
+				if !held[a.ID] {
+					held[a.ID] = true
+					jobs <- a
+					free--
+				}
+			}
+		}
+		if len(held) == 0 {
+			if more, err := e.state.pending(ctx); err != nil || !more {
+				return err
+			}
+		}
+		wake, err := e.state.wake(ctx, now)
+		if err != nil {
+			return err
+		}
+		var tc <-chan time.Time
+		if !wake.IsZero() {
+			timer.Reset(time.Until(wake)) // Go ≥ 1.23 timers: no stale tick to drain
+			tc = timer.C
+		}
+		select {
+		case id := <-finished:
+			delete(held, id)
+		drain:
+			for {
+				select {
+				case id := <-finished:
+					delete(held, id)
+				default:
+					break drain
+				}
+			}
+		case <-tc:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// process takes one app as far as it goes without waiting, saving after
+// every step, and leaves it waiting, failed or done.
+func (e *engine) process(ctx context.Context, a *app) {
+	for {
+		st, ok := e.plan.next(a.Done)
+		if !ok {
+			a.Status, a.Err = "done", nil
+			e.save(a)
+			return
+		}
+		wait, err := e.step(ctx, a, st)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			// Interrupted: what is known (inflight) is saved already.
+			return
+		case err != nil:
+			e.fail(a, st, err)
+			return
+		case wait > 0:
+			a.NextAt = time.Now().Add(wait)
+			e.save(a)
+			return
+		}
+		a.Done, a.Inflight, a.Tries, a.Attempts, a.Err = st, 0, 0, 0, nil
+		if !e.save(a) {
+			return
+		}
+		e.Observer.Advanced(st)
+		e.log.Debug("rollout: step done", "appid", a.ID, "step", st)
+	}
+}
+
+func (e *engine) save(a *app) bool {
+	if err := e.state.save(a); err != nil {
+		e.log.Error("rollout: save state", "appid", a.ID, "err", err)
+		return false
+	}
+	return true
+}
+
+// fail records a failed step: retried later in this run when transient
+// and attempts remain, else the app stops for this run.
+func (e *engine) fail(a *app, st Step, err error) {
+	f, retry := classify(err)
+	f.AppID, f.Step = a.ID, st.String()
+	a.Err = &f
+	a.Attempts++
+	a.Tries++
+	a.Status = "failed"
+	if retry && a.Tries < e.MaxAttempts {
+		a.Status = "pending"
+		a.NextAt = time.Now().Add(e.Retry.Backoff(a.Tries, wxerr.Code(f.Code)))
+	}
+	if !e.save(a) {
+		return
+	}
+	if a.Status == "pending" {
+		e.log.Debug("rollout: will retry", "appid", a.ID, "step", st, "err", err)
+		return
+	}
+	e.log.Warn("rollout: failed", "appid", a.ID, "step", st, "errcode", f.Code, "errmsg", f.Msg)
+	e.Observer.Failed(st, f.Kind)
+}
+
+// auditError is an audit that ended other than approved.
+type auditError struct{ st *wxa.AuditStatus }
+
+func (e *auditError) Error() string {
+	return fmt.Sprintf("audit %d %s: %s", e.st.AuditID, e.st.Status, e.st.Reason)
+}
+
+// classify names a failure and says whether trying again may help.
+func classify(err error) (Failure, bool) {
+	f := Failure{Msg: err.Error()}
+	var we *wxerr.Error
+	var he *wxa.HTTPError
+	var re *RenderError
+	var ae *auditError
+	switch {
+	case errors.As(err, &we):
+		f.Code, f.Kind, f.Msg = int(we.Code), itoa(int(we.Code)), we.Msg
+		return f, wxa.Retryable(err)
+	case errors.As(err, &ae):
+		f.Kind = ae.st.Status.String()
+		return f, false
+	case errors.As(err, &re):
+		f.Kind = "ext_json"
+		return f, false
+	case errors.Is(err, wxa.ErrNoRefreshToken):
+		f.Kind = "no_refresh_token"
+		return f, false
+	case errors.Is(err, wxa.ErrNoTicket):
+		f.Kind = "no_ticket"
+		return f, false
+	case errors.As(err, &he):
+		f.Kind = "http_" + itoa(he.StatusCode)
+		return f, he.StatusCode >= 500 || he.StatusCode == http.StatusTooManyRequests
+	case errors.Is(err, errLocal):
+		f.Kind = "error"
+		return f, false
+	}
+	f.Kind = "network"
+	return f, true
+}
+
+var errLocal = errors.New("rollout")
+
+// step runs one step of an app. It returns 0, nil when the step is done,
+// a wait when the app must come back later, or the failure.
+func (e *engine) step(ctx context.Context, a *app, st Step) (time.Duration, error) {
+	w := e.client.App(a.ID)
+	switch st {
+	case StepCommit:
+		return 0, e.commit(ctx, w, a)
+	case StepPrivacyScan:
+		// Polled here rather than with WaitPrivacyScan: a waiting app must
+		// not hold a worker.
+		_, err := w.PrivacyInfo(ctx)
+		if errors.Is(err, wxerr.PrivacyScanRunning) {
+			return time.Duration(e.plan.Poll.PrivacyScan), nil
+		}
+		return 0, err
+	case StepSubmitAudit:
+		return e.submit(ctx, w, a)
+	case StepWaitAudit:
+		res, err := w.AuditStatus(ctx, a.AuditID)
+		switch {
+		case err != nil:
+			return 0, err
+		case !res.Status.Done():
+			return time.Duration(e.plan.Poll.Audit), nil
+		case res.Status != wxa.AuditApproved:
+			if res.AuditID == 0 {
+				res.AuditID = a.AuditID
+			}
+			return 0, &auditError{res}
+		}
+		return 0, nil
+	case StepGray:
+		return e.gray(ctx, w, a)
+	case StepRelease:
+		return 0, e.release(ctx, w, a)
+	}
+	return 0, fmt.Errorf("%w: unknown step %v", errLocal, st)
+}
+
+// commit never commits twice: when an earlier commit may have gone through
+// unseen (inflight), the experience version tells whether it did.
+func (e *engine) commit(ctx context.Context, w *wxa.App, a *app) error {
+	if a.Inflight == StepCommit {
+		if ok, err := e.versionIs(ctx, w, false); err != nil || ok {
+			return err
+		}
+	}
+	var vals map[string]any
+	if a.Vals != "" {
+		if err := json.Unmarshal([]byte(a.Vals), &vals); err != nil {
+			return fmt.Errorf("%w: values: %v", errLocal, err)
+		}
+	}
+	ext, err := e.plan.Render(a.ID, vals)
+	if err != nil {
+		return err
+	}
+	if err := e.state.markInflight(a, StepCommit); err != nil {
+		return err
+	}
+	return w.Commit(ctx, wxa.CommitRequest{TemplateID: e.plan.Template.ID, ExtJSON: ext, UserVersion: e.plan.UserVersion, UserDesc: e.plan.UserDesc})
+}
+
+// versionIs reports whether the experience (or, with released, the online)
+// version is this rollout's.
+func (e *engine) versionIs(ctx context.Context, w *wxa.App, released bool) (bool, error) {
+	vi, err := w.VersionInfo(ctx)
+	if err != nil {
+		return false, err
+	}
+	if released {
+		return vi.ReleaseInfo != nil && vi.ReleaseInfo.ReleaseVersion == e.plan.UserVersion, nil
+	}
+	return vi.ExpInfo != nil && vi.ExpInfo.ExpVersion == e.plan.UserVersion, nil
+}
+
+func (e *engine) submit(ctx context.Context, w *wxa.App, a *app) (time.Duration, error) {
+	if a.Inflight == StepSubmitAudit {
+		if ok, err := e.adoptAudit(ctx, w, a); err != nil || ok {
+			return 0, err
+		}
+	}
+	req := e.plan.Audit
+	if len(req.ItemList) == 0 {
+		cats, err := w.Categories(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if len(cats) == 0 {
+			return 0, fmt.Errorf("%w: no category to submit under: set audit.item_list", errLocal)
+		}
+		req.ItemList = []wxa.AuditItem{cats[0].AuditItem()}
+	}
+	if err := e.state.markInflight(a, StepSubmitAudit); err != nil {
+		return 0, err
+	}
+	id, err := w.SubmitAudit(ctx, req)
+	switch {
+	case err == nil:
+		a.AuditID = id
+		return 0, nil
+	case errors.Is(err, wxerr.PrivacyScanRunning):
+		// The scan is not over after all: wait for it, never re-commit.
+		a.Inflight = 0
+		return time.Duration(e.plan.Poll.PrivacyScan), nil
+	case errors.Is(err, wxerr.AlreadyAuditing):
+		// Maybe ours, from an answer that got lost.
+		if ok, aerr := e.adoptAudit(ctx, w, a); aerr == nil && ok {
+			return 0, nil
+		}
+	}
+	return 0, err
+}
+
+// adoptAudit takes the latest audit as this app's when it is of this
+// rollout's version and not the one already known (a rejected earlier try).
+func (e *engine) adoptAudit(ctx context.Context, w *wxa.App, a *app) (bool, error) {
+	st, err := w.LatestAuditStatus(ctx)
+	var we *wxerr.Error
+	if errors.As(err, &we) && !wxa.Retryable(err) {
+		return false, nil // no audit at all
+	}
+	if err != nil {
+		return false, err
+	}
+	if st.AuditID == 0 || st.AuditID == a.AuditID || st.UserVersion != e.plan.UserVersion {
+		return false, nil
+	}
+	a.AuditID = st.AuditID
+	return true, nil
+}
+
+func (e *engine) gray(ctx context.Context, w *wxa.App, a *app) (time.Duration, error) {
+	wait := time.Duration(e.plan.Gray.Wait)
+	for _, pct := range e.plan.Gray.Percentages {
+		if pct <= a.GrayPct {
+			continue
+		}
+		err := w.GrayRelease(ctx, wxa.GrayReleaseRequest{GrayPercentage: pct})
+		if errors.Is(err, wxerr.NoOnlineRelease) && a.GrayPct == 0 {
+			// A first release has no users to phase in: release directly.
+			return 0, nil
+		}
+		if errors.Is(err, wxerr.GrayPercentageTooLow) {
+			// An earlier call whose answer was lost may have set it.
+			if g, gerr := w.GrayReleasePlan(ctx); gerr == nil && g.GrayPercentage >= pct {
+				err = nil
+			}
+		}
+		if err != nil {
+			return 0, err
+		}
+		a.GrayPct = pct
+		if wait > 0 {
+			return wait, nil // the step completes at the next visit
+		}
+	}
+	return 0, nil
+}
+
+func (e *engine) release(ctx context.Context, w *wxa.App, a *app) error {
+	if a.Inflight == StepRelease {
+		if ok, err := e.versionIs(ctx, w, true); err != nil || ok {
+			return err
+		}
+	}
+	if err := e.state.markInflight(a, StepRelease); err != nil {
+		return err
+	}
+	err := w.Release(ctx)
+	if errors.Is(err, wxerr.AlreadyReleased) {
+		if ok, verr := e.versionIs(ctx, w, true); verr == nil && ok {
+			return nil
+		}
+	}
+	return err
+}
+
+type nopObserver struct{}
+
+func (nopObserver) Begin(int, []StepCount) {}
+func (nopObserver) Advanced(Step)          {}
+func (nopObserver) Failed(Step, string)    {}
+func (nopObserver) End()                   {}

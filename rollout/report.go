@@ -1,0 +1,122 @@
+package rollout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is the outcome of a run (--report writes it as JSON).
+type Report struct {
+	TemplateID  int64       `json:"template_id"`
+	UserVersion string      `json:"user_version"`
+	Run         int64       `json:"run"`
+	StartedAt   time.Time   `json:"started_at"`
+	FinishedAt  time.Time   `json:"finished_at"`
+	Seconds     float64     `json:"seconds"`
+	Interrupted bool        `json:"interrupted"`
+	Apps        int         `json:"apps"`
+	Succeeded   int         `json:"succeeded"`
+	Failed      int         `json:"failed"`
+	Pending     int         `json:"pending"`
+	Steps       []StepCount `json:"steps"`
+	Failures    []Failure   `json:"failures"`
+}
+
+// OK reports whether every app completed the plan.
+func (r *Report) OK() bool { return !r.Interrupted && r.Apps > 0 && r.Succeeded == r.Apps }
+
+func (s *State) report(ctx context.Context, p *Plan, started time.Time) (*Report, error) {
+	r := &Report{TemplateID: p.Template.ID, UserVersion: p.UserVersion, Run: s.run, StartedAt: started, Failures: []Failure{}}
+	var err error
+	if r.Apps, r.Steps, err = s.counts(ctx, p.steps); err != nil {
+		return nil, err
+	}
+	err = s.db.QueryRowContext(ctx, `SELECT count(CASE WHEN status='done' THEN 1 END), count(CASE WHEN status='failed' THEN 1 END)
+		FROM apps WHERE run=?`, s.run).Scan(&r.Succeeded, &r.Failed)
+	if err != nil {
+		return nil, err
+	}
+	r.Pending = r.Apps - r.Succeeded - r.Failed
+	err = s.failures(ctx, p, func(f Failure) error {
+		r.Failures = append(r.Failures, f)
+		return nil
+	})
+	r.FinishedAt = time.Now()
+	r.Seconds = r.FinishedAt.Sub(started).Seconds()
+	return r, err
+}
+
+// WriteJSON writes the report, indented.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// PrintSummary writes the per-step table and up to maxFailures failures.
+func (r *Report) PrintSummary(w io.Writer, maxFailures int) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "STEP\tDONE\tFAILED\tPENDING")
+	for _, s := range r.Steps {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\n", s.Step, s.Done, byCode(s.Failed), s.Pending)
+	}
+	tw.Flush()
+	state := "finished"
+	if r.Interrupted {
+		state = "interrupted"
+	}
+	fmt.Fprintf(w, "\n%s in %.1fs: %d apps, %d succeeded, %d failed, %d pending\n",
+		state, r.Seconds, r.Apps, r.Succeeded, r.Failed, r.Pending)
+	if len(r.Failures) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nfailures:")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "APPID\tSTEP\tERRCODE\tERRMSG")
+	for i, f := range r.Failures {
+		if i == maxFailures {
+			fmt.Fprintf(tw, "… %d more (see --report)\n", len(r.Failures)-i)
+			break
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", f.AppID, f.Step, f.Label(), oneLine(f.Msg))
+	}
+	tw.Flush()
+}
+
+// Label is the errcode, or the kind of a failure WeChat did not code.
+func (f Failure) Label() string {
+	if f.Code != 0 {
+		return itoa(f.Code)
+	}
+	return f.Kind
+}
+
+// byCode renders {"85009": 2, "-1": 1} as "85009×2 -1×1", largest first.
+func byCode(m map[string]int) string {
+	if len(m) == 0 {
+		return "0"
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	slices.SortStableFunc(keys, func(a, b string) int { return m[b] - m[a] })
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 120 {
+		return string(r[:120]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,421 @@
+package rollout
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite"
+
+	"miniship/wxa"
+)
+
+// State is the SQLite state file: one row per mini program, the tokens,
+// and which rollout the file belongs to. One rollout at a time may use it
+// (the connection holds SQLite's exclusive lock).
+type State struct {
+	db  *sql.DB
+	run int64
+	// tokens is the wxa TokenStore: tickets, component tokens and locks in
+	// memory, authorizer tokens in the file so they survive a restart.
+	tokens *tokenStore
+}
+
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS apps (
+	appid      TEXT PRIMARY KEY,
+	seq        INTEGER NOT NULL,
+	run        INTEGER NOT NULL,
+	vals       TEXT NOT NULL DEFAULT '',
+	status     TEXT NOT NULL DEFAULT 'pending', -- pending, failed, done
+	done       INTEGER NOT NULL DEFAULT 0,      -- last completed Step
+	inflight   INTEGER NOT NULL DEFAULT 0,      -- Step whose call may have taken effect unseen
+	gray_pct   INTEGER NOT NULL DEFAULT 0,
+	auditid    INTEGER NOT NULL DEFAULT 0,
+	next_at    INTEGER NOT NULL DEFAULT 0,      -- unix ms: not before
+	attempts   INTEGER NOT NULL DEFAULT 0,      -- failures of the current step, all runs
+	tries      INTEGER NOT NULL DEFAULT 0,      -- failures of the current step, this run
+	errcode    INTEGER NOT NULL DEFAULT 0,
+	errkind    TEXT NOT NULL DEFAULT '',
+	errmsg     TEXT NOT NULL DEFAULT '',
+	updated_at INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS apps_due ON apps (run, status, next_at, seq);
+CREATE TABLE IF NOT EXISTS tokens (
+	key        TEXT PRIMARY KEY,
+	value      TEXT NOT NULL,
+	expires_at INTEGER NOT NULL DEFAULT 0,
+	seed       TEXT NOT NULL DEFAULT ''
+);`
+
+// OpenState opens (creating, mode 0600: it holds refresh tokens) a state file.
+func OpenState(path string) (*State, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	f.Close()
+	// WAL with synchronous=NORMAL survives a killed process, which is the
+	// crash that matters; EXCLUSIVE keeps a second rollout out.
+	q := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(2000)", "locking_mode(EXCLUSIVE)"}}
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(1) // the exclusive lock belongs to one connection
+	if _, err := db.Exec(schema); err != nil {
+		db.Close()
+		if strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy") {
+			return nil, fmt.Errorf("state %s is in use by another rollout", path)
+		}
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+	s := &State{db: db}
+	s.tokens = &tokenStore{MemoryStore: wxa.NewMemoryStore(), db: db}
+	return s, nil
+}
+
+// Close closes the file.
+func (s *State) Close() error { return s.db.Close() }
+
+// TokenStore is the store the rollout's wxa client uses.
+func (s *State) TokenStore() wxa.TokenStore { return s.tokens }
+
+// begin binds the file to the plan's rollout and starts a new run.
+func (s *State) begin(ctx context.Context, p *Plan, reset bool) error {
+	id := fmt.Sprintf("template %d, user_version %q", p.Template.ID, p.UserVersion)
+	var have string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key='rollout'`).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return err
+	case have != id && !reset:
+		return fmt.Errorf("the state file belongs to the rollout of %s, not %s: use another --state, or --reset to forget it", have, id)
+	}
+	if reset {
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM apps`); err != nil {
+			return err
+		}
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO meta VALUES ('rollout', ?) ON CONFLICT (key) DO UPDATE SET value=excluded.value`, id)
+	if err != nil {
+		return err
+	}
+	return s.db.QueryRowContext(ctx, `INSERT INTO meta VALUES ('run', '1')
+		ON CONFLICT (key) DO UPDATE SET value = CAST(value AS INTEGER) + 1 RETURNING CAST(value AS INTEGER)`).Scan(&s.run)
+}
+
+// importTargets streams the plan's targets into the file for this run and
+// seeds the refresh tokens they carry. Apps from earlier runs that are no
+// longer targets stay in the file but out of the run.
+func (s *State) importTargets(ctx context.Context, p *Plan, client *wxa.Client, extra func(func(Target) error) error) (int, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	up, err := tx.PrepareContext(ctx, `INSERT INTO apps (appid, seq, run, vals) VALUES (?, ?, ?, ?)
+		ON CONFLICT (appid) DO UPDATE SET seq=excluded.seq, run=excluded.run, vals=excluded.vals WHERE apps.run <> excluded.run`)
+	if err != nil {
+		return 0, err
+	}
+	s.tokens.seed = tx
+	defer func() { s.tokens.seed = nil }()
+	n := 0
+	err = p.EachTarget(func(t Target) error {
+		if t.AppID == "" {
+			return fmt.Errorf("target %d has no appid", n+1)
+		}
+		vals := ""
+		if len(t.Values) > 0 {
+			b, err := marshalNoHTML(t.Values)
+			if err != nil {
+				return fmt.Errorf("%s: values: %w", t.AppID, err)
+			}
+			vals = string(b)
+		}
+		n++
+		res, err := up.ExecContext(ctx, t.AppID, n, s.run, vals)
+		if err != nil {
+			return err
+		}
+		if k, _ := res.RowsAffected(); k == 0 {
+			return fmt.Errorf("appid %s is listed twice", t.AppID)
+		}
+		if t.RefreshToken != "" {
+			return client.SetRefreshToken(ctx, t.AppID, t.RefreshToken)
+		}
+		return nil
+	})
+	if err == nil && extra != nil {
+		err = extra(func(t Target) error {
+			if t.AppID == "" || t.RefreshToken == "" {
+				return fmt.Errorf("refresh tokens: a row lacks appid or refresh_token")
+			}
+			return client.SetRefreshToken(ctx, t.AppID, t.RefreshToken)
+		})
+	}
+	if err != nil {
+		return 0, err
+	}
+	// Failed apps get another chance; apps done under a plan with fewer
+	// steps go on; apps past a shortened plan are done.
+	last := p.Last()
+	for _, q := range []string{
+		`UPDATE apps SET status='pending', next_at=0, tries=0 WHERE run=?1 AND status='failed'`,
+		`UPDATE apps SET status='pending', tries=0 WHERE run=?1 AND status='done' AND done < ?2`,
+		`UPDATE apps SET status='done' WHERE run=?1 AND status='pending' AND done >= ?2`,
+		`UPDATE apps SET tries=0 WHERE run=?1`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, s.run, int(last)); err != nil {
+			return 0, err
+		}
+	}
+	return n, tx.Commit()
+}
+
+// app is one row while a worker holds it.
+type app struct {
+	ID       string
+	Vals     string
+	Done     Step
+	Inflight Step
+	GrayPct  int
+	AuditID  int64
+	Attempts int
+	Tries    int
+	Status   string
+	NextAt   time.Time
+	Err      *Failure
+}
+
+// due lists up to limit pending apps whose time has come, earliest first.
+func (s *State) due(ctx context.Context, now time.Time, limit int) ([]*app, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT appid, vals, done, inflight, gray_pct, auditid, attempts, tries
+		FROM apps WHERE run=? AND status='pending' AND next_at<=? ORDER BY next_at, seq LIMIT ?`, s.run, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*app
+	for rows.Next() {
+		a := &app{Status: "pending"}
+		if err := rows.Scan(&a.ID, &a.Vals, &a.Done, &a.Inflight, &a.GrayPct, &a.AuditID, &a.Attempts, &a.Tries); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// wake is the earliest future next_at of a pending app, zero when none
+// waits. Both queries are index seeks: the dispatcher asks often.
+func (s *State) wake(ctx context.Context, now time.Time) (time.Time, error) {
+	var at int64
+	err := s.db.QueryRowContext(ctx, `SELECT next_at FROM apps WHERE run=? AND status='pending' AND next_at>?
+		ORDER BY next_at LIMIT 1`, s.run, now.UnixMilli()).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(at), err
+}
+
+// pending reports whether any app of the run is still pending.
+func (s *State) pending(ctx context.Context) (bool, error) {
+	var ok bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM apps WHERE run=? AND status='pending')`, s.run).Scan(&ok)
+	return ok, err
+}
+
+// save writes a worker's result. It runs on a context of its own: a result
+// obtained must be recorded even when the run is being cancelled.
+func (s *State) save(a *app) error {
+	code, kind, msg := 0, "", ""
+	if a.Err != nil {
+		code, kind, msg = a.Err.Code, a.Err.Kind, a.Err.Msg
+	}
+	_, err := s.db.Exec(`UPDATE apps SET status=?, done=?, inflight=?, gray_pct=?, auditid=?, next_at=?, attempts=?, tries=?,
+		errcode=?, errkind=?, errmsg=?, updated_at=? WHERE appid=?`,
+		a.Status, int(a.Done), int(a.Inflight), a.GrayPct, a.AuditID, a.NextAt.UnixMilli(), a.Attempts, a.Tries,
+		code, kind, msg, time.Now().UnixMilli(), a.ID)
+	return err
+}
+
+// markInflight records, before the call, that a call with effects is about
+// to be made, so a crash during it is recognised on resume.
+func (s *State) markInflight(a *app, step Step) error {
+	a.Inflight = step
+	_, err := s.db.Exec(`UPDATE apps SET inflight=?, updated_at=? WHERE appid=?`, int(step), time.Now().UnixMilli(), a.ID)
+	return err
+}
+
+// StepCount is how far the run's apps got with one step.
+type StepCount struct {
+	Step    string         `json:"step"`
+	Done    int            `json:"done"`
+	Failed  map[string]int `json:"failed"` // by errcode (or kind for local failures)
+	Pending int            `json:"pending"`
+}
+
+// Failure is why an app stopped.
+type Failure struct {
+	AppID    string `json:"appid"`
+	Step     string `json:"step"`
+	Code     int    `json:"errcode"`
+	Kind     string `json:"kind"` // the errcode as text, or rejected, ext_json, network…
+	Msg      string `json:"errmsg"`
+	Attempts int    `json:"attempts"`
+	AuditID  int64  `json:"auditid,omitempty"`
+}
+
+// counts tallies the run per step.
+func (s *State) counts(ctx context.Context, steps []Step) (total int, out []StepCount, err error) {
+	if err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM apps WHERE run=?`, s.run).Scan(&total); err != nil {
+		return
+	}
+	for _, st := range steps {
+		c := StepCount{Step: st.String(), Failed: map[string]int{}}
+		if err = s.db.QueryRowContext(ctx, `SELECT count(*) FROM apps WHERE run=? AND done>=?`, s.run, int(st)).Scan(&c.Done); err != nil {
+			return
+		}
+		out = append(out, c)
+	}
+	// A failed app failed at the first plan step after its last done one.
+	rows, err := s.db.QueryContext(ctx, `SELECT done, errkind, count(*) FROM apps WHERE run=? AND status='failed' GROUP BY done, errkind`, s.run)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var done, n int
+		var kind string
+		if err = rows.Scan(&done, &kind, &n); err != nil {
+			return
+		}
+		for i, st := range steps {
+			if st > Step(done) {
+				out[i].Failed[kind] += n
+				break
+			}
+		}
+	}
+	if err = rows.Err(); err != nil {
+		return
+	}
+	for i := range out {
+		out[i].Pending = total - out[i].Done
+		for _, n := range out[i].Failed {
+			out[i].Pending -= n
+		}
+	}
+	return
+}
+
+// failures lists the run's failed apps in target order.
+func (s *State) failures(ctx context.Context, p *Plan, fn func(Failure) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT appid, done, errcode, errkind, errmsg, attempts, auditid
+		FROM apps WHERE run=? AND status='failed' ORDER BY seq`, s.run)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f Failure
+		var done Step
+		if err := rows.Scan(&f.AppID, &done, &f.Code, &f.Kind, &f.Msg, &f.Attempts, &f.AuditID); err != nil {
+			return err
+		}
+		st, _ := p.next(done)
+		f.Step = st.String()
+		if err := fn(f); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// AppState is the recorded state of one mini program, for tests and tools.
+type AppState struct {
+	AppID    string
+	Status   string
+	Done     Step
+	Inflight Step
+	AuditID  int64
+	Attempts int
+	ErrCode  int
+	ErrMsg   string
+}
+
+// App reads one mini program's row.
+func (s *State) App(ctx context.Context, appid string) (*AppState, error) {
+	a := &AppState{AppID: appid}
+	err := s.db.QueryRowContext(ctx, `SELECT status, done, inflight, auditid, attempts, errcode, errmsg FROM apps WHERE appid=?`, appid).
+		Scan(&a.Status, &a.Done, &a.Inflight, &a.AuditID, &a.Attempts, &a.ErrCode, &a.ErrMsg)
+	return a, err
+}
+
+// tokenStore keeps authorizer tokens in the state file, not in a map that
+// grows with the fleet, and keeps a refresh token WeChat rotated across
+// runs: seeding from the plan overwrites only when the plan's value changed.
+type tokenStore struct {
+	*wxa.MemoryStore // tickets, component tokens, locks
+	db               *sql.DB
+	seed             *sql.Tx // set while importing targets
+}
+
+func fileKey(key string) bool {
+	return strings.HasPrefix(key, "authorizer_token:") || strings.HasPrefix(key, "refresh_token:")
+}
+
+func (t *tokenStore) Get(ctx context.Context, key string) (wxa.Token, bool, error) {
+	if !fileKey(key) {
+		return t.MemoryStore.Get(ctx, key)
+	}
+	var v string
+	var exp int64
+	err := t.db.QueryRowContext(ctx, `SELECT value, expires_at FROM tokens WHERE key=?`, key).Scan(&v, &exp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return wxa.Token{}, false, nil
+	}
+	tok := wxa.Token{Value: v}
+	if exp != 0 {
+		tok.ExpiresAt = time.UnixMilli(exp)
+	}
+	return tok, err == nil, err
+}
+
+func (t *tokenStore) Set(ctx context.Context, key string, tok wxa.Token) error {
+	if !fileKey(key) {
+		return t.MemoryStore.Set(ctx, key, tok)
+	}
+	var exp int64
+	if !tok.ExpiresAt.IsZero() {
+		exp = tok.ExpiresAt.UnixMilli()
+	}
+	if t.seed != nil {
+		_, err := t.seed.ExecContext(ctx, `INSERT INTO tokens (key, value, seed) VALUES (?1, ?2, ?2)
+			ON CONFLICT (key) DO UPDATE SET value=excluded.value, seed=excluded.seed, expires_at=0 WHERE tokens.seed <> excluded.seed`, key, tok.Value)
+		return err
+	}
+	_, err := t.db.ExecContext(ctx, `INSERT INTO tokens (key, value, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at`, key, tok.Value, exp)
+	return err
+}
+
+func (t *tokenStore) Delete(ctx context.Context, key, value string) error {
+	if !fileKey(key) {
+		return t.MemoryStore.Delete(ctx, key, value)
+	}
+	_, err := t.db.ExecContext(ctx, `DELETE FROM tokens WHERE key=?1 AND (?2='' OR value=?2)`, key, value)
+	return err
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
