@@ -43,8 +43,10 @@ func (f *fixture) commitBody(tpl, ext, version string) string {
 
 // TestErrcodes checks that each bad input gets its documented errcode over
 // the wire, with a rid, and that nothing was stored for it.
-func TestErrcodes(t *testing.T) {
-	f := newFixture(t, mstest.Options{}, &miniship.Authorizer{
+func TestErrcodes(t *testing.T) { mstest.Backends(t, testErrcodes) }
+
+func testErrcodes(t *testing.T, database string) {
+	f := newFixture(t, mstest.Options{Database: database}, &miniship.Authorizer{
 		PrivacyAPIs: []string{"getLocation"},
 		Plugins:     []miniship.PluginGrant{{AppID: "wxplugin000000001", Versions: []string{"1.0.0"}}},
 	})
@@ -128,8 +130,10 @@ func TestTokenExpiry(t *testing.T) {
 
 // TestScope: a token reaches only its own platform and mini program, and
 // only the permission sets granted.
-func TestScope(t *testing.T) {
-	f := newFixture(t, mstest.Options{}, nil)
+func TestScope(t *testing.T) { mstest.Backends(t, testScope) }
+
+func testScope(t *testing.T, database string) {
+	f := newFixture(t, mstest.Options{Database: database}, nil)
 	s := f.s
 	other := s.Platform(t, nil)
 	otherToken := componentToken(t, s, other.AppID, other.Secret)
@@ -194,8 +198,10 @@ func TestTemplateLibraryLimits(t *testing.T) {
 
 // TestConcurrentCommits: while one commit runs, others for the same mini
 // program get 9402202; exactly one wins.
-func TestConcurrentCommits(t *testing.T) {
-	f := newFixture(t, mstest.Options{Config: service.Config{CommitLatency: 300 * time.Millisecond}}, nil)
+func TestConcurrentCommits(t *testing.T) { mstest.Backends(t, testConcurrentCommits) }
+
+func testConcurrentCommits(t *testing.T, database string) {
+	f := newFixture(t, mstest.Options{Database: database, Config: service.Config{CommitLatency: 300 * time.Millisecond}}, nil)
 	const n = 8
 	codes := make([]int, n)
 	var wg sync.WaitGroup

@@ -22,8 +22,10 @@ import (
 
 // TestWholeFlow walks a platform from creation to a downloadable experience
 // version, through the admin API, the consent page and the WeChat API.
-func TestWholeFlow(t *testing.T) {
-	s := mstest.New(t, mstest.Options{})
+func TestWholeFlow(t *testing.T) { mstest.Backends(t, testWholeFlow) }
+
+func testWholeFlow(t *testing.T, database string) {
+	s := mstest.New(t, mstest.Options{Database: database})
 
 	// The platform and a mini program, through the admin API.
 	st, p := admin(t, s, "POST", "/miniship/v1/platforms", map[string]any{"appid": "wxflowplatform001"})

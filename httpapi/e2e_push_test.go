@@ -99,8 +99,10 @@ func (r *receiver) wait(infoType string) map[string]string {
 	return nil
 }
 
-func TestPushes(t *testing.T) {
-	s := mstest.New(t, mstest.Options{})
+func TestPushes(t *testing.T) { mstest.Backends(t, testPushes) }
+
+func testPushes(t *testing.T, database string) {
+	s := mstest.New(t, mstest.Options{Database: database})
 	rc := newReceiver(t)
 	rc.setDown(true) // the receiver starts down: the ticket push must be retried
 	rc.p = s.Platform(t, &miniship.Platform{AuthEventURL: rc.srv.URL + "/auth?tag=1"})
