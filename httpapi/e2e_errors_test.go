@@ -126,6 +126,9 @@ func TestTokenExpiry(t *testing.T) {
 	f.s.Advance(10*time.Hour + time.Second)
 	wantCode(t, wx(t, f.s, "POST", "/cgi-bin/component/api_component_token", nil,
 		`{"component_appid":"`+f.p.AppID+`","component_appsecret":"`+f.p.Secret+`","component_verify_ticket":"`+ticket+`"}`), 61005)
+	// A day after expiry the token is swept: it is now simply unknown.
+	f.s.Advance(15 * time.Hour)
+	wantCode(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 40001)
 }
 
 // TestScope: a token reaches only its own platform and mini program, and

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"miniship"
@@ -110,6 +111,8 @@ type Service struct {
 
 	tplMu    sync.Mutex
 	tplCache map[int64]*cachedTemplate
+
+	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
 }
 
 // Options wires a Service. Clock, Rand and Logger default to the wall

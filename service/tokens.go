@@ -377,4 +377,23 @@ func (s *Service) Tick(ctx context.Context) {
 	if err := s.AutoDecide(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("tick", "err", err)
 	}
+	s.sweepTokens(ctx)
+}
+
+// sweepTokens deletes credentials that expired a day ago, at most once a
+// minute of service time: kept a while so a late caller still gets 42001
+// rather than 40001 for a token that merely expired.
+func (s *Service) sweepTokens(ctx context.Context) {
+	now := s.Now()
+	if last := s.lastSweep.Load(); last != 0 && now.Sub(time.Unix(0, last)) < time.Minute {
+		return
+	}
+	s.lastSweep.Store(now.UnixNano())
+	err := s.update(ctx, func(tx miniship.Tx) error {
+		_, err := tx.DeleteExpiredTokens(now.Add(-24 * time.Hour))
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("sweep tokens", "err", err)
+	}
 }
