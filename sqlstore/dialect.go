@@ -127,7 +127,7 @@ const sqliteBusyTimeout = 5000 // ms
 // process being killed (it is in the OS page cache; TestSQLiteKill) but a
 // power loss or kernel crash may undo the last ones, never corrupting the
 // file. FULL covers power loss at the cost of an fsync per commit (about
-// 15× the cost of a small Update here; BenchmarkUpdate/sqlite-sync-full):
+// ten times the cost of a small Update here; BenchmarkUpdate/sqlite-sync-full):
 // a sqlite: URL may ask for it with ?synchronous=full.
 const sqliteSync = "NORMAL"
 

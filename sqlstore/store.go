@@ -33,6 +33,11 @@
 // usefulness on both backends: later calls return the same error and the
 // transaction is rolled back even if the function returns nil. PostgreSQL
 // behaves so by itself; the store makes SQLite agree.
+//
+// To add a table: a new numbered migration in both migrations/sqlite and
+// migrations/postgres, then the Tx methods in the entity file of its group
+// (column list, scan function and queries side by side), and their cases
+// in runSuite, which every backend runs.
 package sqlstore
 
 import (
