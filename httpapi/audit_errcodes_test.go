@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"miniship"
+	"miniship/httpapi"
 	"miniship/mstest"
 	"miniship/service"
 )
@@ -21,8 +22,10 @@ var (
 
 // TestSubmitAuditErrcodes checks each refusal of submit_audit, in the
 // documented order, and that none of them stores an audit or spends quota.
-func TestSubmitAuditErrcodes(t *testing.T) {
-	e := arSetup(t, mstest.Options{}, &miniship.Platform{AuditQuota: 3})
+func TestSubmitAuditErrcodes(t *testing.T) { mstest.Backends(t, testSubmitAuditErrcodes) }
+
+func testSubmitAuditErrcodes(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, &miniship.Platform{AuditQuota: 3})
 	e.commit("1.0.0", "")
 	e.scanned()
 	pic := arStr(e.upload("media", arPNG), "mediaid")
@@ -92,8 +95,10 @@ func TestSubmitAuditErrcodes(t *testing.T) {
 // TestSubmitAuditState checks the refusals that depend on state: 9402202,
 // 86002, 85086, 85009, 61039, 61040, 85094 (first submission only), and
 // the platform's monthly quota 85085 shared by its mini programs.
-func TestSubmitAuditState(t *testing.T) {
-	e := arSetup(t, mstest.Options{Config: service.Config{CommitLatency: 400 * time.Millisecond, TokenTTL: arLongTTL}}, &miniship.Platform{AuditQuota: 3})
+func TestSubmitAuditState(t *testing.T) { mstest.Backends(t, testSubmitAuditState) }
+
+func testSubmitAuditState(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{CommitLatency: 400 * time.Millisecond, TokenTTL: arLongTTL}}, &miniship.Platform{AuditQuota: 3})
 
 	e.fails(85086, "POST", "/wxa/submit_audit", `{}`)
 	inc := arMiniProgram()
@@ -171,8 +176,10 @@ func TestSubmitAuditState(t *testing.T) {
 }
 
 // TestAuditStatusErrcodes covers get_auditstatus and get_latest_auditstatus.
-func TestAuditStatusErrcodes(t *testing.T) {
-	e := arSetup(t, mstest.Options{}, nil)
+func TestAuditStatusErrcodes(t *testing.T) { mstest.Backends(t, testAuditStatusErrcodes) }
+
+func testAuditStatusErrcodes(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
 	e.fails(86001, "POST", "/wxa/get_auditstatus", `{"auditid":1}`)
 	e.fails(86001, "GET", "/wxa/get_latest_auditstatus", "")
 	e.commit("1.0.0", "")
@@ -203,8 +210,10 @@ func TestAuditStatusErrcodes(t *testing.T) {
 // TestUndoQuota checks undocodeaudit's 5 a day and 10 a month, with days
 // and months in UTC+8: the server clock starts at 18:00 CST, so 6 hours
 // later it is a new day in China and still the same day in UTC.
-func TestUndoQuota(t *testing.T) {
-	e := arSetup(t, mstest.Options{Config: service.Config{TokenTTL: arLongTTL}}, &miniship.Platform{AuditQuota: 100})
+func TestUndoQuota(t *testing.T) { mstest.Backends(t, testUndoQuota) }
+
+func testUndoQuota(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{TokenTTL: arLongTTL}}, &miniship.Platform{AuditQuota: 100})
 	e.commit("1.0.0", "")
 	e.scanned()
 	undo := func(n int) {
@@ -245,8 +254,10 @@ func TestUndoQuota(t *testing.T) {
 
 // TestSpeedup checks speedupaudit's errcodes and the shared monthly
 // speed-up quota read through queryquota.
-func TestSpeedup(t *testing.T) {
-	e := arSetup(t, mstest.Options{Config: service.Config{NoSpeedupClasses: []string{"游戏"}}}, &miniship.Platform{AuditQuota: 10, SpeedupQuota: 1})
+func TestSpeedup(t *testing.T) { mstest.Backends(t, testSpeedup) }
+
+func testSpeedup(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{NoSpeedupClasses: []string{"游戏"}}}, &miniship.Platform{AuditQuota: 10, SpeedupQuota: 1})
 	e.commit("1.0.0", "")
 	e.scanned()
 	_, tokB := e.addMiniProgram(arMiniProgram())
@@ -271,6 +282,13 @@ func TestSpeedup(t *testing.T) {
 		t.Fatalf("quota: %v", q)
 	}
 	e.fails(89405, "POST", "/wxa/speedupaudit", fmt.Sprintf(`{"auditid":%d}`, b), tokB)
+	// 89401 (system unstable) exists only as an injected fault.
+	rule := map[string]any{"rules": []map[string]any{{"path": "/wxa/speedupaudit", "rate": 1, "errcode": 89401}}}
+	if st, m := e.admin("PUT", "/miniship/v1/faults", rule); st != 200 {
+		t.Fatalf("faults: %d %v", st, m)
+	}
+	e.fails(89401, "POST", "/wxa/speedupaudit", fmt.Sprintf(`{"auditid":%d}`, b), tokB)
+	e.admin("PUT", "/miniship/v1/faults", map[string]any{"rules": []any{}})
 	e.decide(b, "approve", "", "")
 	e.fails(89402, "POST", "/wxa/speedupaudit", fmt.Sprintf(`{"auditid":%d}`, b), tokB)
 	st, m := e.admin("GET", fmt.Sprintf("/miniship/v1/audits/%d", a), nil)
@@ -281,8 +299,10 @@ func TestSpeedup(t *testing.T) {
 
 // TestUploadMedia covers uploadmedia and the lifetime of its mediaids in
 // submit_audit.
-func TestUploadMedia(t *testing.T) {
-	e := arSetup(t, mstest.Options{Config: service.Config{TokenTTL: arLongTTL}}, nil)
+func TestUploadMedia(t *testing.T) { mstest.Backends(t, testUploadMedia) }
+
+func testUploadMedia(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{TokenTTL: arLongTTL}}, nil)
 	e.commit("1.0.0", "")
 	e.scanned()
 	m := e.upload("media", arPNG)
@@ -321,4 +341,32 @@ func TestUploadMedia(t *testing.T) {
 	e.fails(85092, "POST", "/wxa/submit_audit", `{"preview_info":{"pic_id_list":["`+pic+`"]}}`)
 	e.fails(40007, "POST", "/wxa/submit_audit", `{"feedback_stuff":"`+pic+`"}`)
 	e.wantStatus(id, 3)
+}
+
+// TestCallQuotas checks the optional per-call limits on the audit
+// endpoints: 45009 past a daily count, reset at midnight UTC+8, and 45011
+// past a per-minute count. A refused call does not count.
+func TestCallQuotas(t *testing.T) {
+	e := arSetup(t, mstest.Options{Config: service.Config{TokenTTL: arLongTTL}, Limits: httpapi.Limits{
+		Daily:     map[string]int{"/wxa/get_latest_auditstatus": 2},
+		PerMinute: map[string]int{"/wxa/queryquota": 2},
+	}}, nil)
+	e.commit("1.0.0", "")
+	e.scanned()
+	id := e.submit()
+	e.ok("GET", "/wxa/get_latest_auditstatus", "")
+	e.ok("GET", "/wxa/get_latest_auditstatus", "")
+	e.fails(45009, "GET", "/wxa/get_latest_auditstatus", "")
+	e.status(id) // other paths are not limited
+	// The clock starts at 18:00 CST: midnight in China is 6 hours away.
+	e.s.Advance(6*time.Hour - time.Minute)
+	e.fails(45009, "GET", "/wxa/get_latest_auditstatus", "")
+	e.s.Advance(time.Minute)
+	e.ok("GET", "/wxa/get_latest_auditstatus", "")
+
+	e.ok("GET", "/wxa/queryquota", "")
+	e.ok("GET", "/wxa/queryquota", "")
+	e.fails(45011, "GET", "/wxa/queryquota", "")
+	e.s.Advance(time.Minute)
+	e.ok("GET", "/wxa/queryquota", "")
 }

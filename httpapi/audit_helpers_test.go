@@ -7,19 +7,15 @@ package httpapi_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
-
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" driver, for the PostgreSQL schema
 
 	"miniship"
 	"miniship/mstest"
@@ -55,48 +51,12 @@ func arMiniProgram() *miniship.Authorizer {
 
 func arSetup(t testing.TB, o mstest.Options, p *miniship.Platform) *arEnv {
 	t.Helper()
-	if o.Database == "" {
-		o.Database = arPostgres(t)
-	}
 	s := mstest.New(t, o)
 	e := &arEnv{t: t, s: s, hc: &http.Client{Timeout: 30 * time.Second}}
 	e.p = s.Platform(t, p)
 	e.tpl = s.Template(t, e.p.AppID, nil, 0)
 	e.mp, e.tok = e.addMiniProgram(arMiniProgram())
 	return e
-}
-
-// arPostgres runs the test on PostgreSQL when MINISHIP_TEST_POSTGRES names
-// a database: in a schema of its own, dropped afterwards. "" otherwise
-// (mstest's temporary SQLite).
-func arPostgres(t testing.TB) string {
-	base := os.Getenv("MINISHIP_TEST_POSTGRES")
-	if base == "" {
-		return ""
-	}
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema := fmt.Sprintf("ms_ar_%d", time.Now().UnixNano())
-	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Registered before mstest's cleanup, so it runs after the server closed.
-		if _, err := db.Exec("DROP SCHEMA " + schema + " CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-		db.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // addMiniProgram registers and authorizes a mini program on the platform

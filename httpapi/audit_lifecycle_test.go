@@ -14,8 +14,10 @@ import (
 // the real listener: commit, privacy scan, submit, reject, undo, delay,
 // approve, release, gray release 10% → 50%, revert gray, a second release,
 // rollback and the history, checking every state read on the way.
-func TestAuditReleaseLife(t *testing.T) {
-	e := arSetup(t, mstest.Options{}, nil)
+func TestAuditReleaseLife(t *testing.T) { mstest.Backends(t, testAuditReleaseLife) }
+
+func testAuditReleaseLife(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
 
 	// Commit; the privacy scan runs for ScanDuration on the server clock.
 	e.commit("1.0.0", "")
@@ -166,8 +168,10 @@ func TestAuditReleaseLife(t *testing.T) {
 // TestRollbackHistory checks the five-release window, rolling back to a
 // named app_version, and that everything newer than the target is marked
 // rolled back.
-func TestRollbackHistory(t *testing.T) {
-	e := arSetup(t, mstest.Options{}, nil)
+func TestRollbackHistory(t *testing.T) { mstest.Backends(t, testRollbackHistory) }
+
+func testRollbackHistory(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
 	release := func(v string) {
 		e.commit(v, "")
 		e.scanned()
@@ -223,8 +227,10 @@ func TestRollbackHistory(t *testing.T) {
 
 // TestReleaseErrcodes covers the release family's refusals, each of which
 // must leave the state as it was.
-func TestReleaseErrcodes(t *testing.T) {
-	e := arSetup(t, mstest.Options{}, nil)
+func TestReleaseErrcodes(t *testing.T) { mstest.Backends(t, testReleaseErrcodes) }
+
+func testReleaseErrcodes(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
 	e.fails(85019, "POST", "/wxa/release", `{}`)
 	e.fails(44002, "POST", "/wxa/release", ``)
 	e.fails(47001, "POST", "/wxa/release", `{`)

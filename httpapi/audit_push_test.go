@@ -154,9 +154,11 @@ func arWaitAttempts(e *arEnv, kind string, n int) map[string]any {
 
 // TestAuditPushes checks the three audit results pushed to the message URL
 // ($APPID$ replaced), with spec §5's fields for each.
-func TestAuditPushes(t *testing.T) {
+func TestAuditPushes(t *testing.T) { mstest.Backends(t, testAuditPushes) }
+
+func testAuditPushes(t *testing.T, database string) {
 	rcv := newArReceiver(t)
-	e := arSetup(t, mstest.Options{}, &miniship.Platform{MessageURL: rcv.srv.URL + "/wx/$APPID$/msg"})
+	e := arSetup(t, mstest.Options{Database: database}, &miniship.Platform{MessageURL: rcv.srv.URL + "/wx/$APPID$/msg"})
 	rcv.p = e.p
 	e.commit("1.0.0", "")
 	e.scanned()
@@ -213,9 +215,14 @@ func wantFields(t *testing.T, p arPush, want map[string]string, absent ...string
 // TestAuditPushOutboxSurvives checks that an audit result reaches a
 // receiver that was down, after the backoff on the server clock, and after
 // a restart of the server over the same database.
-func TestAuditPushOutboxSurvives(t *testing.T) {
+func TestAuditPushOutboxSurvives(t *testing.T) { mstest.Backends(t, testAuditPushOutboxSurvives) }
+
+func testAuditPushOutboxSurvives(t *testing.T, database string) {
 	rcv := newArReceiver(t)
-	dsn := filepath.Join(t.TempDir(), "miniship.db")
+	dsn := database // the restarted server opens the same database
+	if dsn == "" {
+		dsn = filepath.Join(t.TempDir(), "miniship.db")
+	}
 	e := arSetup(t, mstest.Options{Database: dsn}, &miniship.Platform{MessageURL: rcv.srv.URL + "/msg?appid=$APPID$"})
 	rcv.p = e.p
 	e.commit("1.0.0", "")

@@ -14,8 +14,10 @@ import (
 
 // TestReviewerAdmin covers the admin queue and decisions, and their
 // refusals.
-func TestReviewerAdmin(t *testing.T) {
-	e := arSetup(t, mstest.Options{}, nil)
+func TestReviewerAdmin(t *testing.T) { mstest.Backends(t, testReviewerAdmin) }
+
+func testReviewerAdmin(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
 	e.commit("1.0.0", "")
 	e.scanned()
 	a := e.submit()
@@ -75,8 +77,10 @@ func TestReviewerAdmin(t *testing.T) {
 // TestAutoReviewer checks the automatic rules: approval after the
 // configured time on the server clock (half once sped up, restarting at a
 // delay), and rejection of matching page titles and ext values.
-func TestAutoReviewer(t *testing.T) {
-	e := arSetup(t, mstest.Options{Config: service.Config{
+func TestAutoReviewer(t *testing.T) { mstest.Backends(t, testAutoReviewer) }
+
+func testAutoReviewer(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{
 		AutoApprove: 30 * time.Second,
 		AutoReject:  regexp.MustCompile(`赌博|casino`),
 	}}, nil)
@@ -125,8 +129,10 @@ func TestAutoReviewer(t *testing.T) {
 
 // TestAutoRejectOnly checks the reject rule without auto-approval: matches
 // are rejected at the next tick, the rest wait for the reviewer.
-func TestAutoRejectOnly(t *testing.T) {
-	e := arSetup(t, mstest.Options{Config: service.Config{AutoReject: regexp.MustCompile(`^Demo Shop$`)}}, nil)
+func TestAutoRejectOnly(t *testing.T) { mstest.Backends(t, testAutoRejectOnly) }
+
+func testAutoRejectOnly(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{AutoReject: regexp.MustCompile(`^Demo Shop$`)}}, nil)
 	e.commit("1.0.0", `{"window":{"navigationBarTitleText":"Clean Shop"}}`)
 	e.scanned()
 	a := e.submit()

@@ -498,38 +498,42 @@ func auditClasses(a *miniship.Audit, m *miniship.Authorizer) []string {
 }
 
 // storedRequest is the part of a stored submit_audit body the reviewer's
-// rules read; ids may be numbers or numeric strings, as clients send them.
+// rules read.
 type storedRequest struct {
 	ItemList []AuditItem
+}
+
+// looseInt reads an id as clients send it: a number, a numeric string, ""
+// or null; anything else reads as 0 rather than failing the whole body.
+type looseInt int64
+
+func (n *looseInt) UnmarshalJSON(b []byte) error {
+	v, _ := strconv.ParseInt(strings.Trim(string(b), `"`), 10, 64)
+	*n = looseInt(v)
+	return nil
 }
 
 func decodeAuditRequest(a *miniship.Audit) storedRequest {
 	var raw struct {
 		ItemList []struct {
-			Address     string      `json:"address"`
-			Tag         string      `json:"tag"`
-			FirstClass  string      `json:"first_class"`
-			SecondClass string      `json:"second_class"`
-			ThirdClass  string      `json:"third_class"`
-			FirstID     json.Number `json:"first_id"`
-			SecondID    json.Number `json:"second_id"`
-			ThirdID     json.Number `json:"third_id"`
-			Title       string      `json:"title"`
+			Address     string   `json:"address"`
+			Tag         string   `json:"tag"`
+			FirstClass  string   `json:"first_class"`
+			SecondClass string   `json:"second_class"`
+			ThirdClass  string   `json:"third_class"`
+			FirstID     looseInt `json:"first_id"`
+			SecondID    looseInt `json:"second_id"`
+			ThirdID     looseInt `json:"third_id"`
+			Title       string   `json:"title"`
 		} `json:"item_list"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(a.Request))
-	dec.UseNumber()
-	_ = dec.Decode(&raw) // the body decoded once already; a failure leaves no items
+	_ = json.Unmarshal(a.Request, &raw) // the body was accepted once; a failure leaves no items
 	var out storedRequest
 	for _, it := range raw.ItemList {
-		id := func(n json.Number) int64 {
-			v, _ := strconv.ParseInt(strings.Trim(n.String(), `"`), 10, 64)
-			return v
-		}
 		out.ItemList = append(out.ItemList, AuditItem{
 			Address: it.Address, Tag: it.Tag, Title: it.Title,
 			FirstClass: it.FirstClass, SecondClass: it.SecondClass, ThirdClass: it.ThirdClass,
-			FirstID: id(it.FirstID), SecondID: id(it.SecondID), ThirdID: id(it.ThirdID),
+			FirstID: int64(it.FirstID), SecondID: int64(it.SecondID), ThirdID: int64(it.ThirdID),
 		})
 	}
 	return out
@@ -783,7 +787,16 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 				return err
 			}
 			for _, a := range as {
-				if s.autoDue(a) {
+				if !s.autoDue(a) {
+					continue
+				}
+				// Only audits a rule decides cost a write transaction: in
+				// reject-only mode the others wait for the reviewer.
+				v, err := tx.GetVersion(a.VersionID)
+				if err != nil {
+					return err
+				}
+				if _, ok := s.autoVerdict(a, v); ok {
 					ids = append(ids, a.ID)
 				}
 			}
