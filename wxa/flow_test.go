@@ -186,6 +186,7 @@ func TestComponentFlow(t *testing.T) {
 	if _, err := c.RefreshToken(bg, mp.AppID); !errors.Is(err, wxa.ErrNoRefreshToken) {
 		t.Fatalf("refresh token after unauthorized: %v", err)
 	}
+	e.AllDelivered(t)
 }
 
 func experienceFile(t *testing.T, s *mstest.Server, appid, name string) string {
