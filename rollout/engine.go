@@ -269,7 +269,25 @@ func (e *engine) process(ctx context.Context, a *app) {
 		}
 		e.Observer.Advanced(st)
 		e.log.Debug("rollout: step done", "appid", a.ID, "step", st)
+		// A scan or an audit just started is not over yet: the first look
+		// comes one poll later, and the worker moves on meanwhile.
+		if wait := e.firstPoll(st); wait > 0 {
+			a.NextAt = time.Now().Add(wait)
+			e.save(a)
+			return
+		}
 	}
+}
+
+func (e *engine) firstPoll(done Step) time.Duration {
+	next, _ := e.plan.next(done)
+	switch {
+	case done == StepCommit && next == StepPrivacyScan:
+		return time.Duration(e.plan.Poll.PrivacyScan)
+	case done == StepSubmitAudit && next == StepWaitAudit:
+		return time.Duration(e.plan.Poll.Audit)
+	}
+	return 0
 }
 
 func (e *engine) save(a *app) bool {

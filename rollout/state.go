@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS tokens (
 
 // OpenState opens (creating, mode 0600: it holds refresh tokens) a state file.
 func OpenState(path string) (*State, error) {
+	if strings.ContainsRune(path, '?') {
+		// The driver takes what follows ? as its parameters.
+		return nil, fmt.Errorf("state path %q: must not contain '?'", path)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, err
@@ -65,7 +69,8 @@ func OpenState(path string) (*State, error) {
 	// WAL with synchronous=NORMAL survives a killed process, which is the
 	// crash that matters; EXCLUSIVE keeps a second rollout out.
 	q := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(2000)", "locking_mode(EXCLUSIVE)"}}
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// A plain path, not a file: URI, where '#' would start a fragment.
+	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
 		return nil, err
 	}
