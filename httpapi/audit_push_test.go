@@ -33,9 +33,10 @@ type arReceiver struct {
 }
 
 type arPush struct {
-	Path     string
-	Envelope string // the outer ToUserName
-	Fields   map[string]string
+	Path          string
+	Envelope      string // the outer ToUserName (message URL pushes)
+	EnvelopeAppID string // the outer AppId (authorization-event URL pushes)
+	Fields        map[string]string
 }
 
 func newArReceiver(t testing.TB) *arReceiver {
@@ -88,7 +89,7 @@ func (r *arReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	for _, f := range inner.Fields {
 		fields[f.XMLName.Local] = f.Value
 	}
-	r.got = append(r.got, arPush{Path: req.URL.Path, Envelope: env.ToUserName, Fields: fields})
+	r.got = append(r.got, arPush{Path: req.URL.Path, Envelope: env.ToUserName, EnvelopeAppID: env.AppID, Fields: fields})
 	io.WriteString(w, "success")
 }
 
@@ -109,6 +110,26 @@ func (r *arReceiver) wait(n int) arPush {
 		time.Sleep(10 * time.Millisecond)
 	}
 	r.t.Fatalf("push %d did not arrive (got %d)", n, len(r.got))
+	return arPush{}
+}
+
+// waitInfo returns the first push whose InfoType is infoType, waiting up
+// to 5 s.
+func (r *arReceiver) waitInfo(infoType string) arPush {
+	r.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		r.mu.Lock()
+		for _, p := range r.got {
+			if p.Fields["InfoType"] == infoType {
+				r.mu.Unlock()
+				return p
+			}
+		}
+		r.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	r.t.Fatalf("no %s push arrived", infoType)
 	return arPush{}
 }
 
