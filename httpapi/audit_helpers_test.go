@@ -102,18 +102,7 @@ func (e *arEnv) do(req *http.Request) map[string]any {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
-		e.t.Fatalf("%s %s: HTTP %d %s %q", req.Method, req.URL.Path, res.StatusCode, res.Header.Get("Content-Type"), b)
-	}
-	var m map[string]any
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&m); err != nil {
-		e.t.Fatalf("%s %s: not JSON: %q", req.Method, req.URL.Path, b)
-	}
-	return m
+	return readWeChat(e.t, res)
 }
 
 // call calls an endpoint with the mini program's token (or tok[0]).

@@ -103,32 +103,32 @@ func testErrcodes(t *testing.T, database string) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			wantCode(t, wx(t, s, c.method, c.path, c.q, c.body), c.code)
+			arWant(t, wx(t, s, c.method, c.path, c.q, c.body), c.code)
 		})
 	}
 	// None of the failed commits left a version behind.
-	wantCode(t, wx(t, s, "GET", "/wxa/get_page", A, ""), 86001)
+	arWant(t, wx(t, s, "GET", "/wxa/get_page", A, ""), 86001)
 	// A good commit with the same grants works: the table's failures were
 	// the inputs, not the fixture.
-	wantCode(t, wx(t, s, "POST", "/wxa/commit", A, f.commitBody(f.tplID, plugin("wxplugin000000001", "1.0.0"), "1")), 0)
+	arWant(t, wx(t, s, "POST", "/wxa/commit", A, f.commitBody(f.tplID, plugin("wxplugin000000001", "1.0.0"), "1")), 0)
 }
 
 func TestTokenExpiry(t *testing.T) {
 	f := newFixture(t, mstest.Options{}, nil)
 	ticket := f.s.Ticket(t, f.p.AppID)
 	f.s.Advance(7200 * time.Second)
-	wantCode(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 42001)
-	wantCode(t, wx(t, f.s, "GET", "/wxa/gettemplatelist", tok(f.ctoken), ""), 42001)
+	arWant(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 42001)
+	arWant(t, wx(t, f.s, "GET", "/wxa/gettemplatelist", tok(f.ctoken), ""), 42001)
 	// Tickets are pushed every 10 minutes and each lives 12 hours.
 	if now := f.s.Ticket(t, f.p.AppID); now == ticket {
 		t.Fatal("the ticket did not rotate after two hours")
 	}
 	f.s.Advance(10*time.Hour + time.Second)
-	wantCode(t, wx(t, f.s, "POST", "/cgi-bin/component/api_component_token", nil,
+	arWant(t, wx(t, f.s, "POST", "/cgi-bin/component/api_component_token", nil,
 		`{"component_appid":"`+f.p.AppID+`","component_appsecret":"`+f.p.Secret+`","component_verify_ticket":"`+ticket+`"}`), 61005)
 	// A day after expiry the token is swept: it is now simply unknown.
 	f.s.Advance(15 * time.Hour)
-	wantCode(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 40001)
+	arWant(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 40001)
 }
 
 // TestScope: a token reaches only its own platform and mini program, and
@@ -145,27 +145,27 @@ func testScope(t *testing.T, database string) {
 	if l := wx(t, s, "GET", "/wxa/gettemplatelist", tok(otherToken), "")["template_list"].([]any); len(l) != 0 {
 		t.Fatalf("other platform sees %d templates", len(l))
 	}
-	wantCode(t, wx(t, s, "POST", "/cgi-bin/component/api_get_authorizer_info", url.Values{"component_access_token": {otherToken}},
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_get_authorizer_info", url.Values{"component_access_token": {otherToken}},
 		`{"component_appid":"`+other.AppID+`","authorizer_appid":"`+f.app.AppID+`"}`), 61003)
-	wantCode(t, wx(t, s, "POST", "/wxa/deletetemplate", tok(otherToken), `{"template_id":`+f.tplID+`}`), 85064)
+	arWant(t, wx(t, s, "POST", "/wxa/deletetemplate", tok(otherToken), `{"template_id":`+f.tplID+`}`), 85064)
 
 	// A mini program authorized to the other platform cannot commit this
 	// platform's template.
 	app2, refresh2 := s.MiniProgram(t, other.AppID, nil)
 	atoken2 := authorizerToken(t, s, otherToken, other.AppID, app2.AppID, refresh2)
-	wantCode(t, wx(t, s, "POST", "/wxa/commit", tok(atoken2), f.commitBody(f.tplID, `{}`, "1")), 85014)
+	arWant(t, wx(t, s, "POST", "/wxa/commit", tok(atoken2), f.commitBody(f.tplID, `{}`, "1")), 85014)
 
 	// Without permission set 18 the code APIs answer 61007.
 	ctx := context.Background()
 	if _, err := s.Service.Authorize(ctx, f.p.AppID, f.app.AppID, []int{30}); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, wx(t, s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{}`, "1")), 61007)
+	arWant(t, wx(t, s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{}`, "1")), 61007)
 	// Revoked authorization: 61003.
 	if err := s.Service.Unauthorize(ctx, f.p.AppID, f.app.AppID); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, wx(t, s, "GET", "/wxa/get_category", tok(f.atoken), ""), 61003)
+	arWant(t, wx(t, s, "GET", "/wxa/get_category", tok(f.atoken), ""), 61003)
 }
 
 func TestTemplateLibraryLimits(t *testing.T) {
@@ -177,23 +177,23 @@ func TestTemplateLibraryLimits(t *testing.T) {
 		t.Fatalf("draft: %d %v", st, d)
 	}
 	id := jsonNum(d["draft_id"].(float64))
-	wantCode(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 0)
-	wantCode(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 85065)
+	arWant(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 0)
+	arWant(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 85065)
 	// gettemplatelist filters by type.
 	if l := wx(t, s, "GET", "/wxa/gettemplatelist", url.Values{"access_token": {f.ctoken}, "template_type": {"1"}}, "")["template_list"].([]any); len(l) != 1 {
 		t.Fatalf("standard templates: %v", l)
 	}
 	// A deleted template cannot be committed, and frees a place.
-	wantCode(t, wx(t, s, "POST", "/wxa/deletetemplate", C, `{"template_id":"`+f.tplID+`"}`), 0)
-	wantCode(t, wx(t, s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{}`, "1")), 85014)
-	wantCode(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 0)
+	arWant(t, wx(t, s, "POST", "/wxa/deletetemplate", C, `{"template_id":"`+f.tplID+`"}`), 0)
+	arWant(t, wx(t, s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{}`, "1")), 85014)
+	arWant(t, wx(t, s, "POST", "/wxa/addtotemplate", C, `{"draft_id":`+id+`}`), 0)
 	// Bad packages never become drafts.
 	for name, files := range map[string]map[string]string{
 		"no app.json":  {"pages/a.js": "x"},
 		"empty pages":  {"app.json": `{"pages":[]}`},
 		"app.json bad": {"app.json": `[1]`},
 	} {
-		if st, m := uploadDraft(t, s, f.p.AppID, templateZip(t, files), "x"); st != 400 || !strings.Contains(str(m, "error"), "template") {
+		if st, m := uploadDraft(t, s, f.p.AppID, templateZip(t, files), "x"); st != 400 || !strings.Contains(arStr(m, "error"), "template") {
 			t.Errorf("%s: %d %v", name, st, m)
 		}
 	}
@@ -212,7 +212,7 @@ func testConcurrentCommits(t *testing.T, database string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = errcode(wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, "1")))
+			codes[i] = arCode(wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, "1")))
 		}()
 	}
 	wg.Wait()
@@ -230,7 +230,7 @@ func testConcurrentCommits(t *testing.T, database string) {
 		t.Fatalf("%d commits won, want exactly 1 (codes %v)", wins, codes)
 	}
 	// After it finished, the next commit goes through.
-	wantCode(t, wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, "2")), 0)
+	arWant(t, wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, "2")), 0)
 }
 
 func TestRestartKeepsEverything(t *testing.T) {
@@ -241,7 +241,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	ctoken := componentToken(t, s1, p.AppID, p.Secret)
 	atoken := authorizerToken(t, s1, ctoken, p.AppID, app.AppID, refresh)
 	tpl := jsonNum(float64(s1.Template(t, p.AppID, nil, 0)))
-	wantCode(t, wx(t, s1, "POST", "/wxa/commit", tok(atoken), `{"template_id":`+tpl+`,"ext_json":"{\"requiredPrivateInfos\":[]}","user_version":"7.0","user_desc":"d"}`), 0)
+	arWant(t, wx(t, s1, "POST", "/wxa/commit", tok(atoken), `{"template_id":`+tpl+`,"ext_json":"{\"requiredPrivateInfos\":[]}","user_version":"7.0","user_desc":"d"}`), 0)
 	s1.Close()
 
 	s2 := mstest.New(t, mstest.Options{Database: dsn})

@@ -29,7 +29,7 @@ func testWholeFlow(t *testing.T, database string) {
 
 	// The platform and a mini program, through the admin API.
 	st, p := admin(t, s, "POST", "/miniship/v1/platforms", map[string]any{"appid": "wxflowplatform001"})
-	if st != http.StatusCreated || len(str(p, "encoding_aes_key")) != 43 || str(p, "secret") == "" || str(p, "token") == "" {
+	if st != http.StatusCreated || len(arStr(p, "encoding_aes_key")) != 43 || arStr(p, "secret") == "" || arStr(p, "token") == "" {
 		t.Fatalf("create platform: %d %v", st, p)
 	}
 	st, _ = admin(t, s, "POST", "/miniship/v1/authorizers", map[string]any{
@@ -41,14 +41,14 @@ func testWholeFlow(t *testing.T, database string) {
 		t.Fatalf("create authorizer: %d", st)
 	}
 	st, tk := admin(t, s, "GET", "/miniship/v1/platforms/wxflowplatform001/ticket", nil)
-	if st != http.StatusOK || !strings.HasPrefix(str(tk, "component_verify_ticket"), "ticket@@@") {
+	if st != http.StatusOK || !strings.HasPrefix(arStr(tk, "component_verify_ticket"), "ticket@@@") {
 		t.Fatalf("ticket: %d %v", st, tk)
 	}
 
 	// The component token, a pre-auth code, and the consent page.
-	ctoken := componentToken(t, s, "wxflowplatform001", str(p, "secret"))
+	ctoken := componentToken(t, s, "wxflowplatform001", arStr(p, "secret"))
 	pre := wx(t, s, "POST", "/cgi-bin/component/api_create_preauthcode", url.Values{"component_access_token": {ctoken}}, `{"component_appid":"wxflowplatform001"}`)
-	code := str(pre, "pre_auth_code")
+	code := arStr(pre, "pre_auth_code")
 	if code == "" || pre["expires_in"].(json.Number).String() != "600" {
 		t.Fatalf("preauthcode: %v", pre)
 	}
@@ -84,12 +84,12 @@ func testWholeFlow(t *testing.T, database string) {
 	qa := wx(t, s, "POST", "/cgi-bin/component/api_query_auth", url.Values{"component_access_token": {ctoken}},
 		`{"component_appid":"wxflowplatform001","authorization_code":"`+loc.Query().Get("auth_code")+`"}`)
 	info, _ := qa["authorization_info"].(map[string]any)
-	if info["authorizer_appid"] != "wxflowshop0000001" || str(info, "authorizer_refresh_token") == "" || len(info["func_info"].([]any)) != 3 {
+	if info["authorizer_appid"] != "wxflowshop0000001" || arStr(info, "authorizer_refresh_token") == "" || len(info["func_info"].([]any)) != 3 {
 		t.Fatalf("query_auth: %v", qa)
 	}
-	wantCode(t, wx(t, s, "POST", "/cgi-bin/component/api_query_auth", url.Values{"component_access_token": {ctoken}},
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_query_auth", url.Values{"component_access_token": {ctoken}},
 		`{"component_appid":"wxflowplatform001","authorization_code":"`+loc.Query().Get("auth_code")+`"}`), 40097)
-	atoken := authorizerToken(t, s, ctoken, "wxflowplatform001", "wxflowshop0000001", str(info, "authorizer_refresh_token"))
+	atoken := authorizerToken(t, s, ctoken, "wxflowplatform001", "wxflowshop0000001", arStr(info, "authorizer_refresh_token"))
 	ai := wx(t, s, "POST", "/cgi-bin/component/api_get_authorizer_info", url.Values{"component_access_token": {ctoken}},
 		`{"component_appid":"wxflowplatform001","authorizer_appid":"wxflowshop0000001"}`)
 	if ai["authorizer_info"].(map[string]any)["nick_name"] != "Flow Shop" {
@@ -107,7 +107,7 @@ func testWholeFlow(t *testing.T, database string) {
 		t.Fatalf("drafts: %v", drafts)
 	}
 	draftID := d["draft_id"].(float64)
-	wantCode(t, wx(t, s, "POST", "/wxa/addtotemplate", tok(ctoken), `{"draft_id":"`+jsonNum(draftID)+`","template_type":0}`), 0)
+	arWant(t, wx(t, s, "POST", "/wxa/addtotemplate", tok(ctoken), `{"draft_id":"`+jsonNum(draftID)+`","template_type":0}`), 0)
 	tl := wx(t, s, "GET", "/wxa/gettemplatelist", tok(ctoken), "")["template_list"].([]any)
 	if len(tl) != 1 {
 		t.Fatalf("templates: %v", tl)
@@ -116,7 +116,7 @@ func testWholeFlow(t *testing.T, database string) {
 
 	// Commit with ext_json; the experience version follows.
 	ext := `{"extAppid":"wxflowshop0000001","ext":{"shopName":"Flow"},"window":{"navigationBarTitleText":"Flow Shop"},"extPages":{"pages/index/index":{"navigationBarTitleText":"Welcome"}}}`
-	wantCode(t, wx(t, s, "POST", "/wxa/commit", tok(atoken), `{"template_id":"`+tplID+`","ext_json":`+extJSON(ext)+`,"user_version":"2.0.0","user_desc":"flow"}`), 0)
+	arWant(t, wx(t, s, "POST", "/wxa/commit", tok(atoken), `{"template_id":"`+tplID+`","ext_json":`+extJSON(ext)+`,"user_version":"2.0.0","user_desc":"flow"}`), 0)
 	pages := wx(t, s, "GET", "/wxa/get_page", tok(atoken), "")["page_list"].([]any)
 	if want := []any{"pages/index/index", "pages/store/store", "shop/cart/cart"}; !slices.Equal(pages, want) {
 		t.Fatalf("page_list = %v, want %v", pages, want)
@@ -131,10 +131,10 @@ func testWholeFlow(t *testing.T, database string) {
 	}
 
 	// The privacy scan runs for its configured time on the server clock.
-	wantCode(t, wx(t, s, "GET", "/wxa/security/get_code_privacy_info", tok(atoken), ""), 61039)
+	arWant(t, wx(t, s, "GET", "/wxa/security/get_code_privacy_info", tok(atoken), ""), 61039)
 	s.Advance(3 * time.Second)
 	pi := wx(t, s, "GET", "/wxa/security/get_code_privacy_info", tok(atoken), "")
-	wantCode(t, pi, 0)
+	arWant(t, pi, 0)
 	if fmtJSON(pi["without_auth_list"]) != `[]` || fmtJSON(pi["without_conf_list"]) != `[]` {
 		t.Fatalf("privacy info: %v", pi)
 	}
