@@ -46,7 +46,12 @@ offline and exits 1 listing the failures.
 Credentials come from flags, then MINISHIP_ROLLOUT_* variables
 (COMPONENT_APPID, COMPONENT_SECRET, TICKET, TICKET_FILE, ADMIN_KEY,
 REFRESH_TOKENS, CREDENTIALS), then the --credentials file. Against a miniship
-server, --admin-key fetches the ticket.`,
+server, --admin-key fetches the ticket. STATE, BASE_URL and CONCURRENCY may
+also come from MINISHIP_ROLLOUT_*.
+
+Exit status: 0 when every app completed the plan, 1 when some failed or the
+run was interrupted (or --dry-run found invalid ext_json), 2 for a bad plan
+or setup.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			plan, err := rollout.LoadPlan(args[0])
@@ -75,6 +80,9 @@ server, --admin-key fetches the ticket.`,
 			ticket, err := creds.ResolveTicket(cmd.Context(), nil, baseURL)
 			if err != nil {
 				return err
+			}
+			if ticket == "" {
+				return errors.New("rollout needs the component_verify_ticket: --ticket, --ticket-file, or --admin-key against a miniship server")
 			}
 			state, err := rollout.OpenState(stateFile)
 			if err != nil {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -27,7 +28,8 @@ type Credentials struct {
 	RefreshTokens     map[string]string `json:"refresh_tokens,omitempty"`
 }
 
-// LoadCredentials reads a credentials file.
+// LoadCredentials reads a credentials file; its relative paths are
+// relative to it.
 func LoadCredentials(path string) (*Credentials, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -36,6 +38,11 @@ func LoadCredentials(path string) (*Credentials, error) {
 	var c Credentials
 	if err := decodeYAML(b, &c); err != nil {
 		return nil, fmt.Errorf("credentials %s: %w", path, err)
+	}
+	for _, f := range []*string{&c.TicketFile, &c.RefreshTokensFile} {
+		if *f != "" && !filepath.IsAbs(*f) {
+			*f = filepath.Join(filepath.Dir(path), *f)
+		}
 	}
 	return &c, nil
 }
@@ -60,7 +67,7 @@ func (c *Credentials) Fill(d *Credentials) {
 }
 
 // ResolveTicket returns the ticket: given, read from TicketFile, or
-// fetched from a miniship server's admin API.
+// fetched from a miniship server's admin API; "" when there is none.
 func (c *Credentials) ResolveTicket(ctx context.Context, hc *http.Client, baseURL string) (string, error) {
 	switch {
 	case c.Ticket != "":
@@ -71,7 +78,6 @@ func (c *Credentials) ResolveTicket(ctx context.Context, hc *http.Client, baseUR
 	case c.AdminKey != "":
 		return FetchTicket(ctx, hc, baseURL, c.AdminKey, c.ComponentAppID)
 	}
-	// The SDK may already hold one (a shared store); else it says so.
 	return "", nil
 }
 

@@ -107,7 +107,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err := e.state.begin(ctx, e.plan, c.Reset); err != nil {
 		return nil, err
 	}
-	if _, err := e.state.importTargets(ctx, e.plan, e.client, c.RefreshTokens); err != nil {
+	if err := e.state.importTargets(ctx, e.plan, e.client, c.RefreshTokens); err != nil {
 		return nil, err
 	}
 	total, counts, err := e.state.counts(ctx, e.plan.steps)
@@ -264,16 +264,18 @@ func (e *engine) process(ctx context.Context, a *app) {
 			return
 		}
 		a.Done, a.Inflight, a.Tries, a.Attempts, a.Err = st, 0, 0, 0, nil
+		// A scan or an audit just started is not over yet: the first look
+		// comes one poll later, and the worker moves on meanwhile.
+		wait = e.firstPoll(st)
+		if wait > 0 {
+			a.NextAt = time.Now().Add(wait)
+		}
 		if !e.save(a) {
 			return
 		}
 		e.Observer.Advanced(st)
 		e.log.Debug("rollout: step done", "appid", a.ID, "step", st)
-		// A scan or an audit just started is not over yet: the first look
-		// comes one poll later, and the worker moves on meanwhile.
-		if wait := e.firstPoll(st); wait > 0 {
-			a.NextAt = time.Now().Add(wait)
-			e.save(a)
+		if wait > 0 {
 			return
 		}
 	}
@@ -288,6 +290,15 @@ func (e *engine) firstPoll(done Step) time.Duration {
 		return time.Duration(e.plan.Poll.Audit)
 	}
 	return 0
+}
+
+// markInflight marks a before a call with effects; a failure to record it
+// stops the app, since the call would then be unguarded.
+func (e *engine) markInflight(a *app, st Step) error {
+	if err := e.state.markInflight(a, st); err != nil {
+		return fmt.Errorf("%w: state file: %v", errLocal, err)
+	}
+	return nil
 }
 
 func (e *engine) save(a *app) bool {
@@ -422,7 +433,7 @@ func (e *engine) commit(ctx context.Context, w *wxa.App, a *app) error {
 	if err != nil {
 		return err
 	}
-	if err := e.state.markInflight(a, StepCommit); err != nil {
+	if err := e.markInflight(a, StepCommit); err != nil {
 		return err
 	}
 	return w.Commit(ctx, wxa.CommitRequest{TemplateID: e.plan.Template.ID, ExtJSON: ext, UserVersion: e.plan.UserVersion, UserDesc: e.plan.UserDesc})
@@ -458,7 +469,7 @@ func (e *engine) submit(ctx context.Context, w *wxa.App, a *app) (time.Duration,
 		}
 		req.ItemList = []wxa.AuditItem{cats[0].AuditItem()}
 	}
-	if err := e.state.markInflight(a, StepSubmitAudit); err != nil {
+	if err := e.markInflight(a, StepSubmitAudit); err != nil {
 		return 0, err
 	}
 	id, err := w.SubmitAudit(ctx, req)
@@ -531,7 +542,7 @@ func (e *engine) release(ctx context.Context, w *wxa.App, a *app) error {
 			return err
 		}
 	}
-	if err := e.state.markInflight(a, StepRelease); err != nil {
+	if err := e.markInflight(a, StepRelease); err != nil {
 		return err
 	}
 	err := w.Release(ctx)

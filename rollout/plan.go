@@ -35,7 +35,8 @@ type Plan struct {
 	Targets     []Target `json:"targets,omitempty"`
 	TargetsFile string   `json:"targets_file,omitempty"`
 	// ExtJSON is a Go text/template rendered per target; it must yield a
-	// JSON object. Its data is the target's values plus "appid".
+	// JSON object. Its data is the target's values plus "appid"; a key
+	// missing there is an error.
 	ExtJSON string `json:"ext_json"`
 	// Audit is the submit_audit body; an empty item_list becomes one item
 	// with the mini program's first category (get_category).
@@ -258,6 +259,9 @@ var funcs = template.FuncMap{
 		b, err := marshalNoHTML(v)
 		return string(b), err
 	},
+	// default stands in for an empty value (a blank CSV cell). A missing
+	// key is an error (a typo would otherwise render null): give defaults
+	// in the plan's values.
 	"default": func(def, v any) any {
 		if v == nil || v == "" {
 			return def

@@ -36,6 +36,7 @@ CREATE TABLE IF NOT EXISTS apps (
 	vals       TEXT NOT NULL DEFAULT '',
 	status     TEXT NOT NULL DEFAULT 'pending', -- pending, failed, done
 	done       INTEGER NOT NULL DEFAULT 0,      -- last completed Step
+	fresh      INTEGER NOT NULL DEFAULT 1,      -- done = 0: not started
 	inflight   INTEGER NOT NULL DEFAULT 0,      -- Step whose call may have taken effect unseen
 	gray_pct   INTEGER NOT NULL DEFAULT 0,
 	auditid    INTEGER NOT NULL DEFAULT 0,
@@ -47,7 +48,7 @@ CREATE TABLE IF NOT EXISTS apps (
 	errmsg     TEXT NOT NULL DEFAULT '',
 	updated_at INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS apps_due ON apps (run, status, next_at, seq);
+CREATE INDEX IF NOT EXISTS apps_due ON apps (run, status, fresh, next_at, seq);
 CREATE TABLE IF NOT EXISTS tokens (
 	key        TEXT PRIMARY KEY,
 	value      TEXT NOT NULL,
@@ -68,7 +69,7 @@ func OpenState(path string) (*State, error) {
 	f.Close()
 	// WAL with synchronous=NORMAL survives a killed process, which is the
 	// crash that matters; EXCLUSIVE keeps a second rollout out.
-	q := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)", "busy_timeout(2000)", "locking_mode(EXCLUSIVE)"}}
+	q := url.Values{"_pragma": {"journal_mode(WAL)", "synchronous(NORMAL)", "locking_mode(EXCLUSIVE)"}}
 	// A plain path, not a file: URI, where '#' would start a fragment.
 	db, err := sql.Open("sqlite", path+"?"+q.Encode())
 	if err != nil {
@@ -121,16 +122,16 @@ func (s *State) begin(ctx context.Context, p *Plan, reset bool) error {
 // importTargets streams the plan's targets into the file for this run and
 // seeds the refresh tokens they carry. Apps from earlier runs that are no
 // longer targets stay in the file but out of the run.
-func (s *State) importTargets(ctx context.Context, p *Plan, client *wxa.Client, extra func(func(Target) error) error) (int, error) {
+func (s *State) importTargets(ctx context.Context, p *Plan, client *wxa.Client, extra func(func(Target) error) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer tx.Rollback()
 	up, err := tx.PrepareContext(ctx, `INSERT INTO apps (appid, seq, run, vals) VALUES (?, ?, ?, ?)
 		ON CONFLICT (appid) DO UPDATE SET seq=excluded.seq, run=excluded.run, vals=excluded.vals WHERE apps.run <> excluded.run`)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	s.tokens.seed = tx
 	defer func() { s.tokens.seed = nil }()
@@ -169,7 +170,7 @@ func (s *State) importTargets(ctx context.Context, p *Plan, client *wxa.Client, 
 		})
 	}
 	if err != nil {
-		return 0, err
+		return err
 	}
 	// Failed apps get another chance; apps done under a plan with fewer
 	// steps go on; apps past a shortened plan are done.
@@ -181,10 +182,10 @@ func (s *State) importTargets(ctx context.Context, p *Plan, client *wxa.Client, 
 		`UPDATE apps SET tries=0 WHERE run=?1`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, s.run, int(last)); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return n, tx.Commit()
+	return tx.Commit()
 }
 
 // app is one row while a worker holds it.
@@ -202,23 +203,32 @@ type app struct {
 	Err      *Failure
 }
 
-// due lists up to limit pending apps whose time has come, earliest first.
+// due lists up to limit pending apps whose time has come: apps already
+// under way first, so started apps finish (and the first releases come)
+// before the whole fleet is committed; each query is an index range.
 func (s *State) due(ctx context.Context, now time.Time, limit int) ([]*app, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT appid, vals, done, inflight, gray_pct, auditid, attempts, tries
-		FROM apps WHERE run=? AND status='pending' AND next_at<=? ORDER BY next_at, seq LIMIT ?`, s.run, now.UnixMilli(), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	var out []*app
-	for rows.Next() {
-		a := &app{Status: "pending"}
-		if err := rows.Scan(&a.ID, &a.Vals, &a.Done, &a.Inflight, &a.GrayPct, &a.AuditID, &a.Attempts, &a.Tries); err != nil {
+	for fresh := 0; fresh <= 1 && len(out) < limit; fresh++ {
+		rows, err := s.db.QueryContext(ctx, `SELECT appid, vals, done, inflight, gray_pct, auditid, attempts, tries
+			FROM apps WHERE run=? AND status='pending' AND fresh=? AND next_at<=? ORDER BY next_at, seq LIMIT ?`,
+			s.run, fresh, now.UnixMilli(), limit-len(out))
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, a)
+		for rows.Next() {
+			a := &app{Status: "pending"}
+			if err := rows.Scan(&a.ID, &a.Vals, &a.Done, &a.Inflight, &a.GrayPct, &a.AuditID, &a.Attempts, &a.Tries); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out = append(out, a)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // wake is the earliest future next_at of a pending app, zero when none
@@ -247,9 +257,9 @@ func (s *State) save(a *app) error {
 	if a.Err != nil {
 		code, kind, msg = a.Err.Code, a.Err.Kind, a.Err.Msg
 	}
-	_, err := s.db.Exec(`UPDATE apps SET status=?, done=?, inflight=?, gray_pct=?, auditid=?, next_at=?, attempts=?, tries=?,
+	_, err := s.db.Exec(`UPDATE apps SET status=?, done=?, fresh=?, inflight=?, gray_pct=?, auditid=?, next_at=?, attempts=?, tries=?,
 		errcode=?, errkind=?, errmsg=?, updated_at=? WHERE appid=?`,
-		a.Status, int(a.Done), int(a.Inflight), a.GrayPct, a.AuditID, a.NextAt.UnixMilli(), a.Attempts, a.Tries,
+		a.Status, int(a.Done), a.Done == 0, int(a.Inflight), a.GrayPct, a.AuditID, a.NextAt.UnixMilli(), a.Attempts, a.Tries,
 		code, kind, msg, time.Now().UnixMilli(), a.ID)
 	return err
 }
@@ -262,7 +272,8 @@ func (s *State) markInflight(a *app, step Step) error {
 	return err
 }
 
-// StepCount is how far the run's apps got with one step.
+// StepCount is how far the run's apps got with one step: done, failed at
+// it (by errcode), and pending (neither, nor failed at an earlier step).
 type StepCount struct {
 	Step    string         `json:"step"`
 	Done    int            `json:"done"`
@@ -315,11 +326,14 @@ func (s *State) counts(ctx context.Context, steps []Step) (total int, out []Step
 	if err = rows.Err(); err != nil {
 		return
 	}
+	// Pending is what this run may still do at the step: apps that failed
+	// at it or before it are not pending.
+	stopped := 0
 	for i := range out {
-		out[i].Pending = total - out[i].Done
 		for _, n := range out[i].Failed {
-			out[i].Pending -= n
+			stopped += n
 		}
+		out[i].Pending = total - out[i].Done - stopped
 	}
 	return
 }

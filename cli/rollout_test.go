@@ -1,0 +1,141 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"miniship"
+	"miniship/mstest"
+	"miniship/rollout"
+	"miniship/service"
+)
+
+// TestRolloutDryRun: ext_json that the engine rejects is listed per app
+// with its errcode, offline, and the exit code is 1.
+func TestRolloutDryRun(t *testing.T) {
+	dir := t.TempDir()
+	tpl, _ := filepath.Abs("../demo/template")
+	plan := fmt.Sprintf(`
+template: {id: 1, path: %q}
+user_version: "1.0.0"
+targets:
+  - {appid: wxgood, values: {name: "Shop \"A\" <&>", privacy: [getLocation]}}
+  - {appid: wxbadapi, values: {name: B, privacy: [getFoo]}}
+  - {appid: wxexclusive, values: {name: C, privacy: [getFuzzyLocation, getLocation]}}
+  - {appid: wxbadpage, values: {name: D, privacy: [], page: pages/nope/nope}}
+  - {appid: wxnoname}
+targets_file: more.csv
+ext_json: |
+  {"extAppid": {{json .appid}}, "ext": {"name": {{json .name}}},
+   {{with .page}}"extPages": {{"{"}}{{json .}}: {"navigationBarTitleText": "x"}},{{end}}
+   "requiredPrivateInfos": {{json .privacy}}}
+values: {page: "", privacy: [getLocation]}
+`, tpl)
+	must(t, os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(plan), 0o600))
+	must(t, os.WriteFile(filepath.Join(dir, "more.csv"), []byte("appid,name,page\nwxcsvgood,E,pages/store/store\nwxcsvbad,F,pages/gone/gone\n"), 0o600))
+
+	var out, errb bytes.Buffer
+	report := filepath.Join(dir, "report.json")
+	code := Main([]string{"rollout", "--dry-run", "--report", report, filepath.Join(dir, "plan.yaml")}, nil, &out, &errb)
+	if code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	want := map[string]string{
+		"wxbadapi": "85310", "wxexclusive": "85311", "wxbadpage": "85045", "wxnoname": "ext_json", "wxcsvbad": "85045",
+	}
+	var rep rollout.Report
+	b, err := os.ReadFile(report)
+	must(t, err)
+	must(t, json.Unmarshal(b, &rep))
+	got := map[string]string{}
+	for _, f := range rep.Failures {
+		got[f.AppID] = f.Label()
+		if !strings.Contains(out.String(), f.AppID+"\t"+f.Label()+"\t") {
+			t.Errorf("stdout does not list %s %s:\n%s", f.AppID, f.Label(), out.String())
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) || rep.Apps != 7 {
+		t.Fatalf("failures %v of %d apps, want %v\n%s", got, rep.Apps, want, out.String())
+	}
+	if !strings.Contains(out.String(), "dry run: 7 targets, 5 invalid") {
+		t.Errorf("stdout:\n%s", out.String())
+	}
+}
+
+// TestRolloutCommand drives the command end to end against an in-process
+// server: the secret from the environment, the ticket from the admin API,
+// the refresh tokens from a file; exit 0 and a report of 3 releases.
+func TestRolloutCommand(t *testing.T) {
+	s := mstest.New(t, mstest.Options{Config: service.Config{ScanDuration: time.Millisecond, AutoApprove: time.Millisecond}})
+	p := s.Platform(t, nil)
+	tplID := s.Template(t, p.AppID, nil, 0)
+	dir := t.TempDir()
+	var tokens strings.Builder
+	tokens.WriteString("appid,refresh_token\n")
+	for i := range 3 {
+		a, refresh := s.MiniProgram(t, p.AppID, &miniship.Authorizer{AppID: fmt.Sprintf("wxcli%d", i), PrivacyAPIs: []string{"getLocation"}})
+		fmt.Fprintf(&tokens, "%s,%s\n", a.AppID, refresh)
+	}
+	must(t, os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(tokens.String()), 0o600))
+	must(t, os.WriteFile(filepath.Join(dir, "plan.json"), fmt.Appendf(nil, `{
+		"template": {"id": %d}, "user_version": "1.0.1",
+		"targets": [{"appid": "wxcli0"}, {"appid": "wxcli1"}, {"appid": "wxcli2"}],
+		"ext_json": "{\"ext\": {\"appid\": {{json .appid}}}}",
+		"poll": {"privacy_scan": "10ms", "audit": 0.01}
+	}`, tplID), 0o600))
+	stop := runClock(s)
+	defer stop()
+
+	t.Setenv("MINISHIP_ROLLOUT_COMPONENT_SECRET", p.Secret)
+	var out, errb bytes.Buffer
+	report := filepath.Join(dir, "report.json")
+	code := Main([]string{"rollout", filepath.Join(dir, "plan.json"),
+		"--base-url", s.URL, "--admin-key", s.AdminKey, "--component-appid", p.AppID,
+		"--refresh-tokens", filepath.Join(dir, "tokens.csv"), "--state", filepath.Join(dir, "state.db"),
+		"--report", report}, nil, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	var rep rollout.Report
+	b, err := os.ReadFile(report)
+	must(t, err)
+	must(t, json.Unmarshal(b, &rep))
+	if rep.Succeeded != 3 || rep.Steps[len(rep.Steps)-1].Step != "release" || rep.Steps[len(rep.Steps)-1].Done != 3 {
+		t.Fatalf("report %+v", rep)
+	}
+	if !strings.Contains(out.String(), "release       3     0       0") {
+		t.Errorf("summary:\n%s", out.String())
+	}
+}
+
+// runClock moves the server clock so privacy scans end and audits are
+// auto-approved.
+func runClock(s *mstest.Server) (stop func()) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+				s.Advance(20 * time.Millisecond)
+			}
+		}
+	}()
+	return func() { close(done); <-stopped }
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,73 @@
+// Package rollout is the engine of `miniship rollout`: it takes one
+// template to thousands of mini programs through commit, the privacy scan,
+// submit_audit, the audit result, an optional gray release and release,
+// against WeChat or a miniship server, and survives being interrupted.
+//
+// # Plan
+//
+// A Plan (YAML or JSON, testdata/plan.yaml is a documented example) names
+// the template, the targets (inline or a .csv/.json/.jsonl file, each an
+// appid with optional values and refresh token), an ext_json text/template
+// rendered per target ({{json .name}} writes a value as a JSON literal),
+// the submit_audit body, the steps and the gray percentages.
+//
+// # Scheduling and memory
+//
+// Targets are streamed into the SQLite state file, never held. A
+// dispatcher reads the apps that are due from the file, those under way
+// before new ones, and hands them to a fixed pool of Concurrency workers; a
+// worker takes an app as far as it can without waiting, then writes it
+// back: done, failed, or waiting with a time (the privacy scan and the
+// audit are polled, gray steps wait Gray.Wait). So a run of 10,000 apps
+// holds Concurrency apps in memory, a waiting audit costs no goroutine, and
+// the first releases come while the fleet is still being committed. All
+// requests, token calls included, share one rate limiter.
+//
+// # Resuming without duplicates
+//
+// Each app's row records the last completed step, the auditid, the gray
+// percentage reached, the last failure (errcode, errmsg) and the attempts.
+// A run that stops (Ctrl-C, a crash, a lost network) resumes from those
+// rows when started again with the same state file; completed steps are
+// never repeated.
+//
+// The gap is a call that took effect while its answer was lost. Before
+// commit, submit_audit and release — the calls with effects that must not
+// happen twice — the row is marked in flight, durably, and the mark is
+// cleared only with the step's completion. An app found in flight (after a
+// crash, or after a network error) is checked before the call is repeated:
+//
+//   - commit: getversioninfo; an experience version with the plan's
+//     user_version means the commit happened.
+//   - submit_audit: get_latest_auditstatus; an audit of the plan's
+//     user_version other than the one already known is adopted. 85009
+//     (already in review) is checked the same way.
+//   - release: getversioninfo; an online version with the plan's
+//     user_version means the release happened (also on 85052).
+//
+// The user_version therefore identifies the rollout: the state file is
+// bound to the template id and user_version, and a plan with others needs
+// a new state file (or --reset). One process at a time may use a state
+// file; it holds SQLite's exclusive lock. The file also keeps the authorizer
+// tokens (and refresh tokens WeChat rotated), so it is created mode 0600.
+//
+// Two limits remain. A commit still being processed by the server when the
+// resumed run checks is not seen yet; the re-commit then meets the server's
+// 9402202 and is retried, so a duplicate needs a resume within the commit's
+// own processing time. And the state file is written with
+// synchronous=NORMAL: a killed process loses nothing, a power cut may lose
+// the last marks.
+//
+// # Failures
+//
+// The SDK retries -1, 45011 and 9402202 itself. A step that still fails
+// with one of them, a network error or a 5xx is tried again later in the
+// run, up to MaxAttempts; other errcodes, rejected audits and bad ext_json
+// stop the app for this run. The next run retries failed apps from the
+// step that failed. 61039 at submit_audit sends the app back to wait for
+// the scan; it never re-commits. A gray step answered 85079 (no online
+// version: a first release) releases directly.
+//
+// DryRun renders every ext_json and applies it to a local copy of the
+// template with the commit engine (package extjson), offline.
+package rollout

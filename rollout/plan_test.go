@@ -1,0 +1,163 @@
+package rollout_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"miniship/rollout"
+)
+
+func TestPlanSteps(t *testing.T) {
+	for _, c := range []struct {
+		extra, want, err string
+	}{
+		{"", "[commit privacy_scan submit_audit wait_audit release]", ""},
+		{"gray: {percentages: [10, 50]}", "[commit privacy_scan submit_audit wait_audit gray release]", ""},
+		{"steps: [commit, privacy_scan]", "[commit privacy_scan]", ""},
+		{"steps: [commit, privacy_scan, submit_audit, wait_audit, release]\ngray: {percentages: [5]}", "[commit privacy_scan submit_audit wait_audit release]", ""},
+		{"steps: [commit, submit_audit]", "", "out of place"},
+		{"steps: [privacy_scan]", "", "out of place"},
+		{"steps: [commit, privacy_scan, submit_audit, wait_audit, gray]", "", "gray needs"},
+		{"gray: {percentages: [50, 10]}", "", "increasing"},
+		{"unknown: 1", "", "unknown field"},
+	} {
+		p, err := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: \"1.0\"\next_json: '{}'\ntargets: [{appid: wxa}]\n"+c.extra), ".")
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: err = %v, want %q", c.extra, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", c.extra, err)
+			continue
+		}
+		if got := strings.Join(strings.Fields(strings.Trim(stepsString(p), "[]")), " "); "["+got+"]" != c.want {
+			t.Errorf("%q: steps %s, want %s", c.extra, got, c.want)
+		}
+	}
+	if _, err := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: 1.10\next_json: '{}'\ntargets: [{appid: wxa}]"), "."); err == nil {
+		t.Error("an unquoted user_version was accepted")
+	}
+}
+
+func stepsString(p *rollout.Plan) string {
+	var s []string
+	for _, st := range p.StepList() {
+		s = append(s, st.String())
+	}
+	return "[" + strings.Join(s, " ") + "]"
+}
+
+func TestRender(t *testing.T) {
+	p, err := rollout.ParsePlan([]byte(`
+template: {id: 1}
+user_version: "1.0"
+values: {color: red, n: ""}
+targets: [{appid: wxa}]
+ext_json: |
+  {"extAppid": {{json .appid}}, "ext": {"name": {{json .name}}, "color": {{json .color}}, "n": {{json (default 3 .n)}}}}
+`), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := p.Render("wxa", map[string]any{"name": `Tom "&" <Jerry>`, "color": "blue"})
+	want := `{"extAppid":"wxa","ext":{"name":"Tom \"&\" <Jerry>","color":"blue","n":3}}`
+	if err != nil || got != want {
+		t.Fatalf("Render = %s, %v\nwant %s", got, err, want)
+	}
+	var re *rollout.RenderError
+	if _, err := p.Render("wxa", nil); !errors.As(err, &re) || !strings.Contains(err.Error(), `"name"`) {
+		t.Errorf("missing value: %v", err)
+	}
+	p2, _ := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: \"1\"\ntargets: [{appid: a}]\next_json: '[1]'"), ".")
+	if _, err := p2.Render("a", nil); !errors.As(err, &re) {
+		t.Errorf("a JSON array: %v", err)
+	}
+}
+
+func TestReadTargets(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"t.csv":   "\ufeffappid,refresh_token,name\nwx1,r1,A\nwx2,,B\n",
+		"t.jsonl": `{"appid":"wx1","refresh_token":"r1","values":{"name":"A"}}` + "\n" + `{"appid":"wx2","values":{"name":"B"}}` + "\n",
+		"t.json":  `[{"appid":"wx1","refresh_token":"r1","values":{"name":"A"}}, {"appid":"wx2","values":{"name":"B"}}]`,
+	}
+	for name, body := range files {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		err := rollout.ReadTargets(path, func(tg rollout.Target) error {
+			got = append(got, tg.AppID+"/"+tg.RefreshToken+"/"+tg.Values["name"].(string))
+			return nil
+		})
+		if err != nil || strings.Join(got, " ") != "wx1/r1/A wx2//B" {
+			t.Errorf("%s: %v %v", name, got, err)
+		}
+	}
+}
+
+func TestStateFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a#b c")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "state.db")
+	st, err := rollout.OpenState(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("state file: %v %v", fi, err)
+	}
+	// The exclusive lock is taken at the first access.
+	if _, err := st.App(context.Background(), "x"); err == nil {
+		t.Fatal("App of an unknown appid succeeded")
+	}
+	if st2, err := rollout.OpenState(path); err == nil {
+		st2.Close()
+		t.Fatal("a second rollout opened the state file")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second open: %v", err)
+	}
+}
+
+// TestExamplePlan keeps the documented example valid: it loads, and every
+// ext_json it renders passes the engine.
+func TestExamplePlan(t *testing.T) {
+	p, err := rollout.LoadPlan("testdata/plan.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stepsString(p); got != "[commit privacy_scan submit_audit wait_audit gray release]" {
+		t.Errorf("steps %s", got)
+	}
+	n, err := rollout.DryRun(p, "", func(f rollout.Failure) { t.Errorf("%+v", f) })
+	if err != nil || n != 2 {
+		t.Fatalf("DryRun: %d targets, %v", n, err)
+	}
+}
+
+func TestDuplicateTarget(t *testing.T) {
+	p, err := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: \"1\"\next_json: '{}'\ntargets: [{appid: wxa}, {appid: wxb}, {appid: wxa}]"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := rollout.OpenState(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, err = rollout.Run(context.Background(), rollout.Config{Plan: p, State: st, BaseURL: "http://127.0.0.1:1", ComponentAppID: "wxc"})
+	if err == nil || !strings.Contains(err.Error(), "wxa is listed twice") {
+		t.Fatalf("err = %v", err)
+	}
+}
