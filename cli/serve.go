@@ -33,7 +33,7 @@ type serveFlags struct {
 	addr, data, database, adminKey, clockMode, logLevel string
 	demo                                                bool
 	scan, commitLatency                                 time.Duration
-	faults                                              []string
+	faults, daily, perMinute                            []string
 	autoApprove                                         time.Duration
 	autoReject                                          string
 }
@@ -63,6 +63,8 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.DurationVar(&f.commitLatency, "commit-latency", envDuration("MINISHIP_COMMIT_LATENCY", 0), "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
 	fl.DurationVar(&f.autoApprove, "auto-approve", envDuration("MINISHIP_AUTO_APPROVE", 0), "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
 	fl.StringVar(&f.autoReject, "auto-reject-pattern", envOr("MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
+	fl.StringArrayVar(&f.daily, "daily-limit", envList("MINISHIP_DAILY_LIMITS"), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
+	fl.StringArrayVar(&f.perMinute, "minute-limit", envList("MINISHIP_MINUTE_LIMITS"), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS)`)
 	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
@@ -106,6 +108,16 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		}
 		rules = append(rules, r)
 	}
+	limits := httpapi.Limits{Daily: map[string]int{}, PerMinute: map[string]int{}}
+	for flag, m := range map[*[]string]map[string]int{&f.daily: limits.Daily, &f.perMinute: limits.PerMinute} {
+		for _, s := range *flag {
+			path, n, err := httpapi.ParseLimit(s)
+			if err != nil {
+				return err
+			}
+			m[path] = n
+		}
+	}
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return err
 	}
@@ -130,7 +142,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: cfg})
-	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules})
+	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules, Limits: limits})
 	if err != nil {
 		return err
 	}

@@ -45,6 +45,8 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	h("POST /miniship/v1/clock/advance", s.adminAdvanceClock)
 	h("GET /miniship/v1/faults", s.adminGetFaults)
 	h("PUT /miniship/v1/faults", s.adminSetFaults)
+	h("GET /miniship/v1/limits", s.adminGetLimits)
+	h("PUT /miniship/v1/limits", s.adminSetLimits)
 	h("GET /miniship/v1/events", s.adminEvents)
 	s.auditAdminRoutes(h)
 	return m
@@ -255,6 +257,21 @@ func (s *Server) adminSetFaults(r *http.Request) (int, any, error) {
 		return 0, nil, errors.Join(service.ErrInvalid, err)
 	}
 	return http.StatusOK, map[string]any{"rules": s.faults.get()}, nil
+}
+
+func (s *Server) adminGetLimits(r *http.Request) (int, any, error) {
+	return http.StatusOK, s.limits.get(), nil
+}
+
+func (s *Server) adminSetLimits(r *http.Request) (int, any, error) {
+	var l Limits
+	if err := decodeAdmin(r, &l); err != nil {
+		return 0, nil, err
+	}
+	if err := s.limits.set(l); err != nil {
+		return 0, nil, errors.Join(service.ErrInvalid, err)
+	}
+	return http.StatusOK, s.limits.get(), nil
 }
 
 type eventView struct {

@@ -255,3 +255,27 @@ func TestRestartKeepsEverything(t *testing.T) {
 		t.Fatalf("after restart exp_version = %v", v)
 	}
 }
+
+// TestLimitsAtRunTime sets per-call limits through the admin API: the
+// per-minute limit answers 45011 past its count, per mini program, and
+// clearing the limits lifts it.
+func TestLimitsAtRunTime(t *testing.T) {
+	f := newFixture(t, mstest.Options{}, nil)
+	if st, m := admin(t, f.s, "PUT", "/miniship/v1/limits", map[string]any{"per_minute": map[string]int{"/wxa/get_category": 2}}); st != 200 {
+		t.Fatalf("set limits: %d %v", st, m)
+	}
+	for range 2 {
+		arWant(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 0)
+	}
+	arWant(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 45011)
+	arWant(t, wx(t, f.s, "GET", "/wxa/get_page", tok(f.atoken), ""), 86001) // other paths are not limited
+	f.s.Advance(time.Minute)
+	arWant(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 0)
+	if st, _ := admin(t, f.s, "PUT", "/miniship/v1/limits", map[string]any{"daily": map[string]int{"wxa/nope": 1}}); st != 400 {
+		t.Fatalf("a bad path was accepted: %d", st)
+	}
+	admin(t, f.s, "PUT", "/miniship/v1/limits", map[string]any{})
+	for range 3 {
+		arWant(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 0)
+	}
+}

@@ -106,3 +106,17 @@ func FuzzWeChatBody(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseLimit(f *testing.F) {
+	for _, s := range []string{"/wxa/commit=10", "*=1", "x=1", "/a=-1", "=", "/a="} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if path, n, err := ParseLimit(s); err == nil {
+			l := Limits{Daily: map[string]int{path: n}}
+			if l.validate() != nil {
+				t.Fatalf("%q parsed but does not validate", s)
+			}
+		}
+	})
+}

@@ -2,6 +2,10 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 
 	"miniship/service"
 )
@@ -21,13 +25,55 @@ func (l Limits) of(m map[string]int, path string) int {
 	return m["*"]
 }
 
+func (l Limits) validate() error {
+	for _, m := range []map[string]int{l.Daily, l.PerMinute} {
+		for path, n := range m {
+			if path != "*" && !strings.HasPrefix(path, "/") {
+				return fmt.Errorf("limit path %q must start with / or be *", path)
+			}
+			if n < 0 {
+				return fmt.Errorf("limit for %s must not be negative", path)
+			}
+		}
+	}
+	return nil
+}
+
+// ParseLimit reads the flag form "PATH=N" ("*=N" for every path).
+func ParseLimit(s string) (path string, n int, err error) {
+	path, v, ok := strings.Cut(s, "=")
+	if n, err = strconv.Atoi(v); !ok || err != nil || n < 0 || (path != "*" && !strings.HasPrefix(path, "/")) {
+		return "", 0, fmt.Errorf("limit %q: want PATH=N or *=N", s)
+	}
+	return path, n, nil
+}
+
+// limiter holds the limits, which the admin API may replace at run time.
 type limiter struct {
 	svc *service.Service
-	Limits
+	mu  sync.RWMutex
+	l   Limits
+}
+
+func (l *limiter) get() Limits {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.l
+}
+
+func (l *limiter) set(v Limits) error {
+	if err := v.validate(); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.l = v
+	l.mu.Unlock()
+	return nil
 }
 
 func (l *limiter) check(ctx context.Context, c *service.Caller, path string) error {
-	daily, minute := l.of(l.Daily, path), l.of(l.PerMinute, path)
+	lim := l.get()
+	daily, minute := lim.of(lim.Daily, path), lim.of(lim.PerMinute, path)
 	if daily == 0 && minute == 0 {
 		return nil
 	}

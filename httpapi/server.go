@@ -36,11 +36,14 @@ type Server struct {
 
 // New returns a Server.
 func New(o Options) (*Server, error) {
-	s := &Server{svc: o.Service, log: o.Logger, adminKey: o.AdminKey, manual: o.Manual, faults: &faults{}, limits: &limiter{svc: o.Service, Limits: o.Limits}}
+	s := &Server{svc: o.Service, log: o.Logger, adminKey: o.AdminKey, manual: o.Manual, faults: &faults{}, limits: &limiter{svc: o.Service}}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if err := s.faults.set(o.Faults); err != nil {
+		return nil, err
+	}
+	if err := s.limits.set(o.Limits); err != nil {
 		return nil, err
 	}
 	s.wechat = s.routes()
