@@ -38,7 +38,12 @@
 // crash, or after a network error) is checked before the call is repeated:
 //
 //   - commit: getversioninfo; an experience version with the plan's
-//     user_version means the commit happened.
+//     user_version means the commit happened. A commit the server is still
+//     processing is not shown yet: the repeated commit is then answered
+//     9402202 (a commit is under way). So it is made without the SDK's
+//     retries (wxa.WithoutRetry), and 9402202 sends the app back to wait
+//     (Config.CommitWait, 30 s), still in flight: getversioninfo is asked
+//     again, once that commit is over, before any new commit.
 //   - submit_audit: get_latest_auditstatus; an audit of the plan's
 //     user_version other than the one already known is adopted. 85009
 //     (already in review) is checked the same way.
@@ -51,19 +56,25 @@
 // file; it holds SQLite's exclusive lock. The file also keeps the authorizer
 // tokens (and refresh tokens WeChat rotated), so it is created mode 0600.
 //
-// Two limits remain. A commit still being processed by the server when the
-// resumed run checks is not seen yet; the re-commit then meets the server's
-// 9402202 and is retried, so a duplicate needs a resume within the commit's
-// own processing time. And the state file is written with
-// synchronous=NORMAL: a killed process loses nothing, a power cut may lose
-// the last marks.
+// submit_audit and release keep the SDK's retries: a second audit cannot
+// start while one is in review (85009, checked as above), a second release
+// of the same version is 85052, and 9402202 there means a commit under
+// way, not a submission or release of this rollout.
+//
+// Two limits remain. The check and the repeated commit are two calls: a
+// commit whose processing ends in the milliseconds between them is neither
+// seen nor refused, and the app is committed twice (after a 9402202 that
+// takes a commit outlasting CommitWait). And the state file is written
+// with synchronous=NORMAL: a killed process loses nothing, a power cut may
+// lose the last marks.
 //
 // # Failures
 //
-// The SDK retries -1, 45011 and 9402202 itself. A step that still fails
-// with one of them, a network error or a 5xx is tried again later in the
-// run, up to MaxAttempts; other errcodes, rejected audits and bad ext_json
-// stop the app for this run. The next run retries failed apps from the
+// The SDK retries -1, 45011 and 9402202 itself, except for a commit
+// repeated after one in flight (see above). A step that still fails with
+// one of them, a network error or a 5xx is tried again later in the run,
+// up to MaxAttempts; other errcodes, rejected audits and bad ext_json stop
+// the app for this run. The next run retries failed apps from the
 // step that failed. 61039 at submit_audit sends the app back to wait for
 // the scan; it never re-commits. A gray step answered 85079 (no online
 // version: a first release) releases directly.

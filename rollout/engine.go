@@ -40,6 +40,12 @@ type Config struct {
 	// fails (default 5). Retry paces those attempts and the SDK's retries.
 	MaxAttempts int
 	Retry       wxa.RetryPolicy
+	// CommitWait is how long an app waits when its repeated commit (after
+	// one whose answer was lost) is answered 9402202, a commit under way,
+	// before getversioninfo is asked again (default 30 s). Make it longer
+	// than a commit takes on the server, so that the look after it sees
+	// that commit's result.
+	CommitWait time.Duration
 	// Reset forgets the apps of another rollout in the state file.
 	Reset bool
 
@@ -79,6 +85,9 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	if c.MaxAttempts <= 0 {
 		c.MaxAttempts = 5
+	}
+	if c.CommitWait <= 0 {
+		c.CommitWait = 30 * time.Second
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -382,7 +391,7 @@ func (e *engine) step(ctx context.Context, a *app, st Step) (time.Duration, erro
 	w := e.client.App(a.ID)
 	switch st {
 	case StepCommit:
-		return 0, e.commit(ctx, w, a)
+		return e.commit(ctx, w, a)
 	case StepPrivacyScan:
 		// Polled here rather than with WaitPrivacyScan: a waiting app must
 		// not hold a worker.
@@ -416,27 +425,44 @@ func (e *engine) step(ctx context.Context, a *app, st Step) (time.Duration, erro
 }
 
 // commit never commits twice: when an earlier commit may have gone through
-// unseen (inflight), the experience version tells whether it did.
-func (e *engine) commit(ctx context.Context, w *wxa.App, a *app) error {
-	if a.Inflight == StepCommit {
+// unseen (inflight), the experience version tells whether it did. One the
+// server is still processing does not show yet; the repeated commit then
+// meets 9402202, so it is made without the SDK's retries (a retry after the
+// earlier commit ends would be a second commit), and 9402202 sends the app
+// back to wait CommitWait, to look at the experience version again before
+// any new commit.
+func (e *engine) commit(ctx context.Context, w *wxa.App, a *app) (time.Duration, error) {
+	again := a.Inflight == StepCommit
+	if again {
 		if ok, err := e.versionIs(ctx, w, false); err != nil || ok {
-			return err
+			return 0, err
 		}
 	}
 	var vals map[string]any
 	if a.Vals != "" {
 		if err := json.Unmarshal([]byte(a.Vals), &vals); err != nil {
-			return fmt.Errorf("%w: values: %v", errLocal, err)
+			return 0, fmt.Errorf("%w: values: %v", errLocal, err)
 		}
 	}
 	ext, err := e.plan.Render(a.ID, vals)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if err := e.markInflight(a, StepCommit); err != nil {
-		return err
+		return 0, err
 	}
-	return w.Commit(ctx, wxa.CommitRequest{TemplateID: e.plan.Template.ID, ExtJSON: ext, UserVersion: e.plan.UserVersion, UserDesc: e.plan.UserDesc})
+	cctx := ctx
+	if again {
+		cctx = wxa.WithoutRetry(ctx)
+	}
+	err = w.Commit(cctx, wxa.CommitRequest{TemplateID: e.plan.Template.ID, ExtJSON: ext, UserVersion: e.plan.UserVersion, UserDesc: e.plan.UserDesc})
+	if again && errors.Is(err, wxerr.ConcurrentLimit) {
+		// A commit is being processed, most likely the earlier one: still
+		// in flight, the app is checked again at the next visit.
+		e.log.Debug("rollout: a commit is under way, waiting for it", "appid", a.ID, "wait", e.CommitWait)
+		return e.CommitWait, nil
+	}
+	return 0, err
 }
 
 // versionIs reports whether the experience (or, with released, the online)

@@ -210,9 +210,15 @@ func (c *Client) send(ctx context.Context, r *request, handle func(*response) er
 	if err != nil {
 		return nil, err
 	}
+	// Under WithoutRetry the call is tried once; the token it needs is
+	// fetched (and retried) as for any call: the fetch may be shared.
+	retry, tokCtx := retriesAllowed(ctx), ctx
+	if !retry {
+		tokCtx = context.WithValue(ctx, noRetryKey{}, false)
+	}
 	refreshed := false
 	for attempt := 1; ; attempt++ {
-		tok, err := c.accessToken(ctx, r)
+		tok, err := c.accessToken(tokCtx, r)
 		if err != nil {
 			return nil, err
 		}
@@ -233,7 +239,7 @@ func (c *Client) send(ctx context.Context, r *request, handle func(*response) er
 			}
 			continue
 		}
-		if attempt >= c.o.Retry.Attempts || !retryable(err, r.idempotent) || ctx.Err() != nil {
+		if !retry || attempt >= c.o.Retry.Attempts || !retryable(err, r.idempotent) || ctx.Err() != nil {
 			return nil, err
 		}
 		d := c.o.Retry.Backoff(attempt, wxerr.CodeOf(err))

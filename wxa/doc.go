@@ -16,7 +16,8 @@
 // a process (singleflight) and across processes (the store's lock).
 //
 // Calls answered with -1, 45011 or 9402202 are retried with backoff and
-// jitter (RetryPolicy), bounded and context-aware. Each call is retried on
+// jitter (RetryPolicy), bounded and context-aware; a context from
+// WithoutRetry makes a single call try once. Each call is retried on
 // its own: the SDK never repeats commit together with submit_audit, which
 // would restart the post-commit privacy scan every time and keep
 // submit_audit at 61039. Wait for the scan instead (App.WaitPrivacyScan).

@@ -54,6 +54,28 @@ func (p RetryPolicy) Backoff(attempt int, code wxerr.Code) time.Duration {
 	return half + rand.N(d-half+1)
 }
 
+type noRetryKey struct{}
+
+// WithoutRetry returns a context under which calls are tried once: an
+// answer of -1, 45011 or 9402202, a transport error or a 5xx comes back to
+// the caller as it is, whatever the RetryPolicy. Use it for a call whose
+// repetition needs a decision first, e.g. a commit that may repeat one
+// still being processed: 9402202 then means "check getversioninfo", not
+// "commit again". Two things still happen: a call whose token is rejected
+// (40001, 40014, 42001) is made once more with a fresh token, since the
+// rejected attempt did nothing; and the token fetches a call needs keep
+// their retries (they are shared with concurrent callers).
+func WithoutRetry(ctx context.Context) context.Context {
+	return context.WithValue(ctx, noRetryKey{}, true)
+}
+
+// retriesAllowed reports whether ctx allows the retry policy, i.e. it was
+// not made by WithoutRetry.
+func retriesAllowed(ctx context.Context) bool {
+	off, _ := ctx.Value(noRetryKey{}).(bool)
+	return !off
+}
+
 // Retryable reports whether err is worth repeating the same call for:
 // -1, 45011 and 9402202.
 func Retryable(err error) bool {
