@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -28,6 +29,7 @@ func newRolloutCmd() *cobra.Command {
 		baseURL, report, tplDir string
 		concurrency, attempts   int
 		rps                     float64
+		commitWait              time.Duration
 		dryRun, noProgress      bool
 		reset, verbose          bool
 	)
@@ -104,7 +106,7 @@ or setup.`,
 				Plan: plan, State: state, BaseURL: baseURL,
 				ComponentAppID: creds.ComponentAppID, ComponentSecret: creds.ComponentSecret, Ticket: ticket,
 				RefreshTokens: creds.RefreshTokenSource(),
-				Concurrency:   concurrency, Rate: rps, MaxAttempts: attempts, Reset: reset,
+				Concurrency:   concurrency, Rate: rps, MaxAttempts: attempts, Reset: reset, CommitWait: commitWait,
 				Observer: obs,
 				Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
 			})
@@ -141,6 +143,7 @@ or setup.`,
 	f.IntVar(&concurrency, "concurrency", envInt("MINISHIP_ROLLOUT_CONCURRENCY", 16), "mini programs worked on at once")
 	f.Float64Var(&rps, "rate", 50, "global limit of API requests per second (0: none)")
 	f.IntVar(&attempts, "max-attempts", 5, "transient failures of a step before its app fails for this run")
+	f.DurationVar(&commitWait, "commit-wait", 30*time.Second, "after a resumed commit meets 9402202, wait this long before checking the server again; longer than a commit takes")
 	f.BoolVar(&dryRun, "dry-run", false, "render and validate every ext_json offline against the template; no network")
 	f.StringVar(&tplDir, "template", "", "local template (directory or .zip) for --dry-run; default the plan's template.path")
 	f.StringVar(&report, "report", "", "write a JSON report to this file")
