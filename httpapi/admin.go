@@ -33,6 +33,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	}
 	h("POST /miniship/v1/platforms", s.adminCreatePlatform)
 	h("GET /miniship/v1/platforms/{appid}", s.adminGetPlatform)
+	h("PATCH /miniship/v1/platforms/{appid}", s.adminUpdatePlatform)
 	h("GET /miniship/v1/platforms/{appid}/ticket", s.adminTicket)
 	h("POST /miniship/v1/platforms/{appid}/ticket", s.adminPushTicket)
 	h("POST /miniship/v1/platforms/{appid}/authorizations", s.adminAuthorize)
@@ -40,6 +41,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	h("POST /miniship/v1/platforms/{appid}/drafts", s.adminCreateDraft)
 	h("POST /miniship/v1/authorizers", s.adminCreateAuthorizer)
 	h("GET /miniship/v1/authorizers/{appid}", s.adminGetAuthorizer)
+	h("PATCH /miniship/v1/authorizers/{appid}", s.adminUpdateAuthorizer)
 	m.HandleFunc("GET /miniship/v1/authorizers/{appid}/experience/package", s.adminExperiencePackage)
 	h("GET /miniship/v1/clock", s.adminClock)
 	h("POST /miniship/v1/clock/advance", s.adminAdvanceClock)
