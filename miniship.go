@@ -363,6 +363,8 @@ type Tx interface {
 	EnqueueEvent(e *Event) error // sets e.ID
 	// DueEvents returns pending events whose next attempt is due.
 	DueEvents(now time.Time, limit int) ([]*Event, error)
+	// UpdateEvent writes a pending event; a delivered or failed one is
+	// final (ErrConflict, nothing written).
 	UpdateEvent(e *Event) error
 	AddEventAttempt(a *EventAttempt) error
 	// ListEvents lists events newest first, with their attempts.

@@ -8,6 +8,7 @@ package outbox
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -130,8 +131,11 @@ func (d *Deliverer) DeliverDue(ctx context.Context) (int, error) {
 func (d *Deliverer) deliver(ctx context.Context, e *miniship.Event) error {
 	at := d.o.Clock.Now()
 	status, resp, sendErr := d.send(ctx, e, at)
-	if ctx.Err() != nil {
-		return nil // shutting down: the lease expires and a later run retries
+	if sendErr != nil && ctx.Err() != nil {
+		// Shutting down cut the attempt short: the lease expires and a later
+		// run retries. An attempt the receiver answered is recorded below
+		// even so, or it would be sent again.
+		return nil
 	}
 	a := &miniship.EventAttempt{EventID: e.ID, At: at, HTTPStatus: status, Response: resp}
 	ok := sendErr == nil && status == http.StatusOK && strings.TrimSpace(resp) == "success"
@@ -157,7 +161,12 @@ func (d *Deliverer) deliver(ctx context.Context, e *miniship.Event) error {
 		if err := tx.AddEventAttempt(a); err != nil {
 			return err
 		}
-		return tx.UpdateEvent(e)
+		if err := tx.UpdateEvent(e); !errors.Is(err, miniship.ErrConflict) {
+			return err
+		}
+		// Our lease ran out mid-attempt and another deliverer finished the
+		// event meanwhile: its outcome stands; our attempt is still recorded.
+		return nil
 	})
 }
 

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"fmt"
 	"time"
 
 	"miniship"
@@ -40,12 +41,24 @@ func (t *tx) DueEvents(now time.Time, n int) ([]*miniship.Event, error) {
 	return all(t, scanEvent, q, args...)
 }
 
+// UpdateEvent writes a pending event. An event already delivered or
+// failed is final: writing it is ErrConflict and changes nothing, so a
+// deliverer whose lease ran out mid-attempt cannot put back to pending (and
+// send again) an event another deliverer delivered meanwhile.
 func (t *tx) UpdateEvent(e *miniship.Event) error {
-	return t.affect(miniship.ErrNotFound, `UPDATE events SET platform_appid = ?, url = ?, kind = ?,
+	err := t.affect(miniship.ErrNotFound, `UPDATE events SET platform_appid = ?, url = ?, kind = ?,
 		envelope_kind = ?, envelope_to = ?, payload = ?, status = ?, attempts = ?,
-		next_attempt_at = ? WHERE id = ?`,
+		next_attempt_at = ? WHERE id = ? AND status = '`+miniship.EventPending+`'`,
 		e.PlatformAppID, e.URL, e.Kind, e.EnvelopeKind, e.EnvelopeTo, e.Payload, e.Status,
 		e.Attempts, nanos(e.NextAttemptAt), e.ID)
+	if err != miniship.ErrNotFound {
+		return err
+	}
+	var status string
+	if err := t.row(`SELECT status FROM events WHERE id = ?`, []any{e.ID}, &status); err != nil {
+		return err
+	}
+	return fmt.Errorf("sqlstore: event %d is %s already: %w", e.ID, status, miniship.ErrConflict)
 }
 
 // ListEvents lists the platform's events (every platform's when

@@ -675,6 +675,15 @@ func testEvents(t *testing.T, s miniship.Store) {
 		wantErr(t, tx.UpdateEvent(&miniship.Event{ID: 1 << 40}), miniship.ErrNotFound)
 		return nil
 	})
+	// A delivered (or failed) event is final: a late writer changes nothing.
+	update(t, s, func(tx miniship.Tx) error {
+		late := d
+		late.Status, late.Attempts, late.NextAttemptAt = miniship.EventPending, 9, at(7)
+		wantErr(t, tx.UpdateEvent(&late), miniship.ErrConflict)
+		late.ID = e7.ID
+		wantErr(t, tx.UpdateEvent(&late), miniship.ErrConflict)
+		return nil
+	})
 	d.CreatedAt = e2.CreatedAt
 	view(t, s, func(tx miniship.Tx) error {
 		equal(t, must[[]*miniship.EventAttempt](t)(tx.ListEventAttempts(e2.ID)), []*miniship.EventAttempt{a1, a2})
