@@ -110,7 +110,13 @@ or setup.`,
 				Observer: obs,
 				Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
 			})
+			interrupted := errors.Is(runErr, context.Canceled)
 			if rep == nil {
+				if interrupted {
+					// Stopped before the first app: still exit 1, not 2.
+					fmt.Fprintln(stderr, "interrupted: run the same command again to resume")
+					return exitError{1}
+				}
 				return runErr
 			}
 			rep.PrintSummary(stdout, 50)
@@ -119,7 +125,7 @@ or setup.`,
 					return err
 				}
 			}
-			if errors.Is(runErr, context.Canceled) {
+			if interrupted {
 				fmt.Fprintln(stderr, "interrupted: run the same command again to resume")
 			} else if runErr != nil {
 				fmt.Fprintln(stderr, "miniship: "+runErr.Error())

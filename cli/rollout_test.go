@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -137,5 +138,29 @@ func must(t *testing.T, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRolloutInterruptedEarly: a run interrupted before it has a report
+// (here while opening the state file's rollout) exits 1, "interrupted",
+// as documented, not 2 as for a bad plan.
+func TestRolloutInterruptedEarly(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "plan.json"), []byte(`{
+		"template": {"id": 1}, "user_version": "1.0.1", "targets": [{"appid": "wxa"}],
+		"ext_json": "{}"
+	}`), 0o600))
+	cmd := newRolloutCmd()
+	var out, errb bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	cmd.SetArgs([]string{filepath.Join(dir, "plan.json"), "--base-url", "http://127.0.0.1:1",
+		"--component-appid", "wxc", "--component-secret", "s", "--ticket", "t",
+		"--state", filepath.Join(dir, "state.db"), "--no-progress"})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := cmd.ExecuteContext(ctx)
+	if ee, ok := err.(exitError); !ok || ee.code != 1 || !strings.Contains(errb.String(), "interrupted") {
+		t.Fatalf("interrupted run: %v, stderr %q; want exit 1 and the resume hint", err, errb.String())
 	}
 }

@@ -44,6 +44,13 @@ type consentView struct {
 }
 
 func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
+	// One click on this page grants a platform a mini program: no other
+	// site may frame it, and its URL (with the pre_auth_code) goes into no
+	// Referer.
+	h := w.Header()
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Content-Security-Policy", "frame-ancestors 'none'")
+	h.Set("Referrer-Policy", "no-referrer")
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 		if err := r.ParseForm(); err != nil {
@@ -53,8 +60,8 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	v := consentView{Platform: r.FormValue("component_appid"), Code: r.FormValue("pre_auth_code"), Redirect: r.FormValue("redirect_uri"), Sets: s.svc.Config().DefaultPermissionSets}
 	redirect, err := url.Parse(v.Redirect)
-	if err != nil || (redirect.Scheme != "http" && redirect.Scheme != "https") {
-		v.Error = "redirect_uri must be an http(s) URL"
+	if err != nil || (redirect.Scheme != "http" && redirect.Scheme != "https") || redirect.Host == "" {
+		v.Error = "redirect_uri must be an absolute http(s) URL"
 		s.consentError(w, v)
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // Credentials are the platform's secrets, from flags, MINISHIP_ROLLOUT_*
@@ -84,7 +85,7 @@ func (c *Credentials) ResolveTicket(ctx context.Context, hc *http.Client, baseUR
 // FetchTicket reads the platform's current ticket from a miniship server.
 func FetchTicket(ctx context.Context, hc *http.Client, baseURL, adminKey, component string) (string, error) {
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = &http.Client{Timeout: 30 * time.Second} // a stalled server must not hang the command
 	}
 	u := strings.TrimRight(baseURL, "/") + "/miniship/v1/platforms/" + url.PathEscape(component) + "/ticket"
 	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)

@@ -159,6 +159,9 @@ type limited struct {
 
 func (l *limited) RoundTrip(r *http.Request) (*http.Response, error) {
 	if err := l.lim.Wait(r.Context()); err != nil {
+		if r.Body != nil {
+			r.Body.Close() // a RoundTripper closes the body, errors included
+		}
 		return nil, err
 	}
 	rt := l.rt

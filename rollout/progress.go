@@ -36,6 +36,7 @@ func NewProgress(w io.Writer, steps []Step) *Progress {
 // Writer prints lines (e.g. logs) above the bars.
 func (pr *Progress) Writer() io.Writer { return pr.p }
 
+// Begin implements Observer: one bar per step, filled to what is done.
 func (pr *Progress) Begin(total int, counts []StepCount) {
 	for i, s := range pr.steps {
 		failed := pr.failed[s]
@@ -59,12 +60,14 @@ func (pr *Progress) Begin(total int, counts []StepCount) {
 	}
 }
 
+// Advanced implements Observer.
 func (pr *Progress) Advanced(s Step) {
 	if b := pr.bars[s]; b != nil {
 		b.Increment()
 	}
 }
 
+// Failed implements Observer.
 func (pr *Progress) Failed(s Step, _ string) {
 	if n := pr.failed[s]; n != nil {
 		n.Add(1)

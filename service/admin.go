@@ -123,13 +123,15 @@ func (s *Service) Authorize(ctx context.Context, platform, authorizer string, se
 	return a, err
 }
 
-// authorize grants or updates; changed reports whether the permission sets
-// differ from an earlier grant (nil when there was none).
+// authorize grants or updates; prev is the earlier grant (nil when there
+// was none), for the caller to tell authorized from updateauthorized.
 func (s *Service) authorize(tx miniship.Tx, platform, authorizer string, sets []int) (a *miniship.Authorization, prev *miniship.Authorization, err error) {
 	if _, err := tx.GetPlatform(platform); err != nil {
 		return nil, nil, fmt.Errorf("platform %s: %w", platform, err)
 	}
-	if _, err := tx.GetAuthorizer(authorizer); err != nil {
+	// Locked so that grants racing for a new authorization agree on one
+	// refresh token instead of each minting one the next overwrites.
+	if _, err := tx.LockAuthorizer(authorizer); err != nil {
 		return nil, nil, fmt.Errorf("authorizer %s: %w", authorizer, err)
 	}
 	if len(sets) == 0 {

@@ -185,7 +185,7 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 			return err
 		}
 		if now.Before(a.CommitUntil) {
-			return wxerr.New(wxerr.ConcurrentLimit, "a commit for this mini program is in progress")
+			return errCommitting
 		}
 		if !a.ProfileComplete {
 			return wxerr.New(wxerr.NotInitialised, "nickname, avatar or introduction not set")
@@ -463,7 +463,9 @@ func (s *Service) SpeedupAudit(ctx context.Context, c *Caller, auditID int64) er
 				return wxerr.Errorf(wxerr.SpeedupCategoryNotAllowed, "category %s", first)
 			}
 		}
-		p, err := tx.GetPlatform(a.PlatformAppID)
+		// The caller's platform pays, as for submit_audit: a mini program
+		// authorized to two platforms must not spend the submitter's quota.
+		p, err := tx.GetPlatform(c.PlatformAppID)
 		if err != nil {
 			return err
 		}
@@ -746,7 +748,11 @@ func orDefault(s, def string) string {
 func (s *Service) ListAudits(ctx context.Context, status int, authorizer string, limit int) ([]*miniship.Audit, error) {
 	var out []*miniship.Audit
 	err := s.view(ctx, func(tx miniship.Tx) error {
-		as, err := tx.ListAudits(miniship.AuditStatus(status), 0)
+		n := limit // the store limits unless we filter after it
+		if authorizer != "" {
+			n = 0
+		}
+		as, err := tx.ListAudits(miniship.AuditStatus(status), n)
 		for _, a := range as {
 			if (authorizer == "" || a.AuthorizerAppID == authorizer) && len(out) < limit {
 				out = append(out, a)

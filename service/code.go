@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"slices"
@@ -60,7 +61,7 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 			return err
 		}
 	}
-	return s.update(ctx, func(tx miniship.Tx) error {
+	err = s.update(ctx, func(tx miniship.Tx) error {
 		a, err := tx.LockAuthorizer(c.AuthorizerAppID)
 		if err != nil {
 			return err
@@ -81,6 +82,13 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 		a.CommitUntil = time.Time{}
 		return tx.UpdateAuthorizer(a)
 	})
+	if err != nil && s.cfg.CommitLatency > 0 {
+		// The version was not stored, so neither was the cleared claim:
+		// give it back rather than leave the mini program locked for
+		// commitHold (forever on a manual clock that does not move).
+		s.releaseClaim(ctx, c.AuthorizerAppID)
+	}
+	return err
 }
 
 var errCommitting = wxerr.New(wxerr.ConcurrentLimit, "a commit for this mini program is in progress")
@@ -110,8 +118,14 @@ func (s *Service) holdForBuild(ctx context.Context, appid string) error {
 		return nil
 	case <-ctx.Done():
 	}
-	// Give the claim back on a context that outlives the cancelled request.
-	rerr := s.update(context.WithoutCancel(ctx), func(tx miniship.Tx) error {
+	s.releaseClaim(ctx, appid)
+	return ctx.Err()
+}
+
+// releaseClaim clears a commit's claim on the mini program, on a context
+// that outlives a cancelled request.
+func (s *Service) releaseClaim(ctx context.Context, appid string) {
+	err := s.update(context.WithoutCancel(ctx), func(tx miniship.Tx) error {
 		a, err := tx.LockAuthorizer(appid)
 		if err != nil {
 			return err
@@ -119,10 +133,9 @@ func (s *Service) holdForBuild(ctx context.Context, appid string) error {
 		a.CommitUntil = time.Time{}
 		return tx.UpdateAuthorizer(a)
 	})
-	if rerr != nil {
-		s.log.Error("release commit claim", "appid", appid, "err", rerr)
+	if err != nil {
+		s.log.Error("release commit claim", "appid", appid, "err", err)
 	}
-	return ctx.Err()
 }
 
 // buildVersion runs the ext_json engine against the template with the mini
@@ -329,7 +342,7 @@ func (s *Service) GetVersionInfo(ctx context.Context, c *Caller) (*VersionInfo, 
 				Version string `json:"exp_version"`
 				Desc    string `json:"exp_desc"`
 			}{v.CreatedAt.Unix(), v.UserVersion, v.UserDesc}
-		} else if err != miniship.ErrNotFound {
+		} else if !errors.Is(err, miniship.ErrNotFound) {
 			return err
 		}
 		r, err := onlineRelease(tx, c.AuthorizerAppID)
@@ -339,7 +352,7 @@ func (s *Service) GetVersionInfo(ctx context.Context, c *Caller) (*VersionInfo, 
 				Version string `json:"release_version"`
 				Desc    string `json:"release_desc"`
 			}{r.ReleasedAt.Unix(), r.UserVersion, r.UserDesc}
-		} else if err != miniship.ErrNotFound {
+		} else if !errors.Is(err, miniship.ErrNotFound) {
 			return err
 		}
 		return nil

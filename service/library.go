@@ -61,6 +61,10 @@ func (s *Service) AddToTemplate(ctx context.Context, c *Caller, draftID int64, t
 		return wxerr.Errorf(wxerr.InvalidArgs, "template_type must be 0 (normal) or 1 (standard), got %d", typ)
 	}
 	return s.update(ctx, func(tx miniship.Tx) error {
+		// Held so that two additions cannot both see room for one more.
+		if _, err := lockPlatform(tx, c.PlatformAppID); err != nil {
+			return err
+		}
 		d, err := tx.GetDraft(c.PlatformAppID, draftID)
 		if err != nil {
 			return notFound(err, wxerr.DraftNotFound, fmt.Sprintf("draft_id %d", draftID))

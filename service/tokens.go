@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"slices"
@@ -90,11 +91,14 @@ func (s *Service) ComponentToken(ctx context.Context, appid, secret, ticket stri
 		if err != nil {
 			return notFound(err, wxerr.InvalidAppID, "")
 		}
-		if secret != p.Secret {
+		if subtle.ConstantTimeCompare([]byte(secret), []byte(p.Secret)) != 1 {
 			return wxerr.New(wxerr.InvalidAppSecret, "")
 		}
 		t, err := tx.GetToken(miniship.VerifyTicket, ticket)
-		if err != nil || t.PlatformAppID != appid {
+		if err == nil && t.PlatformAppID != appid {
+			err = miniship.ErrNotFound // another platform's ticket is no ticket of this one
+		}
+		if err != nil {
 			return notFound(err, wxerr.ComponentTicketInvalid, "")
 		}
 		if !s.Now().Before(t.ExpiresAt) {
@@ -180,7 +184,10 @@ func (s *Service) QueryAuth(ctx context.Context, c *Caller, appid, code string) 
 	var info *AuthorizationInfo
 	err := s.update(ctx, func(tx miniship.Tx) error {
 		t, err := tx.GetToken(miniship.AuthCode, code)
-		if err != nil || t.PlatformAppID != appid || !s.Now().Before(t.ExpiresAt) {
+		if err == nil && (t.PlatformAppID != appid || !s.Now().Before(t.ExpiresAt)) {
+			err = miniship.ErrNotFound
+		}
+		if err != nil {
 			return notFound(err, wxerr.InvalidArgs, "authorization_code invalid or expired")
 		}
 		if ok, err := tx.UseToken(miniship.AuthCode, code); err != nil || !ok {
@@ -221,7 +228,7 @@ func (s *Service) AuthorizerToken(ctx context.Context, c *Caller, appid, authori
 		if err != nil {
 			return notFound(err, wxerr.ComponentNotAuthorized, "")
 		}
-		if refresh == "" || refresh != a.RefreshToken {
+		if refresh == "" || subtle.ConstantTimeCompare([]byte(refresh), []byte(a.RefreshToken)) != 1 {
 			return wxerr.New(wxerr.InvalidRefreshToken, "")
 		}
 		res = &AuthorizerTokenResult{AccessToken: s.newToken(48), ExpiresIn: int(s.cfg.TokenTTL / time.Second), RefreshToken: a.RefreshToken}
@@ -311,7 +318,7 @@ func (s *Service) CurrentTicket(ctx context.Context, appid string) (string, erro
 func (s *Service) IssueTicket(ctx context.Context, appid string) (string, error) {
 	var ticket string
 	err := s.update(ctx, func(tx miniship.Tx) error {
-		p, err := tx.GetPlatform(appid)
+		p, err := lockPlatform(tx, appid)
 		if err != nil {
 			return err
 		}
@@ -321,6 +328,8 @@ func (s *Service) IssueTicket(ctx context.Context, appid string) (string, error)
 	return ticket, err
 }
 
+// issueTicket rewrites the platform row: p must have been read under
+// lockPlatform (or just created), or a concurrent update is lost.
 func (s *Service) issueTicket(tx miniship.Tx, p *miniship.Platform) (string, error) {
 	now := s.Now()
 	ticket := "ticket@@@" + s.newToken(64)
@@ -353,7 +362,17 @@ func (s *Service) PushTickets(ctx context.Context) error {
 	})
 	for _, appid := range due {
 		err = errors.Join(err, s.update(ctx, func(tx miniship.Tx) error {
-			p, err := tx.GetPlatform(appid)
+			// Multi-instance fix (sqlstore review): take a per-platform lock
+			// before the re-check. On PostgreSQL (READ COMMITTED) a bare
+			// GetPlatform lets two servers both read the old TicketAt and both
+			// push; the upsert of a zero delta locks the counter row until this
+			// transaction ends, and the GetPlatform after it sees the other
+			// server's committed ticket. On SQLite the writer is serial anyway.
+			// (TestMultiInstanceTicketPush; a Tx.LockPlatform would say it plainer.)
+			if _, err := tx.AddCounter("lock:ticket:"+appid, 0); err != nil {
+				return err
+			}
+			p, err := lockPlatform(tx, appid)
 			if err != nil || s.Now().Before(p.TicketAt.Add(s.cfg.TicketEvery)) {
 				return err // another instance pushed it meanwhile
 			}

@@ -64,10 +64,10 @@ type SubmitAuditRequest struct {
 // the scan (WaitPrivacyScan) and submit again; never commit again.
 func (a *App) SubmitAudit(ctx context.Context, r SubmitAuditRequest) (int64, error) {
 	var res struct {
-		AuditID int64 `json:"auditid"`
+		AuditID flexInt `json:"auditid"` // a number or a numeric string, as in AuditStatus
 	}
 	err := a.call(ctx, "POST", "/wxa/submit_audit", r, &res)
-	return res.AuditID, err
+	return int64(res.AuditID), err
 }
 
 // AuditState is an audit status.
@@ -84,6 +84,7 @@ const (
 // Done reports whether the audit reached a result.
 func (s AuditState) Done() bool { return s != AuditPending && s != AuditDelayed }
 
+// String names the state ("approved", "auditing", …).
 func (s AuditState) String() string {
 	switch s {
 	case AuditApproved:
@@ -180,9 +181,12 @@ func (a *App) WaitAudit(ctx context.Context, auditID int64) (*AuditStatus, error
 	}
 }
 
-// UndoAudit calls undocodeaudit (a few a day and month: 87013).
+// UndoAudit calls undocodeaudit (a few a day and month: 87013). A lost
+// answer is not retried: the undo may have happened and used the quota.
 func (a *App) UndoAudit(ctx context.Context) error {
-	return a.call(ctx, "GET", "/wxa/undocodeaudit", nil, nil)
+	r := a.req("GET", "/wxa/undocodeaudit", nil)
+	r.idempotent = false
+	return a.c.call(ctx, r, nil)
 }
 
 // SpeedupAudit calls speedupaudit.

@@ -43,6 +43,14 @@ type Options struct {
 	Token                  string
 	EncodingAESKey         string
 	PreviousEncodingAESKey string
+	// PushMaxAge, when set, refuses pushes whose signed timestamp is
+	// further than this from Now (answered 403, never "success"), so a
+	// captured push cannot be replayed later: an old unauthorized notice
+	// would drop a refresh token, an old ticket replace the current one.
+	// WeChat stamps every push, retries included, when it sends it; 5 min
+	// is a sensible value. Zero accepts any timestamp (e.g. behind a test
+	// server's manual clock while Now is the wall clock).
+	PushMaxAge time.Duration
 
 	// Store holds tickets and tokens; default an in-memory store. Share a
 	// wxa/redisstore.Store between processes to share tokens.
@@ -157,6 +165,7 @@ type HTTPError struct {
 	Body       string
 }
 
+// Error implements error; Body is cut to 256 bytes.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("wxa: HTTP %d: %s", e.StatusCode, e.Body)
 }
@@ -245,7 +254,7 @@ func (c *Client) send(ctx context.Context, r *request, handle func(*response) er
 		d := c.o.Retry.Backoff(attempt, wxerr.CodeOf(err))
 		c.log.Warn("wxa: retrying", "path", r.path, "appid", r.appid, "attempt", attempt, "wait", d, "err", err)
 		if serr := c.o.Sleep(ctx, d); serr != nil {
-			return nil, fmt.Errorf("%w (not retried: %v)", err, serr)
+			return nil, fmt.Errorf("%w (not retried: %w)", err, serr)
 		}
 	}
 }
@@ -291,6 +300,12 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
+// noReplay is an empty request body that net/http cannot rewind, so it
+// never repeats the request on its own (see roundTrip).
+type noReplay struct{}
+
+func (noReplay) Read([]byte) (int, error) { return 0, io.EOF }
+
 func (c *Client) roundTrip(ctx context.Context, r *request, tok string, body []byte, ctype string) (*response, error) {
 	q := url.Values{}
 	for k, v := range r.query {
@@ -304,8 +319,14 @@ func (c *Client) roundTrip(ctx context.Context, r *request, tok string, body []b
 		u += "?" + q.Encode()
 	}
 	var rd io.Reader
-	if body != nil {
+	switch {
+	case body != nil:
 		rd = bytes.NewReader(body)
+	case !r.idempotent:
+		// net/http resends a body-less GET by itself when a reused
+		// connection fails after the request went out; a body it cannot
+		// rewind stops that. Nothing is sent: the body is empty.
+		rd = noReplay{}
 	}
 	req, err := http.NewRequestWithContext(ctx, r.method, u, rd)
 	if err != nil {

@@ -49,7 +49,7 @@ type CommitRequest struct {
 	TemplateID int64
 	// ExtJSON is sent as the string WeChat wants. A string, []byte or
 	// json.RawMessage is sent as is; any other value is marshalled first
-	// (without HTML escaping); nil sends "{}".
+	// (without HTML escaping); nil (or a nil map or pointer) sends "{}".
 	ExtJSON     any
 	UserVersion string
 	UserDesc    string
@@ -68,6 +68,9 @@ func ExtJSONString(v any) (string, error) {
 		return string(x), nil
 	}
 	b, err := marshal(v)
+	if err == nil && string(b) == "null" {
+		return "{}", nil // a nil map or pointer: no ext_json, like nil
+	}
 	return string(b), err
 }
 

@@ -13,7 +13,11 @@
 // refreshes it once and retries once. Tokens live in a TokenStore: the
 // in-memory one by default, or a shared one (wxa/redisstore) so several
 // processes use one token; a refresh runs once per token at a time, inside
-// a process (singleflight) and across processes (the store's lock).
+// a process (singleflight) and across processes (the store's lock, which
+// outlives the refresh: a refresh still running near the lock's expiry is
+// cut short). A call whose store fails (Redis down) fails with the store's
+// error: the SDK does not fetch tokens behind the store's back, which
+// would spend the token endpoints' daily quota on every call.
 //
 // Calls answered with -1, 45011 or 9402202 are retried with backoff and
 // jitter (RetryPolicy), bounded and context-aware; a context from

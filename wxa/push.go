@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"miniship/wxcrypt"
@@ -50,7 +51,7 @@ const maxPush = 1 << 20
 // it checks msg_signature, decrypts, stores component_verify_tickets,
 // forgets the tokens of a mini program that revoked the authorization,
 // hands events to h and answers "success". Needs Options.Token and
-// Options.EncodingAESKey.
+// Options.EncodingAESKey; set Options.PushMaxAge to refuse replayed pushes.
 func (c *Client) PushHandler(h PushHandlers) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c.crypt == nil {
@@ -65,6 +66,13 @@ func (c *Client) PushHandler(h PushHandlers) http.Handler {
 		body, err := io.ReadAll(io.LimitReader(r.Body, maxPush))
 		if err != nil {
 			http.Error(w, "cannot read body", http.StatusBadRequest)
+			return
+		}
+		if !c.pushFresh(r.URL.Query().Get("timestamp")) {
+			// msg_signature covers the timestamp: an old push cannot be
+			// restamped, only replayed as it was.
+			c.log.Warn("wxa: rejected push: timestamp outside PushMaxAge", "timestamp", r.URL.Query().Get("timestamp"))
+			http.Error(w, "invalid push", http.StatusForbidden)
 			return
 		}
 		inner, err := c.crypt.OpenPush(r.URL.Query(), body)
@@ -93,6 +101,20 @@ func (c *Client) PushHandler(h PushHandlers) http.Handler {
 	})
 }
 
+// pushFresh reports whether a push's timestamp is within PushMaxAge of Now
+// (always, without PushMaxAge).
+func (c *Client) pushFresh(timestamp string) bool {
+	if c.o.PushMaxAge <= 0 {
+		return true
+	}
+	sec, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return false
+	}
+	d := c.o.Now().Sub(time.Unix(sec, 0))
+	return d <= c.o.PushMaxAge && d >= -c.o.PushMaxAge
+}
+
 func (c *Client) dispatch(r *http.Request, m *wxcrypt.Message, h PushHandlers) error {
 	ctx := r.Context()
 	switch t := m.Type(); t {
@@ -117,9 +139,9 @@ func (c *Client) dispatch(r *http.Request, m *wxcrypt.Message, h PushHandlers) e
 			InfoType:                     t,
 			AuthorizerAppID:              appid,
 			AuthorizationCode:            string(m.AuthorizationCode),
-			AuthorizationCodeExpiredTime: unix(m.AuthorizationCodeExpiredTime, time.Time{}),
+			AuthorizationCodeExpiredTime: unix(m.AuthorizationCodeExpiredTime),
 			PreAuthCode:                  string(m.PreAuthCode),
-			CreateTime:                   unix(m.CreateTime, time.Time{}),
+			CreateTime:                   unix(m.CreateTime),
 		})
 	case wxcrypt.EventWeappAuditSuccess, wxcrypt.EventWeappAuditFail, wxcrypt.EventWeappAuditDelay:
 		if h.Audit == nil {
@@ -130,8 +152,8 @@ func (c *Client) dispatch(r *http.Request, m *wxcrypt.Message, h PushHandlers) e
 			ToUserName: string(m.ToUserName),
 			Reason:     string(m.Reason),
 			ScreenShot: string(m.ScreenShot),
-			Time:       unix(max(m.SuccTime, m.FailTime, m.DelayTime), time.Time{}),
-			CreateTime: unix(m.CreateTime, time.Time{}),
+			Time:       unix(max(m.SuccTime, m.FailTime, m.DelayTime)),
+			CreateTime: unix(m.CreateTime),
 		})
 	}
 	if h.Other != nil {
@@ -140,10 +162,10 @@ func (c *Client) dispatch(r *http.Request, m *wxcrypt.Message, h PushHandlers) e
 	return nil
 }
 
-// unix converts WeChat's seconds; def stands in for a missing time.
-func unix(sec int64, def time.Time) time.Time {
+// unix converts WeChat's seconds; a missing time is the zero Time.
+func unix(sec int64) time.Time {
 	if sec == 0 {
-		return def
+		return time.Time{}
 	}
 	return time.Unix(sec, 0)
 }

@@ -69,8 +69,12 @@ func (c *Client) accessToken(ctx context.Context, r *request) (string, error) {
 	return "", nil
 }
 
-// ticketTTL is how long WeChat honours a pushed ticket.
-const ticketTTL = 12 * time.Hour
+// ticketTTL is how long WeChat honours a pushed ticket; defaultExpiresIn
+// is the lifetime of its access tokens in seconds.
+const (
+	ticketTTL        = 12 * time.Hour
+	defaultExpiresIn = 7200
+)
 
 // SetTicket stores a component_verify_ticket obtained elsewhere (the push
 // handler stores pushed ones itself).
@@ -148,8 +152,13 @@ func (c *Client) AuthorizerAccessToken(ctx context.Context, authorizer string) (
 }
 
 // expiring is a token good for expiresIn seconds less the margin, which is
-// capped at half the lifetime so short-lived tokens stay usable.
+// capped at half the lifetime so short-lived tokens stay usable. An answer
+// without expires_in gets WeChat's 7200 s, not a token that is stale at
+// once (and fetched again by every call).
 func (c *Client) expiring(value string, expiresIn int64) Token {
+	if expiresIn <= 0 {
+		expiresIn = defaultExpiresIn
+	}
 	life := time.Duration(expiresIn) * time.Second
 	return Token{Value: value, ExpiresAt: c.o.Now().Add(life - min(c.o.TokenMargin, life/2))}
 }
@@ -159,10 +168,14 @@ func (c *Client) fresh(t Token) bool {
 }
 
 // Bounds of one refresh: lockTTL frees the lock of a process that died
-// mid-refresh; refreshTimeout ends a refresh stuck behind retries.
+// mid-refresh; fetchTimeout ends a fetch stuck behind retries while the
+// lock is still held (were it longer, another process could take the
+// expired lock and fetch a second token meanwhile); lockWait lets a waiter
+// outlast a dead holder's lock.
 const (
-	lockTTL        = time.Minute
-	refreshTimeout = 2 * time.Minute
+	lockTTL      = 2 * time.Minute
+	fetchTimeout = lockTTL - 15*time.Second
+	lockWait     = lockTTL + 15*time.Second
 )
 
 // cached returns the fresh token under key or runs fetch, once at a time:
@@ -177,13 +190,16 @@ func (c *Client) cached(ctx context.Context, key string, fetch func(context.Cont
 	}
 	ch := c.flight.DoChan(key, func() (any, error) {
 		// The flight outlives any one caller's cancellation: others wait on it.
-		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), refreshTimeout)
-		defer cancel()
-		unlock, err := c.store.Lock(fctx, "lock:"+key, lockTTL)
+		base := context.WithoutCancel(ctx)
+		lctx, cancel := context.WithTimeout(base, lockWait)
+		unlock, err := c.store.Lock(lctx, "lock:"+key, lockTTL)
+		cancel()
 		if err != nil {
 			return "", fmt.Errorf("wxa: lock %s: %w", key, err)
 		}
 		defer unlock()
+		fctx, cancel := context.WithTimeout(base, fetchTimeout)
+		defer cancel()
 		if t, ok, err := c.store.Get(fctx, key); err != nil {
 			return "", err
 		} else if ok && c.fresh(t) {
@@ -218,6 +234,7 @@ func NewMemoryStore() *MemoryStore {
 	return &MemoryStore{m: map[string]Token{}, locks: map[string]chan struct{}{}}
 }
 
+// Get implements TokenStore.
 func (s *MemoryStore) Get(_ context.Context, key string) (Token, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -225,6 +242,7 @@ func (s *MemoryStore) Get(_ context.Context, key string) (Token, bool, error) {
 	return t, ok, nil
 }
 
+// Set implements TokenStore.
 func (s *MemoryStore) Set(_ context.Context, key string, t Token) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -232,6 +250,7 @@ func (s *MemoryStore) Set(_ context.Context, key string, t Token) error {
 	return nil
 }
 
+// Delete implements TokenStore.
 func (s *MemoryStore) Delete(_ context.Context, key, value string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()

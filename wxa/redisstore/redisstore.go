@@ -34,6 +34,7 @@ func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix, Poll: 50 * time.Millisecond}
 }
 
+// Get implements wxa.TokenStore.
 func (s *Store) Get(ctx context.Context, key string) (wxa.Token, bool, error) {
 	v, err := s.rdb.HMGet(ctx, s.prefix+key, "v", "e").Result()
 	if err != nil {
@@ -54,6 +55,7 @@ func (s *Store) Get(ctx context.Context, key string) (wxa.Token, bool, error) {
 	return t, true, nil
 }
 
+// Set implements wxa.TokenStore.
 func (s *Store) Set(ctx context.Context, key string, t wxa.Token) error {
 	var e int64
 	if !t.ExpiresAt.IsZero() {
@@ -69,6 +71,7 @@ if ARGV[1] == "" or redis.call("HGET", KEYS[1], "v") == ARGV[1] then
 end
 return 0`)
 
+// Delete implements wxa.TokenStore: a script compares and deletes atomically.
 func (s *Store) Delete(ctx context.Context, key, value string) error {
 	return deleteIf.Run(ctx, s.rdb, []string{s.prefix + key}, value).Err()
 }

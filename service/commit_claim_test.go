@@ -1,0 +1,71 @@
+package service_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"miniship"
+	"miniship/clock"
+	"miniship/demo"
+	"miniship/service"
+	"miniship/sqlstore"
+	"miniship/wxerr"
+)
+
+// failingStore fails CreateVersion while fail is set, as a full disk or a
+// lost database connection would fail the last step of a commit.
+type failingStore struct {
+	miniship.Store
+	fail atomic.Bool
+}
+
+func (s *failingStore) Update(ctx context.Context, fn func(miniship.Tx) error) error {
+	return s.Store.Update(ctx, func(tx miniship.Tx) error { return fn(failingTx{tx, s}) })
+}
+
+type failingTx struct {
+	miniship.Tx
+	s *failingStore
+}
+
+func (t failingTx) CreateVersion(v *miniship.Version) error {
+	if t.s.fail.Load() {
+		return errors.New("disk full")
+	}
+	return t.Tx.CreateVersion(v)
+}
+
+// TestCommitClaimReleasedOnFailure: with a modelled build time, a commit
+// whose last transaction fails gives its claim back. It used to keep the
+// mini program at 9402202 for a minute of service time, which on a manual
+// clock is until someone moves it.
+func TestCommitClaimReleasedOnFailure(t *testing.T) {
+	ctx := context.Background()
+	inner, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "claim.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer inner.Close()
+	store := &failingStore{Store: inner}
+	svc := service.New(service.Options{Store: store, Clock: clock.NewManual(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)),
+		Config: service.Config{CommitLatency: time.Millisecond}})
+	seeded, err := demo.Seed(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &service.Caller{Kind: miniship.AuthorizerToken, PlatformAppID: demo.PlatformAppID, AuthorizerAppID: demo.ShopA}
+	req := service.CommitRequest{TemplateID: seeded.TemplateID, ExtJSON: `{"ext":{"shopName":"A"}}`, UserVersion: "1.0.0"}
+
+	store.fail.Store(true)
+	if err := svc.Commit(ctx, c, req); err == nil {
+		t.Fatal("commit with a failing store succeeded")
+	}
+	store.fail.Store(false)
+	if err := svc.Commit(ctx, c, req); err != nil {
+		t.Fatalf("commit after a failed one: %v (errcode %d)", err, wxerr.From(err).Code)
+	}
+}
