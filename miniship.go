@@ -301,6 +301,9 @@ type Store interface {
 type Tx interface {
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
+	// LockPlatform reads the platform for update: the serialisation point of
+	// changes to the platform row and of its template library.
+	LockPlatform(appid string) (*Platform, error)
 	ListPlatforms() ([]*Platform, error)
 	UpdatePlatform(p *Platform) error
 

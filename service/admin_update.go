@@ -37,7 +37,7 @@ func (s *Service) UpdatePlatform(ctx context.Context, appid string, u PlatformUp
 	var p *miniship.Platform
 	err := s.update(ctx, func(tx miniship.Tx) error {
 		var err error
-		if p, err = lockPlatform(tx, appid); err != nil {
+		if p, err = tx.LockPlatform(appid); err != nil {
 			return err
 		}
 		set(&p.Secret, u.Secret)

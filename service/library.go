@@ -62,7 +62,7 @@ func (s *Service) AddToTemplate(ctx context.Context, c *Caller, draftID int64, t
 	}
 	return s.update(ctx, func(tx miniship.Tx) error {
 		// Held so that two additions cannot both see room for one more.
-		if _, err := lockPlatform(tx, c.PlatformAppID); err != nil {
+		if _, err := tx.LockPlatform(c.PlatformAppID); err != nil {
 			return err
 		}
 		d, err := tx.GetDraft(c.PlatformAppID, draftID)

@@ -189,18 +189,5 @@ func (s *Service) update(ctx context.Context, fn func(miniship.Tx) error) error 
 	return s.store.Update(ctx, fn)
 }
 
-// lockPlatform reads the platform for update: the per-platform
-// serialisation point of the writes that read it first (ticket issue,
-// admin updates, the template library's size). Tx has no platform row
-// lock, so a counter row stands in for one: AddCounter's upsert holds that
-// row until the transaction ends (PostgreSQL; SQLite serialises writers
-// anyway), and the read after it sees every write committed before.
-func lockPlatform(tx miniship.Tx, appid string) (*miniship.Platform, error) {
-	if _, err := tx.AddCounter("lock:platform:"+appid, 0); err != nil {
-		return nil, err
-	}
-	return tx.GetPlatform(appid)
-}
-
 // chinaTime is UTC+8 without DST; a fixed zone needs no tzdata on the host.
 var chinaTime = time.FixedZone("CST", 8*3600)

@@ -318,7 +318,7 @@ func (s *Service) CurrentTicket(ctx context.Context, appid string) (string, erro
 func (s *Service) IssueTicket(ctx context.Context, appid string) (string, error) {
 	var ticket string
 	err := s.update(ctx, func(tx miniship.Tx) error {
-		p, err := lockPlatform(tx, appid)
+		p, err := tx.LockPlatform(appid)
 		if err != nil {
 			return err
 		}
@@ -362,17 +362,9 @@ func (s *Service) PushTickets(ctx context.Context) error {
 	})
 	for _, appid := range due {
 		err = errors.Join(err, s.update(ctx, func(tx miniship.Tx) error {
-			// Multi-instance fix (sqlstore review): take a per-platform lock
-			// before the re-check. On PostgreSQL (READ COMMITTED) a bare
-			// GetPlatform lets two servers both read the old TicketAt and both
-			// push; the upsert of a zero delta locks the counter row until this
-			// transaction ends, and the GetPlatform after it sees the other
-			// server's committed ticket. On SQLite the writer is serial anyway.
-			// (TestMultiInstanceTicketPush; a Tx.LockPlatform would say it plainer.)
-			if _, err := tx.AddCounter("lock:ticket:"+appid, 0); err != nil {
-				return err
-			}
-			p, err := lockPlatform(tx, appid)
+			// Lock, then re-check: another instance may have pushed since
+			// the listing (TestMultiInstanceTicketPush).
+			p, err := tx.LockPlatform(appid)
 			if err != nil || s.Now().Before(p.TicketAt.Add(s.cfg.TicketEvery)) {
 				return err // another instance pushed it meanwhile
 			}

@@ -33,6 +33,16 @@ func (t *tx) GetPlatform(appid string) (*miniship.Platform, error) {
 	return one(t, scanPlatform, `SELECT `+platformCols+` FROM platforms WHERE appid = ?`, appid)
 }
 
+// LockPlatform is GetPlatform that, inside Update on PostgreSQL, holds the
+// row until the transaction ends (see LockAuthorizer).
+func (t *tx) LockPlatform(appid string) (*miniship.Platform, error) {
+	q := `SELECT ` + platformCols + ` FROM platforms WHERE appid = ?`
+	if t.write {
+		q += t.d.forUpdate
+	}
+	return one(t, scanPlatform, q, appid)
+}
+
 func (t *tx) ListPlatforms() ([]*miniship.Platform, error) {
 	return all(t, scanPlatform, `SELECT `+platformCols+` FROM platforms ORDER BY appid`)
 }

@@ -40,6 +40,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"Context", testContext},
 		{"ConcurrentCounter", testConcurrentCounter},
 		{"ConcurrentLockAuthorizer", testConcurrentLockAuthorizer},
+		{"ConcurrentLockPlatform", testConcurrentLockPlatform},
 		{"DeadlockRetry", testDeadlockRetry},
 	}
 	for _, tc := range tests {
@@ -880,6 +881,28 @@ func testConcurrentLockAuthorizer(t *testing.T, s miniship.Store) {
 	})
 	view(t, s, func(tx miniship.Tx) error {
 		equal(t, must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).VisitStatus, workers*rounds)
+		return nil
+	})
+}
+
+// testConcurrentLockPlatform: read-modify-write under LockPlatform loses
+// no update; an unknown platform is ErrNotFound.
+func testConcurrentLockPlatform(t *testing.T, s miniship.Store) {
+	update(t, s, func(tx miniship.Tx) error { return tx.CreatePlatform(&miniship.Platform{AppID: "wxp"}) })
+	hammer(t, func() error {
+		return s.Update(t.Context(), func(tx miniship.Tx) error {
+			p, err := tx.LockPlatform("wxp")
+			if err != nil {
+				return err
+			}
+			p.AuditQuota++
+			return tx.UpdatePlatform(p)
+		})
+	})
+	view(t, s, func(tx miniship.Tx) error {
+		equal(t, must[*miniship.Platform](t)(tx.LockPlatform("wxp")).AuditQuota, workers*rounds) // a plain read in View
+		_, err := tx.LockPlatform("nope")
+		wantErr(t, err, miniship.ErrNotFound)
 		return nil
 	})
 }
