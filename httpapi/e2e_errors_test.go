@@ -166,6 +166,12 @@ func testScope(t *testing.T, database string) {
 		t.Fatal(err)
 	}
 	arWant(t, wx(t, s, "GET", "/wxa/get_category", tok(f.atoken), ""), 61003)
+	// Re-authorizing later does not bring the old token back.
+	s.Advance(time.Second)
+	if _, err := s.Service.Authorize(ctx, f.p.AppID, f.app.AppID, nil); err != nil {
+		t.Fatal(err)
+	}
+	arWant(t, wx(t, s, "GET", "/wxa/get_category", tok(f.atoken), ""), 40001)
 }
 
 func TestTemplateLibraryLimits(t *testing.T) {

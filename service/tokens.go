@@ -49,6 +49,11 @@ func (s *Service) Authenticate(ctx context.Context, token string, want miniship.
 		if err != nil {
 			return notFound(err, wxerr.ComponentNotAuthorized, "")
 		}
+		if t.CreatedAt.Before(a.CreatedAt) {
+			// Issued under a grant that was revoked since: re-authorizing
+			// must not bring old tokens back.
+			return wxerr.New(wxerr.InvalidCredential, "")
+		}
 		if len(perms) > 0 && !slices.ContainsFunc(perms, func(p int) bool { return slices.Contains(a.PermissionSets, p) }) {
 			return wxerr.Errorf(wxerr.APIUnauthorizedToComponent, "permission set %v not granted", perms)
 		}
