@@ -191,7 +191,8 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 	n := max(4, runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
-	return &Store{d: sqliteDialect, writer: writer, reader: reader}, nil
+	return &Store{d: sqliteDialect, writer: writer, reader: reader,
+		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader)}, nil
 }
 
 // --- PostgreSQL -----------------------------------------------------------
@@ -242,6 +243,8 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	// No stmtCache: pgx caches prepared statements per connection by
+	// itself, and database/sql's on top measured no faster.
 	return &Store{d: postgresDialect, writer: db, reader: db}, nil
 }
 

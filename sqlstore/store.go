@@ -57,6 +57,8 @@ type Store struct {
 	d      *dialect
 	writer *sql.DB // SQLite: one connection; PostgreSQL: the pool
 	reader *sql.DB // SQLite: a pool of read-only connections; PostgreSQL: the pool
+
+	writerStmts, readerStmts *stmtCache // prepared statements; nil on PostgreSQL
 }
 
 var _ miniship.Store = (*Store)(nil)
@@ -87,7 +89,11 @@ func (s *Store) Close() error {
 	if s.d.onClose != nil {
 		s.d.onClose(s.writer)
 	}
-	err := s.reader.Close()
+	err := s.readerStmts.close()
+	if s.writerStmts != s.readerStmts {
+		err = errors.Join(err, s.writerStmts.close())
+	}
+	err = errors.Join(err, s.reader.Close())
 	if s.writer != s.reader {
 		err = errors.Join(err, s.writer.Close())
 	}
@@ -96,13 +102,13 @@ func (s *Store) Close() error {
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(ctx context.Context, fn func(miniship.Tx) error) error {
-	return s.run(ctx, s.reader, &s.d.viewOpts, false, fn)
+	return s.run(ctx, s.reader, s.readerStmts, &s.d.viewOpts, false, fn)
 }
 
 // Update runs fn in a read-write transaction, committed when fn returns nil.
 // fn may run again if the database reports a transient conflict.
 func (s *Store) Update(ctx context.Context, fn func(miniship.Tx) error) error {
-	return s.run(ctx, s.writer, &s.d.updateOpts, true, fn)
+	return s.run(ctx, s.writer, s.writerStmts, &s.d.updateOpts, true, fn)
 }
 
 // maxAttempts bounds the reruns of a transaction on transient conflicts.
@@ -110,9 +116,9 @@ func (s *Store) Update(ctx context.Context, fn func(miniship.Tx) error) error {
 // the backstop when that wait runs out or a deadlock is broken.
 const maxAttempts = 8
 
-func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write bool, fn func(miniship.Tx) error) error {
+func (s *Store) run(ctx context.Context, db *sql.DB, stmts *stmtCache, opts *sql.TxOptions, write bool, fn func(miniship.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		retry, err := s.once(ctx, db, opts, write, fn)
+		retry, err := s.once(ctx, db, stmts, opts, write, fn)
 		if !retry || attempt == maxAttempts {
 			return err
 		}
@@ -129,13 +135,20 @@ func (s *Store) run(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write 
 }
 
 // once runs one transaction. retry reports a transient failure worth a rerun.
-func (s *Store) once(ctx context.Context, db *sql.DB, opts *sql.TxOptions, write bool, fn func(miniship.Tx) error) (retry bool, err error) {
+func (s *Store) once(ctx context.Context, db *sql.DB, stmts *stmtCache, opts *sql.TxOptions, write bool, fn func(miniship.Tx) error) (retry bool, err error) {
 	sqlTx, err := db.BeginTx(ctx, opts)
 	if err != nil {
 		return s.d.classify(err) == errRetry, fmt.Errorf("sqlstore: begin: %w", err)
 	}
+	t := &tx{ctx: ctx, tx: sqlTx, d: s.d, write: write, stmts: stmts}
+	defer func() {
+		// After the Rollback below has given the connection back (the
+		// SQLite writer has only one).
+		if len(t.missed) > 0 {
+			stmts.prepare(ctx, s.d, t.missed)
+		}
+	}()
 	defer sqlTx.Rollback() // after fn fails or panics; a no-op after Commit
-	t := &tx{ctx: ctx, tx: sqlTx, d: s.d, write: write}
 	err = fn(t)
 	if err == nil && t.err != nil {
 		// fn ignored a failed statement: committing would store half of it.

@@ -23,6 +23,9 @@ type tx struct {
 	d     *dialect
 	write bool  // inside Update: reads may lock rows
 	err   error // the first failed statement; the transaction is spent after it
+
+	stmts  *stmtCache // the pool's prepared statements
+	missed []string   // queries run unprepared, to prepare after the transaction
 }
 
 var _ miniship.Tx = (*tx)(nil)
@@ -53,7 +56,7 @@ func (t *tx) exec(q string, args ...any) (sql.Result, error) {
 	if t.err != nil {
 		return nil, t.err
 	}
-	res, err := t.tx.ExecContext(t.ctx, t.d.rebind(q), args...)
+	res, err := t.execContext(q, args)
 	if err != nil {
 		return nil, t.fail(q, err)
 	}
@@ -89,7 +92,7 @@ func (t *tx) row(q string, args []any, dest ...any) error {
 	if t.err != nil {
 		return t.err
 	}
-	err := t.tx.QueryRowContext(t.ctx, t.d.rebind(q), args...).Scan(dest...)
+	err := t.queryRowContext(q, args).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return miniship.ErrNotFound
 	}
@@ -105,7 +108,7 @@ func one[T any](t *tx, scan func(scanner, *T) error, q string, args ...any) (*T,
 		return nil, t.err
 	}
 	v := new(T)
-	err := scan(t.tx.QueryRowContext(t.ctx, t.d.rebind(q), args...), v)
+	err := scan(t.queryRowContext(q, args), v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, miniship.ErrNotFound
 	}
@@ -121,7 +124,7 @@ func all[T any](t *tx, scan func(scanner, *T) error, q string, args ...any) ([]*
 	if t.err != nil {
 		return nil, t.err
 	}
-	rows, err := t.tx.QueryContext(t.ctx, t.d.rebind(q), args...)
+	rows, err := t.queryContext(q, args)
 	if err != nil {
 		return nil, t.fail(q, err)
 	}

@@ -1,0 +1,119 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+)
+
+// stmtCache holds a pool's prepared statements (SQLite only; nil on
+// PostgreSQL, see OpenPostgres), keyed by query text as the
+// query helpers receive it (before rebind, which is a pure function of the
+// text for the store's one dialect). Statements are prepared once per
+// *sql.DB and used inside transactions through Tx.StmtContext, which
+// database/sql re-prepares once per connection and keeps.
+//
+// Every query is a constant or a constant with a fixed suffix (LIMIT ?,
+// FOR UPDATE, an optional WHERE): none embeds a value, so the set of texts
+// is small and fixed (under a hundred). maxStmts is a backstop should that
+// ever change: past it, queries run unprepared as before.
+//
+// A statement is prepared after the transaction that first ran its query
+// has ended, never during one: preparing on the *sql.DB needs a connection
+// of its own, and SQLite's writer has only one, held by the transaction.
+// That first run, and any run whose preparation failed, takes the
+// unprepared path, so results and errors are those of the statement itself
+// either way.
+type stmtCache struct {
+	db     *sql.DB
+	mu     sync.RWMutex
+	m      map[string]*sql.Stmt
+	closed bool
+}
+
+const maxStmts = 256
+
+func newStmtCache(db *sql.DB) *stmtCache {
+	return &stmtCache{db: db, m: make(map[string]*sql.Stmt)}
+}
+
+func (c *stmtCache) get(q string) *sql.Stmt {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.m[q]
+}
+
+// prepare prepares the queries not cached yet; failures are left for a
+// later transaction to retry.
+func (c *stmtCache) prepare(ctx context.Context, d *dialect, qs []string) {
+	for _, q := range qs {
+		c.mu.RLock()
+		_, ok := c.m[q]
+		skip := ok || c.closed || len(c.m) >= maxStmts
+		c.mu.RUnlock()
+		if skip {
+			continue
+		}
+		st, err := c.db.PrepareContext(ctx, d.rebind(q))
+		if err != nil {
+			continue
+		}
+		c.mu.Lock()
+		if _, ok := c.m[q]; ok || c.closed || len(c.m) >= maxStmts {
+			st.Close() // another transaction's, or the store closed meanwhile
+		} else {
+			c.m[q] = st
+		}
+		c.mu.Unlock()
+	}
+}
+
+func (c *stmtCache) close() error {
+	if c == nil {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.closed = true
+	var err error
+	for q, st := range c.m {
+		err = errors.Join(err, st.Close())
+		delete(c.m, q)
+	}
+	return err
+}
+
+// stmt is the transaction's handle on q's prepared statement, or nil when
+// there is none yet (q is then noted for preparing after the transaction).
+func (t *tx) stmt(q string) *sql.Stmt {
+	if t.stmts == nil {
+		return nil
+	}
+	if st := t.stmts.get(q); st != nil {
+		return t.tx.StmtContext(t.ctx, st)
+	}
+	t.missed = append(t.missed, q)
+	return nil
+}
+
+func (t *tx) execContext(q string, args []any) (sql.Result, error) {
+	if st := t.stmt(q); st != nil {
+		return st.ExecContext(t.ctx, args...)
+	}
+	return t.tx.ExecContext(t.ctx, t.d.rebind(q), args...)
+}
+
+func (t *tx) queryRowContext(q string, args []any) *sql.Row {
+	if st := t.stmt(q); st != nil {
+		return st.QueryRowContext(t.ctx, args...)
+	}
+	return t.tx.QueryRowContext(t.ctx, t.d.rebind(q), args...)
+}
+
+func (t *tx) queryContext(q string, args []any) (*sql.Rows, error) {
+	if st := t.stmt(q); st != nil {
+		return st.QueryContext(t.ctx, args...)
+	}
+	return t.tx.QueryContext(t.ctx, t.d.rebind(q), args...)
+}
