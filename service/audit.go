@@ -796,6 +796,10 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 				if !s.autoDue(a) {
 					continue
 				}
+				if s.cfg.AutoReject == nil { // approve-only: every due audit is decided
+					ids = append(ids, a.ID)
+					continue
+				}
 				// Only audits a rule decides cost a write transaction: in
 				// reject-only mode the others wait for the reviewer.
 				v, err := tx.GetVersion(a.VersionID)
