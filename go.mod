@@ -1,4 +1,4 @@
-module miniship
+module github.com/miniship/miniship
 
 go 1.26.8
 

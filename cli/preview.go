@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"miniship/extjson"
-	"miniship/template"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/extjson"
+	"github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxerr"
 )
 
 func init() { commands = append(commands, newPreviewCmd) }

@@ -129,8 +129,8 @@ func TestPreviewBinary(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "miniship")
-	if out, err := exec.Command("go", "build", "-o", bin, "miniship/cmd/miniship").CombinedOutput(); err != nil {
+	bin := filepath.Join(t.TempDir(), "github.com/miniship/miniship")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/miniship/miniship/cmd/miniship").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	run := func(stdin string, args ...string) (int, []byte) {

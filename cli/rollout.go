@@ -12,8 +12,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"miniship/rollout"
-	"miniship/wxa"
+	"github.com/miniship/miniship/rollout"
+	"github.com/miniship/miniship/wxa"
 )
 
 func init() { commands = append(commands, newRolloutCmd) }

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/mstest"
-	"miniship/rollout"
-	"miniship/service"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/rollout"
+	"github.com/miniship/miniship/service"
 )
 
 // TestRolloutDryRun: ext_json that the engine rejects is listed per app

@@ -25,7 +25,7 @@ var commands []func() *cobra.Command
 // Main runs the CLI and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := &cobra.Command{
-		Use:           "miniship",
+		Use:           "github.com/miniship/miniship",
 		Short:         "A self-hostable, WeChat-compatible mini program code-management server, SDK and rollout tool",
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -18,13 +18,13 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"miniship"
-	"miniship/clock"
-	"miniship/demo"
-	"miniship/httpapi"
-	"miniship/outbox"
-	"miniship/service"
-	"miniship/sqlstore"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/clock"
+	"github.com/miniship/miniship/demo"
+	"github.com/miniship/miniship/httpapi"
+	"github.com/miniship/miniship/outbox"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/sqlstore"
 )
 
 func init() { commands = append(commands, newServeCmd) }

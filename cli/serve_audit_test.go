@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"miniship/demo"
+	"github.com/miniship/miniship/demo"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine to write while

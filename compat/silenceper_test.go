@@ -19,9 +19,9 @@ import (
 	"github.com/silenceper/wechat/v2/openplatform/config"
 	"github.com/silenceper/wechat/v2/util"
 
-	"miniship"
-	"miniship/mstest"
-	"miniship/service"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
 )
 
 const (

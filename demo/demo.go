@@ -11,8 +11,8 @@ import (
 	"errors"
 	"io/fs"
 
-	"miniship"
-	"miniship/service"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/service"
 )
 
 //go:embed all:template

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"miniship/template"
+	"github.com/miniship/miniship/template"
 )
 
 // benchInput is a 200-page template (150 main pages, 2 subpackages of 25)

@@ -80,8 +80,8 @@ import (
 	"io"
 	"strings"
 
-	"miniship/template"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Default limits of an ext_json.

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/template"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxerr"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

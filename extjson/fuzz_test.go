@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // documented lists every errcode Apply may return.

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"miniship/template"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // merge builds the result from a checked ext_json. Values are shared, never

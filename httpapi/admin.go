@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"miniship"
-	"miniship/service"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxerr"
 )
 
 const adminPrefix = "/miniship/v1/"

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"miniship/service"
+	"github.com/miniship/miniship/service"
 )
 
 func (s *Server) adminUpdatePlatform(r *http.Request) (int, any, error) {

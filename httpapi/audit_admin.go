@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"miniship"
-	"miniship/service"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/service"
 )
 
 // The reviewer's admin API: the queue of audits and the decision on one.

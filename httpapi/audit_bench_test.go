@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/mstest"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
 )
 
 // BenchmarkAuditThroughput measures, over the real listener and SQLite,

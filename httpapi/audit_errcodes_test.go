@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/httpapi"
-	"miniship/mstest"
-	"miniship/service"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/httpapi"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
 )
 
 // A PNG signature and an MP4 ftyp box: what uploadmedia sniffs.

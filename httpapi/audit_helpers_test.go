@@ -17,9 +17,9 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/mstest"
-	"miniship/service"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
 )
 
 // arEnv is a server with one platform and one mini program, and the

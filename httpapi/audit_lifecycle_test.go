@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/mstest"
+	"github.com/miniship/miniship/mstest"
 )
 
 // TestAuditReleaseLife walks one mini program through its whole life over

@@ -14,8 +14,8 @@ import (
 
 	"github.com/silenceper/wechat/v2/util"
 
-	"miniship"
-	"miniship/mstest"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
 )
 
 // arReceiver is a platform's message URL. It checks each push the way a

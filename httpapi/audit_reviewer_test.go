@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"miniship/mstest"
-	"miniship/service"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
 )
 
 // TestReviewerAdmin covers the admin queue and decisions, and their

@@ -8,9 +8,9 @@ import (
 
 	"github.com/skip2/go-qrcode"
 
-	"miniship"
-	"miniship/service"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Template library (component token) and code management (authorizer token).

@@ -1,7 +1,7 @@
 package httpapi
 
 import (
-	"miniship"
+	"github.com/miniship/miniship"
 )
 
 // The component token flow: /cgi-bin/component/*.

@@ -6,8 +6,8 @@ import (
 	"net/url"
 	"strconv"
 
-	"miniship/service"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // The consent page stands in for mp.weixin.qq.com/cgi-bin/componentloginpage:

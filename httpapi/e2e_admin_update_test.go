@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"miniship/mstest"
+	"github.com/miniship/miniship/mstest"
 )
 
 // TestAdminUpdates: changing a mini program's grants applies to its next

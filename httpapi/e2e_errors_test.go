@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/mstest"
-	"miniship/service"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
 )
 
 // fixture is a platform with one authorized mini program and a template.

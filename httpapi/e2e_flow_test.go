@@ -16,8 +16,8 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
-	"miniship/demo"
-	"miniship/mstest"
+	"github.com/miniship/miniship/demo"
+	"github.com/miniship/miniship/mstest"
 )
 
 // TestWholeFlow walks a platform from creation to a downloadable experience

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/mstest"
+	"github.com/miniship/miniship/mstest"
 )
 
 // wx calls a WeChat endpoint over the real listener and decodes the JSON

@@ -20,11 +20,11 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/httpapi"
-	"miniship/mstest"
-	"miniship/service"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/httpapi"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // mPair is two servers on one PostgreSQL schema, with a platform and a

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/mstest"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
 )
 
 func TestPushes(t *testing.T) { mstest.Backends(t, testPushes) }

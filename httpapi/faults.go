@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // FaultRule makes a share of calls fail or slow down, so platforms can test

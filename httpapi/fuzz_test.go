@@ -9,11 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"miniship"
-	"miniship/clock"
-	"miniship/demo"
-	"miniship/service"
-	"miniship/sqlstore"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/clock"
+	"github.com/miniship/miniship/demo"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/sqlstore"
 	"time"
 )
 

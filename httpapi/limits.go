@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"miniship/service"
+	"github.com/miniship/miniship/service"
 )
 
 // Limits are the optional per-call quotas, by path ("*" for every path):

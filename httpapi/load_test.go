@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"miniship/mstest"
+	"github.com/miniship/miniship/mstest"
 )
 
 // loadClients is the concurrency of the load benchmarks.

@@ -10,8 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"miniship/service"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Audit, release, gray release and rollback: /wxa/* and the base-library

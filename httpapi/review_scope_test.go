@@ -9,9 +9,9 @@ import (
 	"sync"
 	"testing"
 
-	"miniship"
-	"miniship/mstest"
-	"miniship/service"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
 )
 
 // authCode runs the consent page's service half for the platform and mini

@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"strings"
 
-	"miniship/clock"
-	"miniship/service"
+	"github.com/miniship/miniship/clock"
+	"github.com/miniship/miniship/service"
 )
 
 // Options configure a Server.

@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"strings"
 
-	"miniship"
-	"miniship/service"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Method sets a route accepts. Several endpoints are sent with the "wrong"

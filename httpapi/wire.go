@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Int64 is a number that clients send either as a JSON number or as a

@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/clock"
-	"miniship/demo"
-	"miniship/httpapi"
-	"miniship/outbox"
-	"miniship/service"
-	"miniship/sqlstore"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/clock"
+	"github.com/miniship/miniship/demo"
+	"github.com/miniship/miniship/httpapi"
+	"github.com/miniship/miniship/outbox"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/sqlstore"
 )
 
 // Options tune the server; the zero value is a quiet server whose clock

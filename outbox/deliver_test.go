@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/clock"
-	"miniship/sqlstore"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/clock"
+	"github.com/miniship/miniship/sqlstore"
 )
 
 // outboxEnv is an SQLite store with one platform and one pending event, a

@@ -19,8 +19,8 @@ import (
 	"sync"
 	"time"
 
-	"miniship"
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 // Options configure a Deliverer; zero values take the defaults.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"miniship/mstest"
-	"miniship/rollout"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/rollout"
 )
 
 // BenchmarkRollout runs the whole pipeline over a local in-process server
@@ -97,8 +97,8 @@ func sampleHeap() (*atomic.Uint64, func()) {
 // the in-process server, so the peak resident memory of the CLI alone is
 // measured; sizes as for BenchmarkRollout.
 func BenchmarkRolloutCLI(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "miniship")
-	if out, err := exec.Command("go", "build", "-o", bin, "miniship/cmd/miniship").CombinedOutput(); err != nil {
+	bin := filepath.Join(b.TempDir(), "github.com/miniship/miniship")
+	if out, err := exec.Command("go", "build", "-o", bin, "github.com/miniship/miniship/cmd/miniship").CombinedOutput(); err != nil {
 		b.Fatalf("go build: %v\n%s", err, out)
 	}
 	sizes := os.Getenv("ROLLOUT_BENCH_SIZES")

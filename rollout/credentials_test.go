@@ -7,7 +7,7 @@ import (
 	"slices"
 	"testing"
 
-	"miniship/rollout"
+	"github.com/miniship/miniship/rollout"
 )
 
 func TestCredentials(t *testing.T) {

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"miniship/extjson"
-	codetpl "miniship/template"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/extjson"
+	codetpl "github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // DryRun renders every target's ext_json and applies it to the local

@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/time/rate"
 
-	"miniship/wxa"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Config is one run of a rollout.

@@ -15,10 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/mstest"
-	"miniship/rollout"
-	"miniship/wxa"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/rollout"
+	"github.com/miniship/miniship/wxa"
 )
 
 // fleet is an in-process miniship with a platform, the demo template and

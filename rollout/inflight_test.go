@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/mstest"
-	"miniship/rollout"
-	"miniship/service"
-	"miniship/wxa"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/rollout"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxa"
 )
 
 // TestResumeWhileCommitProcessing: the process dies right after sending

@@ -17,7 +17,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"miniship/wxa"
+	"github.com/miniship/miniship/wxa"
 )
 
 // Plan is what a rollout does: which template, to which mini programs, with

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/rollout"
+	"github.com/miniship/miniship/rollout"
 )
 
 func TestPlanSteps(t *testing.T) {

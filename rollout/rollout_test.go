@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/httpapi"
-	"miniship/mstest"
-	"miniship/rollout"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/httpapi"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/rollout"
 )
 
 // TestRolloutFaultsAndResume takes 1,000 mini programs through the whole

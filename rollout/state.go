@@ -13,7 +13,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"miniship/wxa"
+	"github.com/miniship/miniship/wxa"
 )
 
 // State is the SQLite state file: one row per mini program, the tokens,

@@ -9,9 +9,9 @@ import (
 	"slices"
 	"time"
 
-	"miniship"
-	"miniship/template"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // ErrInvalid marks admin input the admin API answers with 400.

@@ -3,8 +3,8 @@ package service
 import (
 	"context"
 
-	"miniship"
-	"miniship/template"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/template"
 )
 
 // PlatformUpdate changes a platform; nil fields stay as they are.

@@ -11,9 +11,9 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"miniship"
-	"miniship/wxcrypt"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/wxcrypt"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Audits. A mini program has one audit slot: its latest audit. Submitting

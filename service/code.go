@@ -12,9 +12,9 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"miniship"
-	"miniship/extjson"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/extjson"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // CommitRequest is the body of /wxa/commit.

@@ -8,12 +8,12 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/clock"
-	"miniship/demo"
-	"miniship/service"
-	"miniship/sqlstore"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/clock"
+	"github.com/miniship/miniship/demo"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/sqlstore"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // failingStore fails CreateVersion while fail is set, as a full disk or a

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"time"
 
-	"miniship"
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 // The inner XML of every push is one of wxcrypt's typed messages, so the

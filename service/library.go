@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 
-	"miniship"
-	"miniship/template"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // CreateDraft puts an uploaded template zip in the platform's draft box, as

@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"miniship"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Period keys of quota counters follow the service clock in UTC+8, the

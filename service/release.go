@@ -7,8 +7,8 @@ import (
 	"regexp"
 	"slices"
 
-	"miniship"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Release, visibility, rollback, gray release and the base-library

@@ -16,9 +16,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"miniship"
-	"miniship/template"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Config holds the tunable numbers. Zero values take the defaults below.

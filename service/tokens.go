@@ -8,9 +8,9 @@ import (
 	"slices"
 	"time"
 
-	"miniship"
-	"miniship/wxcrypt"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/wxcrypt"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Caller is who a request's token says it comes from.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"miniship"
+	"github.com/miniship/miniship"
 )
 
 // --- events ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 package sqlstore
 
-import "miniship"
+import "github.com/miniship/miniship"
 
 // --- counters -------------------------------------------------------------
 

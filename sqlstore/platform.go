@@ -3,7 +3,7 @@ package sqlstore
 import (
 	"time"
 
-	"miniship"
+	"github.com/miniship/miniship"
 )
 
 // Creates use ON CONFLICT DO NOTHING and report ErrConflict when no row was

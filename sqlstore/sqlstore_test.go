@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
+	"github.com/miniship/miniship"
 )
 
 // --- backends ---------------------------------------------------------------

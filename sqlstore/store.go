@@ -49,7 +49,7 @@ import (
 	"strings"
 	"time"
 
-	"miniship"
+	"github.com/miniship/miniship"
 )
 
 // Store implements miniship.Store.

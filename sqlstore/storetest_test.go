@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
+	"github.com/miniship/miniship"
 )
 
 // runSuite checks a miniship.Store against the contract. open returns a

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"miniship"
+	"github.com/miniship/miniship"
 )
 
 // tx implements miniship.Tx. The entity files (platform.go, authorizer.go,

@@ -1,6 +1,6 @@
 package sqlstore
 
-import "miniship"
+import "github.com/miniship/miniship"
 
 // Newest first means highest id first: ids follow commit order, while the
 // times are the service's clock, which tests and twins move by hand.

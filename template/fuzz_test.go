@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // FuzzScanJS: any input gives a subset of the eight APIs, in canonical order,

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // The eight location APIs that requiredPrivateInfos may declare. This file is

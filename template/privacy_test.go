@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 func TestLocationAPIs(t *testing.T) {

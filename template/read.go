@@ -8,7 +8,7 @@ import (
 	"io/fs"
 	"os"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Open reads a template from a directory or a zip file. A path that cannot

@@ -41,7 +41,7 @@ import (
 	"slices"
 	"strings"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // Default limits: 2 MB per package and 20 MB in all, the caps for

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // treeFiles reads a testdata tree into memory.

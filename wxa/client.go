@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
-	"miniship/wxcrypt"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxcrypt"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // DefaultBaseURL is WeChat's API host.

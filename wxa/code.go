@@ -10,7 +10,7 @@ import (
 	"net/url"
 	"strings"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // App is one authorized mini program: the code-management calls, made

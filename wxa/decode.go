@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // decodeResponse reads a JSON answer: an errcode other than 0 becomes a

@@ -5,7 +5,7 @@ import (
 	"errors"
 	"testing"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // FuzzDecodeResponse: any answer decodes without panicking; an errcode

@@ -9,9 +9,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"miniship/wxa"
-	"miniship/wxa/redisstore"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxa/redisstore"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // A platform's release of one mini program: tokens shared through Redis,

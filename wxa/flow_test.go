@@ -14,14 +14,14 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/demo"
-	"miniship/httpapi"
-	"miniship/mstest"
-	"miniship/wxa"
-	"miniship/wxa/internal/fixture"
-	"miniship/wxcrypt"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/demo"
+	"github.com/miniship/miniship/httpapi"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxa/internal/fixture"
+	"github.com/miniship/miniship/wxcrypt"
+	"github.com/miniship/miniship/wxerr"
 )
 
 var bg = context.Background()

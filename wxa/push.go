@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"time"
 
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 // AuthorizationEvent is an authorized, updateauthorized or unauthorized

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"miniship/wxa"
-	"miniship/wxa/storetest"
-	"miniship/wxcrypt"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxa/storetest"
+	"github.com/miniship/miniship/wxcrypt"
+	"github.com/miniship/miniship/wxerr"
 )
 
 const (

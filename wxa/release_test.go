@@ -12,12 +12,12 @@ import (
 	"testing"
 	"time"
 
-	"miniship/mstest"
-	"miniship/service"
-	"miniship/wxa"
-	"miniship/wxa/internal/fixture"
-	"miniship/wxcrypt"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxa/internal/fixture"
+	"github.com/miniship/miniship/wxcrypt"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // requireRoute skips when the server does not serve path yet (the audit

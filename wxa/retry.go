@@ -8,7 +8,7 @@ import (
 	"net"
 	"time"
 
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // RetryPolicy bounds the retries of calls answered with -1 (system busy),

@@ -7,13 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"miniship"
-	"miniship/httpapi"
-	"miniship/mstest"
-	"miniship/service"
-	"miniship/wxa"
-	"miniship/wxa/internal/fixture"
-	"miniship/wxerr"
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/httpapi"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxa/internal/fixture"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // TestWithoutRetry: under WithoutRetry a call is made once on -1 and

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	"miniship/wxa"
-	"miniship/wxcrypt"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxcrypt"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // TestSubmitAuditIDAsString: submit_audit's auditid is read as a number or

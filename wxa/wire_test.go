@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"miniship/wxa"
-	"miniship/wxerr"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // fake is a scripted WeChat: token endpoints succeed, every other call is

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 var platformEnvelopeForBench = wxcrypt.PlatformEnvelope(vecAppID)

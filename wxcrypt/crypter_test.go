@@ -11,7 +11,7 @@ import (
 	"testing"
 	"testing/quick"
 
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 const otherKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

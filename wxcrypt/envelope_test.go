@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 const platformAppID = "wx3a9d8e7f6c5b4a31"

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 func marshal(t *testing.T, v any) string {

@@ -6,7 +6,7 @@ import (
 	"net/url"
 	"testing"
 
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 // FuzzDecrypt feeds arbitrary text to Decrypt (with a previous key, so both

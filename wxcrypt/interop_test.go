@@ -7,7 +7,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/util"
 
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 // silenceper/wechat is an independent implementation of the same scheme;

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"miniship/wxcrypt"
+	"github.com/miniship/miniship/wxcrypt"
 )
 
 // The published vector of wechatpy's tests/test_crypto.py (spec §8.9),

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"miniship/demo"
+	"github.com/miniship/miniship/demo"
 )
 
 // TestKill9KeepsAcknowledgedWrites runs the real binary, commits from
@@ -30,7 +30,7 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 		t.Skip("builds and runs the binary")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "miniship")
+	bin := filepath.Join(dir, "github.com/miniship/miniship")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}

@@ -5,7 +5,7 @@ package main
 import (
 	"os"
 
-	"miniship/cli"
+	"github.com/miniship/miniship/cli"
 )
 
 func main() {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"miniship/wxa"
+	"github.com/miniship/miniship/wxa"
 )
 
 // Store keeps each token in a hash {v: value, e: unix ms of ExpiresAt}.

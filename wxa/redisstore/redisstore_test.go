@@ -11,11 +11,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"miniship/mstest"
-	"miniship/wxa"
-	"miniship/wxa/internal/fixture"
-	"miniship/wxa/redisstore"
-	"miniship/wxa/storetest"
+	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/wxa"
+	"github.com/miniship/miniship/wxa/internal/fixture"
+	"github.com/miniship/miniship/wxa/redisstore"
+	"github.com/miniship/miniship/wxa/storetest"
 )
 
 // newStore connects to MINISHIP_TEST_REDIS (default 127.0.0.1:6379, which

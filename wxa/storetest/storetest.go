@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"miniship/wxa"
+	"github.com/miniship/miniship/wxa"
 )
 
 // Run checks get/set, compare-and-delete and mutual exclusion of Lock on a
