@@ -43,6 +43,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"ConcurrentLockPlatform", testConcurrentLockPlatform},
 		{"DeadlockRetry", testDeadlockRetry},
 	}
+	tests = append(tests, domainSuite...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
