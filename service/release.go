@@ -61,6 +61,9 @@ func (s *Service) Release(ctx context.Context, c *Caller) error {
 		if err := tx.UpdateAudit(a); err != nil {
 			return err
 		}
+		if err := s.releaseDomains(tx, c.PlatformAppID, m.AppID); err != nil {
+			return err
+		}
 		switch g, err := tx.GetGrayPlan(m.AppID); {
 		case err == nil && grayActive(g):
 			g.Status = miniship.GrayDeleted

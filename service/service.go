@@ -54,6 +54,9 @@ type Config struct {
 	// NoSpeedupClasses are first-level categories whose audits cannot be
 	// sped up (89403); none by default.
 	NoSpeedupClasses []string
+	// TesterCap is how many testers a mini program may bind (85002); WeChat
+	// publishes it only as an image that varies by account: 15 by default.
+	TesterCap int
 }
 
 func (c *Config) defaults() {
@@ -84,6 +87,9 @@ func (c *Config) defaults() {
 		c.UndoPerMonth = 10
 	}
 	def(&c.MediaTTL, 72*time.Hour)
+	if c.TesterCap == 0 {
+		c.TesterCap = 15
+	}
 	if c.AutoRejectReason == "" {
 		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"
 	}

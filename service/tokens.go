@@ -258,6 +258,14 @@ type AuthorizerInfo struct {
 		Signature       string         `json:"signature"`
 		BusinessInfo    map[string]int `json:"business_info"`
 		QRCodeURL       string         `json:"qrcode_url"`
+		Alias           string         `json:"alias"`
+		Idc             int            `json:"idc"`
+		RegisterType    int            `json:"register_type"`
+		AccountStatus   int            `json:"account_status"`
+		BasicConfig     struct {
+			IsPhoneConfigured bool `json:"is_phone_configured"`
+			IsEmailConfigured bool `json:"is_email_configured"`
+		} `json:"basic_config"`
 		MiniProgramInfo struct {
 			Network     map[string][]string `json:"network"`
 			Categories  []map[string]string `json:"categories"`
@@ -290,12 +298,15 @@ func (s *Service) GetAuthorizerInfo(ctx context.Context, c *Caller, appid, autho
 		ai.NickName, ai.UserName, ai.PrincipalName = m.Nickname, m.OriginalID, m.Nickname
 		ai.VerifyTypeInfo.ID = -1
 		ai.BusinessInfo = map[string]int{"open_store": 0, "open_scan": 0, "open_pay": 0, "open_card": 0, "open_shake": 0}
-		ai.MiniProgramInfo.Network = map[string][]string{"RequestDomain": {}, "WsRequestDomain": {}, "UploadDomain": {}, "DownloadDomain": {}}
+		if ai.MiniProgramInfo.Network, err = s.network(tx, authorizer); err != nil {
+			return err
+		}
+		ai.Idc, ai.AccountStatus = 1, 1
 		ai.MiniProgramInfo.Categories = []map[string]string{}
 		for _, cat := range m.Categories {
 			ai.MiniProgramInfo.Categories = append(ai.MiniProgramInfo.Categories, map[string]string{"first": cat.FirstClass, "second": cat.SecondClass})
 		}
-		ai.MiniProgramInfo.VisitStatus = 0
+		ai.MiniProgramInfo.VisitStatus = m.VisitStatus
 		res.AuthorizationInfo.AuthorizerAppID = authorizer
 		res.AuthorizationInfo.RefreshToken = a.RefreshToken
 		res.AuthorizationInfo.FuncInfo = funcInfo(a.PermissionSets)
