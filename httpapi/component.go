@@ -63,7 +63,13 @@ func (s *Server) authorizerInfo(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	return s.svc.GetAuthorizerInfo(c.ctx, c.caller, req.AppID, req.Authorizer)
+	info, err := s.svc.GetAuthorizerInfo(c.ctx, c.caller, req.AppID, req.Authorizer)
+	if err != nil {
+		return nil, err
+	}
+	info.AuthorizerInfo.HeadImg = headImageURL(c.r, req.Authorizer)
+	info.AuthorizerInfo.QRCodeURL = qrcodeURL(c.r, req.Authorizer)
+	return info, nil
 }
 
 // componentRoutes are the token endpoints. Success answers carry no errcode,

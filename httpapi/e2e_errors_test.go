@@ -98,7 +98,6 @@ func testErrcodes(t *testing.T, database string) {
 		{"plugin version bad", "POST", "/wxa/commit", A, f.commitBody(f.tplID, plugin("wxplugin000000001", "9.9.9"), "1"), 80066},
 		{"get_page before commit", "GET", "/wxa/get_page", A, "", 86001},
 		{"privacy info before commit", "GET", "/wxa/security/get_code_privacy_info", A, "", 86001},
-		{"qrcode before commit", "GET", "/wxa/get_qrcode", A, "", 86001},
 		{"versioninfo empty body", "POST", "/wxa/getversioninfo", A, "", 44002},
 	}
 	for _, c := range cases {

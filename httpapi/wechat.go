@@ -29,6 +29,7 @@ type route struct {
 	perms   []int              // permission sets an authorizer token needs (any one)
 	body    bool               // a missing body is 44002
 	bare    bool               // success carries no errcode (token endpoints)
+	errType string             // Content-Type of error answers when not JSON's (binary endpoints)
 	h       func(*call) (any, error)
 }
 
@@ -80,7 +81,7 @@ func (s *Server) serveWeChat(w http.ResponseWriter, r *http.Request, rt route) {
 		} else {
 			s.log.Debug("wechat error", "rid", c.rid, "path", r.URL.Path, "errcode", int(e.Code), "errmsg", e.Msg)
 		}
-		writeErr(w, c.rid, e)
+		writeErrAs(w, c.rid, e, rt.errType)
 		return
 	}
 	writeOK(w, res, rt.bare)

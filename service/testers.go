@@ -69,7 +69,8 @@ func (s *Service) BindTester(ctx context.Context, c *Caller, wechatID string) (s
 }
 
 // UnbindTester unbinds by WeChat ID or, when that is empty, by userstr.
-// Someone not bound is -1, the only code WeChat documents for the call.
+// Someone not bound is 40097: WeChat documents only -1 for the call, which
+// clients retry as "system busy".
 func (s *Service) UnbindTester(ctx context.Context, c *Caller, wechatID, userStr string) error {
 	if wechatID != "" {
 		userStr = UserStr(wechatID)
@@ -78,7 +79,7 @@ func (s *Service) UnbindTester(ctx context.Context, c *Caller, wechatID, userStr
 		return wxerr.New(wxerr.InvalidArgs, "wechatid or userstr is required")
 	}
 	return s.update(ctx, func(tx miniship.Tx) error {
-		return notFound(tx.DeleteTester(c.AuthorizerAppID, userStr), wxerr.SystemError, "not a tester of this mini program")
+		return notFound(tx.DeleteTester(c.AuthorizerAppID, userStr), wxerr.InvalidArgs, "not a tester of this mini program")
 	})
 }
 

@@ -253,16 +253,16 @@ type AuthorizerInfo struct {
 		VerifyTypeInfo struct {
 			ID int `json:"id"`
 		} `json:"verify_type_info"`
-		UserName        string         `json:"user_name"`
-		PrincipalName   string         `json:"principal_name"`
-		Signature       string         `json:"signature"`
-		BusinessInfo    map[string]int `json:"business_info"`
-		QRCodeURL       string         `json:"qrcode_url"`
-		Alias           string         `json:"alias"`
-		Idc             int            `json:"idc"`
-		RegisterType    int            `json:"register_type"`
-		AccountStatus   int            `json:"account_status"`
-		BasicConfig     struct {
+		UserName      string         `json:"user_name"`
+		PrincipalName string         `json:"principal_name"`
+		Signature     string         `json:"signature"`
+		BusinessInfo  map[string]int `json:"business_info"`
+		QRCodeURL     string         `json:"qrcode_url"`
+		Alias         string         `json:"alias"`
+		Idc           int            `json:"idc"`
+		RegisterType  int            `json:"register_type"`
+		AccountStatus int            `json:"account_status"`
+		BasicConfig   struct {
 			IsPhoneConfigured bool `json:"is_phone_configured"`
 			IsEmailConfigured bool `json:"is_email_configured"`
 		} `json:"basic_config"`
