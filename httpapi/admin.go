@@ -162,11 +162,13 @@ func (s *Server) adminAuthorize(r *http.Request) (int, any, error) {
 	if err := decodeAdmin(r, &req); err != nil {
 		return 0, nil, err
 	}
-	a, err := s.svc.Authorize(r.Context(), r.PathValue("appid"), req.Authorizer, req.PermissionSets)
+	// The answer lists the exclusive sets left out because another
+	// platform holds them (withheld_permission_sets).
+	g, err := s.svc.Grant(r.Context(), r.PathValue("appid"), req.Authorizer, req.PermissionSets)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, a, nil
+	return http.StatusCreated, g, nil
 }
 
 func (s *Server) adminUnauthorize(r *http.Request) (int, any, error) {

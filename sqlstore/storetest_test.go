@@ -42,6 +42,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"ConcurrentLockAuthorizer", testConcurrentLockAuthorizer},
 		{"ConcurrentLockPlatform", testConcurrentLockPlatform},
 		{"DeadlockRetry", testDeadlockRetry},
+		{"AuthorizerSecret", testAuthorizerSecret}, {"Grants", testGrants}, {"ManualClock", testManualClock},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
