@@ -254,7 +254,8 @@ miniship demo data (%s)
   template_id        %d
 `, state, adminKey, p.AppID, p.Secret, p.Token, p.EncodingAESKey, d.TemplateID)
 	for _, a := range d.Authorizers {
-		fmt.Fprintf(w, "  mini program       %s (%s), refresh token %s\n", a.AppID, a.Nickname, d.Refresh[a.AppID])
+		// The AppSecret is what the merchant signs in with on the consent page.
+		fmt.Fprintf(w, "  mini program       %s (%s), AppSecret %s, refresh token %s\n", a.AppID, a.Nickname, a.Secret, d.Refresh[a.AppID])
 	}
 	fmt.Fprintf(w, `
 Try it (the ticket rotates every 10 minutes; each stays valid 12 hours):
@@ -271,6 +272,10 @@ and with that authorizer_access_token as ATOKEN, commit the template:
 
   curl -s -X POST '%[1]s/wxa/commit?access_token=ATOKEN' \
     -d '{"template_id":%[7]d,"ext_json":"{\"extAppid\":\"%[5]s\",\"ext\":{\"shopName\":\"Shop A\"},\"requiredPrivateInfos\":[\"getLocation\"]}","user_version":"1.0.0","user_desc":"first"}'
+
+Consent page: get a pre_auth_code (api_create_preauthcode with CTOKEN), open
+  %[1]s/cgi-bin/componentloginpage?component_appid=%[2]s&pre_auth_code=PRE&redirect_uri=https://example.com/
+and sign in with a mini program's appid and AppSecret above.
 
 Admin API: curl -s -H 'Authorization: Bearer %[8]s' %[1]s/miniship/v1/platforms/%[2]s/ticket
 `, base, p.AppID, p.Secret, ticket, demo.ShopA, d.Refresh[demo.ShopA], d.TemplateID, adminKey)
