@@ -90,14 +90,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	var clk miniship.Clock = clock.Real{}
-	var manual *clock.Manual
-	switch f.clockMode {
-	case "real":
-	case "manual":
-		manual = clock.NewManual(time.Now().Truncate(time.Second))
-		clk = manual
-	default:
+	if f.clockMode != "real" && f.clockMode != "manual" {
 		return fmt.Errorf("--clock must be real or manual, not %q", f.clockMode)
 	}
 	var rules []httpapi.FaultRule
@@ -130,6 +123,21 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer store.Close()
+	var clk miniship.Clock = clock.Real{}
+	var manual *clock.Manual
+	if f.clockMode == "manual" {
+		// Resume where the manual clock stood: starting again at the wall
+		// clock would revive expired tokens or leave due events waiting.
+		start, ok, err := service.StoredClock(ctx, store)
+		if err != nil {
+			return fmt.Errorf("read the manual clock: %w", err)
+		}
+		if !ok {
+			start = time.Now().Truncate(time.Second)
+		}
+		manual = clock.NewManual(start)
+		clk = manual
+	}
 	if f.adminKey == "" {
 		if f.adminKey, err = loadOrCreateKey(filepath.Join(f.data, "admin.key"), log); err != nil {
 			return err
@@ -142,6 +150,11 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: cfg})
+	if manual != nil {
+		if err := svc.SaveClock(ctx, manual.Now()); err != nil {
+			return fmt.Errorf("store the manual clock: %w", err)
+		}
+	}
 	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules, Limits: limits})
 	if err != nil {
 		return err
@@ -168,6 +181,9 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
+	// Due work first: after a restart no request is answered before what
+	// fell due on the restored clock (auto-decisions, tickets) is done.
+	svc.Tick(bg)
 	go every(bg, time.Second, svc.Tick)
 	deliverer := outbox.New(outbox.Options{Store: store, Clock: clk, Logger: log})
 	go deliverer.Run(bg)
