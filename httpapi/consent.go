@@ -52,6 +52,7 @@ ul.sets li:first-child{border-top:0}
 ul.sets label{display:flex;gap:.75rem;align-items:flex-start;padding:.6rem .85rem;cursor:pointer}
 ul.sets li.held label{cursor:not-allowed;color:var(--muted);background:#fafafa}
 .name{flex:1}
+input[type=checkbox]{accent-color:var(--green);margin-top:.3rem}
 .tag{font-size:12px;border-radius:999px;padding:.05rem .5rem;white-space:nowrap;background:#e8f7ef;color:#067d45}
 .tag.held{background:#f2f3f5;color:var(--muted)}
 .why{display:block;font-size:13px}
