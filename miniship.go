@@ -74,6 +74,8 @@ type Authorizer struct {
 	// VisitStatus is 1 when serving, 0 when paused (change_visitstatus).
 	VisitStatus    int    `json:"visit_status"`
 	SupportVersion string `json:"support_version"`
+	// Secret is the AppSecret the merchant signs in with on the consent page.
+	Secret string `json:"secret"`
 	// CommitUntil guards against concurrent commits (9402202): a commit
 	// holds it until it finishes or the time passes.
 	CommitUntil time.Time `json:"-"`
@@ -376,4 +378,7 @@ type Tx interface {
 	// ListEvents lists events newest first, with their attempts.
 	ListEvents(platformAppID string, limit int) ([]*Event, error)
 	ListEventAttempts(eventID int64) ([]*EventAttempt, error)
+
+	GrantTx
+	ClockTx
 }

@@ -36,6 +36,8 @@ type serveFlags struct {
 	faults, daily, perMinute                            []string
 	autoApprove                                         time.Duration
 	autoReject                                          string
+	// shutdownGrace is how long SIGTERM waits for requests in flight.
+	shutdownGrace time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -65,6 +67,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringVar(&f.autoReject, "auto-reject-pattern", envOr("MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
 	fl.StringArrayVar(&f.daily, "daily-limit", envList("MINISHIP_DAILY_LIMITS"), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
 	fl.StringArrayVar(&f.perMinute, "minute-limit", envList("MINISHIP_MINUTE_LIMITS"), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS)`)
+	fl.DurationVar(&f.shutdownGrace, "shutdown-timeout", envDuration("MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second), "on SIGTERM, how long requests in flight may finish before their connections are closed (MINISHIP_SHUTDOWN_TIMEOUT)")
 	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
@@ -90,14 +93,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	var clk miniship.Clock = clock.Real{}
-	var manual *clock.Manual
-	switch f.clockMode {
-	case "real":
-	case "manual":
-		manual = clock.NewManual(time.Now().Truncate(time.Second))
-		clk = manual
-	default:
+	if f.clockMode != "real" && f.clockMode != "manual" {
 		return fmt.Errorf("--clock must be real or manual, not %q", f.clockMode)
 	}
 	var rules []httpapi.FaultRule
@@ -130,6 +126,21 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		return fmt.Errorf("open database: %w", err)
 	}
 	defer store.Close()
+	var clk miniship.Clock = clock.Real{}
+	var manual *clock.Manual
+	if f.clockMode == "manual" {
+		// Resume where the manual clock stood: starting again at the wall
+		// clock would revive expired tokens or leave due events waiting.
+		start, ok, err := service.StoredClock(ctx, store)
+		if err != nil {
+			return fmt.Errorf("read the manual clock: %w", err)
+		}
+		if !ok {
+			start = time.Now().Truncate(time.Second)
+		}
+		manual = clock.NewManual(start)
+		clk = manual
+	}
 	if f.adminKey == "" {
 		if f.adminKey, err = loadOrCreateKey(filepath.Join(f.data, "admin.key"), log); err != nil {
 			return err
@@ -142,6 +153,11 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: cfg})
+	if manual != nil {
+		if err := svc.SaveClock(ctx, manual.Now()); err != nil {
+			return fmt.Errorf("store the manual clock: %w", err)
+		}
+	}
 	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules, Limits: limits})
 	if err != nil {
 		return err
@@ -168,6 +184,9 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	bg, stopBG := context.WithCancel(ctx)
 	defer stopBG()
+	// Due work first: after a restart no request is answered before what
+	// fell due on the restored clock (auto-decisions, tickets) is done.
+	svc.Tick(bg)
 	go every(bg, time.Second, svc.Tick)
 	deliverer := outbox.New(outbox.Options{Store: store, Clock: clk, Logger: log})
 	go deliverer.Run(bg)
@@ -182,9 +201,17 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	log.Info("shutting down")
 	stopBG()
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), f.shutdownGrace)
 	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Shutdown(shutdownCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A slow or stalled client must not turn a requested stop into a
+		// failure: what it has not sent by now is not acknowledged, and
+		// every acknowledged write is committed already.
+		log.Warn("closing connections still open after the shutdown timeout", "timeout", f.shutdownGrace)
+		err = srv.Close()
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
@@ -254,7 +281,8 @@ miniship demo data (%s)
   template_id        %d
 `, state, adminKey, p.AppID, p.Secret, p.Token, p.EncodingAESKey, d.TemplateID)
 	for _, a := range d.Authorizers {
-		fmt.Fprintf(w, "  mini program       %s (%s), refresh token %s\n", a.AppID, a.Nickname, d.Refresh[a.AppID])
+		// The AppSecret is what the merchant signs in with on the consent page.
+		fmt.Fprintf(w, "  mini program       %s (%s), AppSecret %s, refresh token %s\n", a.AppID, a.Nickname, a.Secret, d.Refresh[a.AppID])
 	}
 	fmt.Fprintf(w, `
 Try it (the ticket rotates every 10 minutes; each stays valid 12 hours):
@@ -271,6 +299,10 @@ and with that authorizer_access_token as ATOKEN, commit the template:
 
   curl -s -X POST '%[1]s/wxa/commit?access_token=ATOKEN' \
     -d '{"template_id":%[7]d,"ext_json":"{\"extAppid\":\"%[5]s\",\"ext\":{\"shopName\":\"Shop A\"},\"requiredPrivateInfos\":[\"getLocation\"]}","user_version":"1.0.0","user_desc":"first"}'
+
+Consent page: get a pre_auth_code (api_create_preauthcode with CTOKEN), open
+  %[1]s/cgi-bin/componentloginpage?component_appid=%[2]s&pre_auth_code=PRE&redirect_uri=https://example.com/
+and sign in with a mini program's appid and AppSecret above.
 
 Admin API: curl -s -H 'Authorization: Bearer %[8]s' %[1]s/miniship/v1/platforms/%[2]s/ticket
 `, base, p.AppID, p.Secret, ticket, demo.ShopA, d.Refresh[demo.ShopA], d.TemplateID, adminKey)

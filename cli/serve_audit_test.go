@@ -96,7 +96,11 @@ func TestServeAutoReviewer(t *testing.T) {
 	ticket := call("GET", "/miniship/v1/platforms/"+demo.PlatformAppID+"/ticket", "", true)["component_verify_ticket"].(string)
 	ctoken := call("POST", "/cgi-bin/component/api_component_token", fmt.Sprintf(`{"component_appid":%q,"component_appsecret":%q,"component_verify_ticket":%q}`,
 		demo.PlatformAppID, field("platform secret"), ticket), false)["component_access_token"].(string)
-	refresh := regexp.MustCompile(demo.ShopA + ` \(.*\), refresh token (\S+)`).FindStringSubmatch(stdout.String())[1]
+	shop := regexp.MustCompile(demo.ShopA + ` \(.*\), AppSecret ([0-9a-f]{32}), refresh token (\S+)`).FindStringSubmatch(stdout.String())
+	if shop == nil {
+		t.Fatalf("serve --demo prints no AppSecret for %s:\n%s", demo.ShopA, stdout.String())
+	}
+	refresh := shop[2]
 	atoken := call("POST", "/cgi-bin/component/api_authorizer_token?component_access_token="+ctoken, fmt.Sprintf(
 		`{"component_appid":%q,"authorizer_appid":%q,"authorizer_refresh_token":%q}`, demo.PlatformAppID, demo.ShopA, refresh), false)["authorizer_access_token"].(string)
 	wx := func(method, path, body string) map[string]any {

@@ -113,7 +113,7 @@ func TestSilenceperOpenPlatform(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	authCode := consent(t, s.URL, pre, mp.AppID)
+	authCode := consent(t, s.URL, pre, mp.AppID, mp.Secret)
 	au := next("authorized", func(m *message.MixMessage) bool { return m.InfoType == message.InfoTypeAuthorized })
 	if au.AuthorizerAppid != mp.AppID || au.AuthorizationCode != authCode || au.PreAuthCode != pre {
 		t.Fatalf("authorized push decrypted as %+v", au)
@@ -197,10 +197,10 @@ func allDelivered(t *testing.T, s *mstest.Server, platform string) {
 
 // consent approves the platform for appid on miniship's consent page, as a
 // merchant's browser would, and returns the auth_code of the redirect.
-func consent(t *testing.T, base, preAuthCode, appid string) string {
+func consent(t *testing.T, base, preAuthCode, appid, secret string) string {
 	t.Helper()
 	form := url.Values{"component_appid": {platformAppID}, "pre_auth_code": {preAuthCode}, "redirect_uri": {"https://platform.example/cb"},
-		"authorizer_appid": {appid}, "permission_set": {"18", "30", "86"}}
+		"authorizer_appid": {appid}, "authorizer_secret": {secret}, "permission_set": {"18", "30", "86"}}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := noRedirect.PostForm(base+"/cgi-bin/componentloginpage", form)
 	if err != nil {

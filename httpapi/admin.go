@@ -4,7 +4,9 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -162,11 +164,13 @@ func (s *Server) adminAuthorize(r *http.Request) (int, any, error) {
 	if err := decodeAdmin(r, &req); err != nil {
 		return 0, nil, err
 	}
-	a, err := s.svc.Authorize(r.Context(), r.PathValue("appid"), req.Authorizer, req.PermissionSets)
+	// The answer lists the exclusive sets left out because another
+	// platform holds them (withheld_permission_sets).
+	g, err := s.svc.Grant(r.Context(), r.PathValue("appid"), req.Authorizer, req.PermissionSets)
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusCreated, a, nil
+	return http.StatusCreated, g, nil
 }
 
 func (s *Server) adminUnauthorize(r *http.Request) (int, any, error) {
@@ -224,20 +228,38 @@ func (s *Server) adminClock(r *http.Request) (int, any, error) {
 	return http.StatusOK, map[string]any{"now": now.UTC().Format(time.RFC3339Nano), "unix": now.Unix(), "manual": s.manual != nil}, nil
 }
 
+// maxAdvance bounds one clock move: far beyond any TTL or quota period,
+// and far from the time.Duration overflow (292 years) that made 1e10
+// seconds a silent no-op.
+const maxAdvance = 100 * 365 * 24 * time.Hour
+
 func (s *Server) adminAdvanceClock(r *http.Request) (int, any, error) {
 	if s.manual == nil {
 		return 0, nil, errors.Join(service.ErrInvalid, errors.New("the clock is real: start the server with --clock manual"))
 	}
 	var req struct {
-		Seconds float64 `json:"seconds"`
+		Seconds *float64 `json:"seconds"`
 	}
 	if err := decodeAdmin(r, &req); err != nil {
 		return 0, nil, err
 	}
-	if req.Seconds < 0 {
-		return 0, nil, errors.Join(service.ErrInvalid, errors.New("seconds must not be negative"))
+	switch sec := req.Seconds; {
+	case sec == nil:
+		return 0, nil, errors.Join(service.ErrInvalid, errors.New(`"seconds" (a number) is required`))
+	case math.IsNaN(*sec) || *sec < 0:
+		return 0, nil, errors.Join(service.ErrInvalid, errors.New("seconds must not be negative: the clock never runs backwards"))
+	case *sec > maxAdvance.Seconds():
+		return 0, nil, errors.Join(service.ErrInvalid, fmt.Errorf("seconds must be at most %.0f (100 years) per call", maxAdvance.Seconds()))
 	}
-	now := s.manual.Advance(time.Duration(req.Seconds * float64(time.Second)))
+	// Serialised so the stored position is the one in memory; stored so a
+	// restart resumes here (service.StoredClock).
+	s.advanceMu.Lock()
+	now := s.manual.Advance(time.Duration(*req.Seconds * float64(time.Second)))
+	err := s.svc.SaveClock(r.Context(), now)
+	s.advanceMu.Unlock()
+	if err != nil {
+		return 0, nil, err
+	}
 	// Work that follows the clock (ticket pushes, auto-audits) runs now
 	// rather than at the next background tick, so tests see it at once.
 	s.svc.Tick(r.Context())

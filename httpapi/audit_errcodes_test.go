@@ -42,6 +42,10 @@ func testSubmitAuditErrcodes(t *testing.T, database string) {
 	}{
 		{"empty body", 44002, ``},
 		{"malformed", 47001, `{"item_list":`},
+		{"null", 47001, `null`},
+		{"array", 47001, `[]`},
+		{"number", 47001, `5`},
+		{"string", 47001, `"x"`},
 		{"wrong type", 47001, `{"item_list":"index"}`},
 		{"no items", 85023, `{"item_list":[]}`},
 		{"six items", 85023, `{"item_list":[` + strings.Repeat(arItem+",", 5) + arItem + `]}`},

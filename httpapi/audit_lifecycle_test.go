@@ -234,8 +234,14 @@ func testReleaseErrcodes(t *testing.T, database string) {
 	e.fails(85019, "POST", "/wxa/release", `{}`)
 	e.fails(44002, "POST", "/wxa/release", ``)
 	e.fails(47001, "POST", "/wxa/release", `{`)
-	e.fails(85019, "POST", "/wxa/release", `[]`)   // EasyWeChat's empty PHP array
-	e.fails(85019, "POST", "/wxa/release", `null`) // Go clients' nil
+	// WeChat answers 47001 for a body that is not a JSON object; the SDKs
+	// in use (EasyWeChat 4-6, WxJava, wechatpy) all send {}.
+	for _, path := range []string{"/wxa/release", "/wxa/getvisitstatus", "/cgi-bin/wxopen/getweappsupportversion", "/wxa/getversioninfo"} {
+		for _, body := range []string{`[]`, `null`, `5`, `"x"`, `{`, `{}x`} {
+			e.fails(47001, "POST", path, body)
+		}
+		e.fails(44002, "POST", path, ``)
+	}
 	e.fails(43002, "GET", "/wxa/release", ``)
 	e.fails(85021, "POST", "/wxa/change_visitstatus", `{"action":"close"}`)
 	e.fails(85022, "POST", "/wxa/change_visitstatus", `{"action":"hide"}`)
@@ -250,7 +256,7 @@ func testReleaseErrcodes(t *testing.T, database string) {
 	e.commit("1.0.0", "")
 	e.scanned()
 	e.decide(e.submit(), "approve", "", "")
-	e.ok("POST", "/wxa/release", `[]`)
+	e.ok("POST", "/wxa/release", ` {} `)
 	e.fails(85080, "POST", "/wxa/grayrelease", `{"gray_percentage":10}`) // the slot is released
 	e.commit("1.0.1", "")
 	e.scanned()
@@ -277,7 +283,7 @@ func testReleaseErrcodes(t *testing.T, database string) {
 	e.fails(85015, "POST", "/cgi-bin/wxopen/setweappsupportversion", `{}`)
 	e.fails(89014, "POST", "/cgi-bin/wxopen/setweappsupportversion", `{"version":"2.99.0"}`)
 	e.ok("POST", "/cgi-bin/wxopen/setweappsupportversion", `{"version":"2.21.0"}`)
-	if v := arStr(e.ok("POST", "/cgi-bin/wxopen/getweappsupportversion", `[]`), "now_version"); v != "2.21.0" {
+	if v := arStr(e.ok("POST", "/cgi-bin/wxopen/getweappsupportversion", `{"ignored":1}`), "now_version"); v != "2.21.0" {
 		t.Fatalf("now_version %q after set", v)
 	}
 

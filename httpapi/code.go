@@ -84,6 +84,9 @@ func (s *Server) codePrivacyInfo(c *call) (any, error) {
 }
 
 func (s *Server) versionInfo(c *call) (any, error) {
+	if err := c.decodeObject(nil); err != nil {
+		return nil, err
+	}
 	return s.svc.GetVersionInfo(c.ctx, c.caller)
 }
 

@@ -32,7 +32,7 @@ func testWholeFlow(t *testing.T, database string) {
 	if st != http.StatusCreated || len(arStr(p, "encoding_aes_key")) != 43 || arStr(p, "secret") == "" || arStr(p, "token") == "" {
 		t.Fatalf("create platform: %d %v", st, p)
 	}
-	st, _ = admin(t, s, "POST", "/miniship/v1/authorizers", map[string]any{
+	st, mp := admin(t, s, "POST", "/miniship/v1/authorizers", map[string]any{
 		"appid": "wxflowshop0000001", "nickname": "Flow Shop", "profile_complete": true,
 		"categories":   []map[string]any{{"first_class": "工具", "second_class": "效率", "first_id": 287, "second_id": 612}},
 		"privacy_apis": []string{"getLocation"},
@@ -56,10 +56,12 @@ func testWholeFlow(t *testing.T, database string) {
 	res := rawCall(t, s, "GET", "/cgi-bin/componentloginpage", page, "")
 	html, _ := io.ReadAll(res.Body)
 	res.Body.Close()
-	if res.StatusCode != 200 || !strings.Contains(string(html), "wxflowshop0000001") || !strings.Contains(res.Header.Get("Content-Type"), "text/html") {
+	// The page lists no mini program: the merchant signs in.
+	if res.StatusCode != 200 || strings.Contains(string(html), "wxflowshop0000001") || !strings.Contains(string(html), `name="authorizer_secret"`) ||
+		!strings.Contains(res.Header.Get("Content-Type"), "text/html") {
 		t.Fatalf("consent page: %d %s", res.StatusCode, html)
 	}
-	form := url.Values{"authorizer_appid": {"wxflowshop0000001"}, "permission_set": {"18", "30", "86"}}
+	form := url.Values{"authorizer_appid": {"wxflowshop0000001"}, "authorizer_secret": {arStr(mp, "secret")}, "permission_set": {"18", "30", "86"}}
 	for k, v := range page {
 		form[k] = v
 	}

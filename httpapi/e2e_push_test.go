@@ -32,7 +32,7 @@ func testPushes(t *testing.T, database string) {
 	// The consent page pushes the authorized event with the auth code.
 	ctoken := componentToken(t, s, rc.p.AppID, rc.p.Secret)
 	pre := wx(t, s, "POST", "/cgi-bin/component/api_create_preauthcode", tok(ctoken), `{"component_appid":"`+rc.p.AppID+`"}`)
-	form := url.Values{"component_appid": {rc.p.AppID}, "pre_auth_code": {arStr(pre, "pre_auth_code")}, "redirect_uri": {"https://x.example/"}, "authorizer_appid": {app.AppID}, "permission_set": {"18"}}
+	form := url.Values{"component_appid": {rc.p.AppID}, "pre_auth_code": {arStr(pre, "pre_auth_code")}, "redirect_uri": {"https://x.example/"}, "authorizer_appid": {app.AppID}, "authorizer_secret": {app.Secret}, "permission_set": {"18"}}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := noRedirect.PostForm(s.URL+"/cgi-bin/componentloginpage", form)
 	if err != nil {

@@ -31,7 +31,7 @@ import (
 //	/wxa/speedupaudit                        POST  POST
 //	/wxa/queryquota                          GET   GET, POST  clients that POST every call
 //	/wxa/uploadmedia                         POST  POST       multipart field "media"
-//	/wxa/release                             POST  POST       body {} (also [] and null) required
+//	/wxa/release                             POST  POST       body {} required
 //	/wxa/change_visitstatus                  POST  POST
 //	/wxa/getvisitstatus                      POST  POST       body {} required
 //	/wxa/revertcoderelease                   GET   GET, POST  parameters stay in the URL
@@ -43,7 +43,7 @@ import (
 //
 // GET bodies (SKIT sends JSON with GET) are ignored; endpoints whose input
 // is in the body are POST only. "Body {} required": an empty body is 44002,
-// as on WeChat; {} and, for EasyWeChat's empty PHP array, [] and null pass.
+// and a body that is not a JSON object ([], null, 5) 47001, as on WeChat.
 
 // releaseRoutes adds audit, release, gray release and rollback endpoints.
 func (s *Server) releaseRoutes(m map[string]route, code func(int, bool, func(*call) (any, error)) route) {
@@ -65,13 +65,30 @@ func (s *Server) releaseRoutes(m map[string]route, code func(int, bool, func(*ca
 	m["/cgi-bin/wxopen/setweappsupportversion"] = code(post, true, s.setSupportVersion)
 }
 
-// decodeNothing accepts any well-formed JSON body: the endpoints that take
-// "{}" get [] from PHP clients and null from Go ones.
+// decodeNothing accepts any well-formed JSON body, for readers documented
+// with no body: PHP clients send [] and Go ones null.
 func (c *call) decodeNothing() error {
 	if b := bytes.TrimSpace(c.body); len(b) > 0 && !json.Valid(b) {
 		return wxerr.New(wxerr.DataFormatError, "invalid JSON")
 	}
 	return nil
+}
+
+// decodeObject is decode for a body that must be a JSON object: WeChat
+// answers 47001 to [], 5, "x" and null, and the SDKs in use (EasyWeChat
+// 4-6, WxJava, wechatpy) all send objects. v may be nil to check only.
+func (c *call) decodeObject(v any) error {
+	b := bytes.TrimSpace(c.body)
+	if len(b) == 0 {
+		return nil // the route's body flag answers 44002 before this
+	}
+	if b[0] != '{' || !json.Valid(b) {
+		return wxerr.New(wxerr.DataFormatError, "the body must be a JSON object")
+	}
+	if v == nil {
+		return nil
+	}
+	return c.decode(v)
 }
 
 // Bool is a flag that clients send as true/false, 1/0 or "true"/"1".
@@ -121,7 +138,7 @@ func (s *Server) submitAudit(c *call) (any, error) {
 		PrivacyAPINotUse Bool   `json:"privacy_api_not_use"`
 		OrderPath        string `json:"order_path"`
 	}
-	if err := c.decode(&req); err != nil {
+	if err := c.decodeObject(&req); err != nil {
 		return nil, err
 	}
 	sr := service.SubmitAuditRequest{
@@ -231,7 +248,7 @@ func (s *Server) uploadMedia(c *call) (any, error) {
 }
 
 func (s *Server) release(c *call) (any, error) {
-	if err := c.decodeNothing(); err != nil {
+	if err := c.decodeObject(nil); err != nil {
 		return nil, err
 	}
 	return nil, s.svc.Release(c.ctx, c.caller)
@@ -248,7 +265,7 @@ func (s *Server) changeVisitStatus(c *call) (any, error) {
 }
 
 func (s *Server) getVisitStatus(c *call) (any, error) {
-	if err := c.decodeNothing(); err != nil {
+	if err := c.decodeObject(nil); err != nil {
 		return nil, err
 	}
 	st, err := s.svc.GetVisitStatus(c.ctx, c.caller)
@@ -308,7 +325,7 @@ func (s *Server) grayReleasePlan(c *call) (any, error) {
 }
 
 func (s *Server) getSupportVersion(c *call) (any, error) {
-	if err := c.decodeNothing(); err != nil {
+	if err := c.decodeObject(nil); err != nil {
 		return nil, err
 	}
 	return s.svc.GetSupportVersion(c.ctx, c.caller)

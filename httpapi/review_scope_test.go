@@ -24,7 +24,18 @@ func authCode(t *testing.T, s *mstest.Server, platform, authorizer string) strin
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.Service.Consent(ctx, platform, pre.Code, authorizer, []int{18})
+	var secret string
+	if err := s.Store.View(ctx, func(tx miniship.Tx) error {
+		a, err := tx.GetAuthorizer(authorizer)
+		if a != nil {
+			secret = a.Secret
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Service.Consent(ctx, service.ConsentRequest{Platform: platform, PreAuthCode: pre.Code,
+		AuthorizerAppID: authorizer, Secret: secret, PermissionSets: []int{18}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,10 +71,10 @@ func TestCredentialsOfAnotherPlatform(t *testing.T) {
 		`{"component_appid":"`+f.p.AppID+`","authorization_code":"`+code+`"}`), 40097)
 }
 
-// TestSpeedupChargesTheCaller: a mini program authorized to two platforms
-// has its audit sped up by the second; the speed-up is the second
-// platform's to spend, not the submitter's, whose quota a foreign token
-// must not reach.
+// TestSpeedupChargesTheCaller: a mini program moves to a second platform
+// (set 18 is exclusive, so the merchant revokes the first) which speeds up
+// the audit the first submitted; the speed-up is the second platform's to
+// spend, not the submitter's, whose quota a foreign token must not reach.
 func TestSpeedupChargesTheCaller(t *testing.T) {
 	e := arSetup(t, mstest.Options{}, &miniship.Platform{SpeedupQuota: 3})
 	e.commit("1.0.0", "")
@@ -71,6 +82,10 @@ func TestSpeedupChargesTheCaller(t *testing.T) {
 	id := e.submit()
 
 	other := e.s.Platform(t, &miniship.Platform{SpeedupQuota: 3})
+	_, firstTok := e.addMiniProgram(arMiniProgram()) // reads the first platform's quota after the move
+	if err := e.s.Service.Unauthorize(context.Background(), e.p.AppID, e.mp.AppID); err != nil {
+		t.Fatal(err)
+	}
 	auth, err := e.s.Service.Authorize(context.Background(), other.AppID, e.mp.AppID, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +95,7 @@ func TestSpeedupChargesTheCaller(t *testing.T) {
 	e.ok("POST", "/wxa/speedupaudit", fmt.Sprintf(`{"auditid":%d}`, id), otherTok)
 
 	// queryquota answers for the token's platform.
-	if rest := arInt(t, e.ok("GET", "/wxa/queryquota", ""), "speedup_rest"); rest != 3 {
+	if rest := arInt(t, e.ok("GET", "/wxa/queryquota", "", firstTok), "speedup_rest"); rest != 3 {
 		t.Fatalf("submitting platform: speedup_rest %d, want 3 (untouched)", rest)
 	}
 	if rest := arInt(t, e.ok("GET", "/wxa/queryquota", "", otherTok), "speedup_rest"); rest != 2 {

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/miniship/miniship/clock"
 	"github.com/miniship/miniship/service"
@@ -28,10 +29,12 @@ type Server struct {
 	log      *slog.Logger
 	adminKey string
 	manual   *clock.Manual
-	faults   *faults
-	limits   *limiter
-	wechat   map[string]route
-	admin    *http.ServeMux
+	// advanceMu makes each clock move and its storing one step.
+	advanceMu sync.Mutex
+	faults    *faults
+	limits    *limiter
+	wechat    map[string]route
+	admin     *http.ServeMux
 }
 
 // New returns a Server.

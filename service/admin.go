@@ -11,7 +11,6 @@ import (
 
 	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/template"
-	"github.com/miniship/miniship/wxerr"
 )
 
 // ErrInvalid marks admin input the admin API answers with 400.
@@ -88,6 +87,11 @@ func (s *Service) CreateAuthorizer(ctx context.Context, a *miniship.Authorizer) 
 			return nil, invalidf("privacy_apis: %q is not one of the 8 location APIs", api)
 		}
 	}
+	if a.Secret == "" {
+		a.Secret = s.newHex(16) // 32 hex digits, like WeChat's AppSecrets
+	} else if err := checkSecret(a.Secret); err != nil {
+		return nil, err
+	}
 	if a.OriginalID == "" {
 		a.OriginalID = "gh_" + s.newHex(6)
 	}
@@ -113,24 +117,39 @@ func (s *Service) CreateAuthorizer(ctx context.Context, a *miniship.Authorizer) 
 
 // Authorize records (or renews) a mini program's grant to a platform, as the
 // consent page does, and returns the authorization with its refresh token.
+// Exclusive sets another platform holds are left out (see Grant).
 func (s *Service) Authorize(ctx context.Context, platform, authorizer string, sets []int) (*miniship.Authorization, error) {
-	var a *miniship.Authorization
+	g, err := s.Grant(ctx, platform, authorizer, sets)
+	if err != nil {
+		return nil, err
+	}
+	return g.Authorization, nil
+}
+
+// Grant is Authorize telling which requested sets were withheld.
+func (s *Service) Grant(ctx context.Context, platform, authorizer string, sets []int) (*GrantResult, error) {
+	if err := checkPermissionSets(sets); err != nil {
+		return nil, invalidf("%s", err.Msg)
+	}
+	var g *GrantResult
 	err := s.update(ctx, func(tx miniship.Tx) error {
 		var err error
-		a, _, err = s.authorize(tx, platform, authorizer, sets)
+		g, _, err = s.authorize(tx, platform, authorizer, sets)
 		return err
 	})
-	return a, err
+	return g, err
 }
 
 // authorize grants or updates; prev is the earlier grant (nil when there
 // was none), for the caller to tell authorized from updateauthorized.
-func (s *Service) authorize(tx miniship.Tx, platform, authorizer string, sets []int) (a *miniship.Authorization, prev *miniship.Authorization, err error) {
+// sets must have passed checkPermissionSets.
+func (s *Service) authorize(tx miniship.Tx, platform, authorizer string, sets []int) (g *GrantResult, prev *miniship.Authorization, err error) {
 	if _, err := tx.GetPlatform(platform); err != nil {
 		return nil, nil, fmt.Errorf("platform %s: %w", platform, err)
 	}
 	// Locked so that grants racing for a new authorization agree on one
-	// refresh token instead of each minting one the next overwrites.
+	// refresh token instead of each minting one the next overwrites, and so
+	// that two platforms racing for an exclusive set cannot both get it.
 	if _, err := tx.LockAuthorizer(authorizer); err != nil {
 		return nil, nil, fmt.Errorf("authorizer %s: %w", authorizer, err)
 	}
@@ -140,8 +159,24 @@ func (s *Service) authorize(tx miniship.Tx, platform, authorizer string, sets []
 	sets = slices.Clone(sets)
 	slices.Sort(sets)
 	sets = slices.Compact(sets)
+	held, err := heldElsewhere(tx, platform, authorizer)
+	if err != nil {
+		return nil, nil, err
+	}
+	g = &GrantResult{Withheld: []HeldSet{}}
+	sets = slices.DeleteFunc(sets, func(id int) bool {
+		if by, ok := held[id]; ok {
+			g.Withheld = append(g.Withheld, HeldSet{ID: id, HeldBy: by})
+			return true
+		}
+		return false
+	})
+	if len(sets) == 0 {
+		return nil, nil, &ConsentError{Sets: true, Conflict: true, Msg: "every permission set asked for is exclusive and held by another platform: " + describeHeld(g.Withheld)}
+	}
 	now := s.Now()
 	prev, err = tx.GetAuthorization(platform, authorizer)
+	var a *miniship.Authorization
 	switch {
 	case errors.Is(err, miniship.ErrNotFound):
 		prev = nil
@@ -153,7 +188,8 @@ func (s *Service) authorize(tx miniship.Tx, platform, authorizer string, sets []
 		a = &cp
 	}
 	a.PermissionSets, a.UpdatedAt = sets, now
-	return a, prev, tx.PutAuthorization(a)
+	g.Authorization = a
+	return g, prev, tx.PutAuthorization(a)
 }
 
 // Unauthorize removes a grant, as a merchant revoking it would, and pushes
@@ -172,83 +208,4 @@ func (s *Service) Unauthorize(ctx context.Context, platform, authorizer string) 
 		}
 		return s.enqueue(tx, authorizationEvent(p, "unauthorized", s.Now(), authorizer, "", time.Time{}, ""))
 	})
-}
-
-// ConsentChoice is a mini program the consent page offers.
-type ConsentChoice struct {
-	AppID    string
-	Nickname string
-}
-
-// ConsentPage checks a pre-auth code and lists the mini programs a merchant
-// may pick from on the consent page.
-func (s *Service) ConsentPage(ctx context.Context, platform, preAuthCode string) (*miniship.Platform, []ConsentChoice, error) {
-	var p *miniship.Platform
-	var choices []ConsentChoice
-	err := s.view(ctx, func(tx miniship.Tx) error {
-		var err error
-		if p, err = s.checkPreAuthCode(tx, platform, preAuthCode); err != nil {
-			return err
-		}
-		as, err := tx.ListAuthorizers()
-		for _, a := range as {
-			choices = append(choices, ConsentChoice{AppID: a.AppID, Nickname: a.Nickname})
-		}
-		return err
-	})
-	return p, choices, err
-}
-
-func (s *Service) checkPreAuthCode(tx miniship.Tx, platform, code string) (*miniship.Platform, error) {
-	p, err := tx.GetPlatform(platform)
-	if err != nil {
-		return nil, notFound(err, wxerr.InvalidComponent, "")
-	}
-	t, err := tx.GetToken(miniship.PreAuthCode, code)
-	if err != nil || t.PlatformAppID != platform || t.Used || !s.Now().Before(t.ExpiresAt) {
-		return nil, notFound(errors.Join(err, miniship.ErrNotFound), wxerr.InvalidArgs, "pre_auth_code invalid, expired or used")
-	}
-	return p, nil
-}
-
-// ConsentResult is where the consent page sends the merchant back.
-type ConsentResult struct {
-	AuthCode  string
-	ExpiresIn int
-}
-
-// Consent completes the consent page: it uses up the pre-auth code, grants
-// the platform the permission sets, issues an authorization code and pushes
-// the authorized (or updateauthorized) event.
-func (s *Service) Consent(ctx context.Context, platform, preAuthCode, authorizer string, sets []int) (*ConsentResult, error) {
-	res := &ConsentResult{AuthCode: "queryauthcode@@@" + s.newToken(36), ExpiresIn: int(s.cfg.AuthCodeTTL.Seconds())}
-	err := s.update(ctx, func(tx miniship.Tx) error {
-		p, err := s.checkPreAuthCode(tx, platform, preAuthCode)
-		if err != nil {
-			return err
-		}
-		if ok, err := tx.UseToken(miniship.PreAuthCode, preAuthCode); err != nil || !ok {
-			return notFound(errors.Join(err, miniship.ErrNotFound), wxerr.InvalidArgs, "pre_auth_code already used")
-		}
-		a, prev, err := s.authorize(tx, platform, authorizer, sets)
-		if err != nil {
-			return notFound(err, wxerr.InvalidAppID, "unknown mini program")
-		}
-		if err := tx.PutToken(s.token(miniship.AuthCode, res.AuthCode, platform, authorizer, s.cfg.AuthCodeTTL)); err != nil {
-			return err
-		}
-		now := s.Now()
-		info := "authorized"
-		if prev != nil {
-			if slices.Equal(prev.PermissionSets, a.PermissionSets) {
-				return nil // WeChat pushes no update when nothing changed
-			}
-			info = "updateauthorized"
-		}
-		return s.enqueue(tx, authorizationEvent(p, info, now, authorizer, res.AuthCode, now.Add(s.cfg.AuthCodeTTL), preAuthCode))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
 }

@@ -60,6 +60,8 @@ type AuthorizerUpdate struct {
 	Categories      *[]miniship.Category    `json:"categories"`
 	PrivacyAPIs     *[]string               `json:"privacy_apis"`
 	Plugins         *[]miniship.PluginGrant `json:"plugins"`
+	// Secret replaces the AppSecret the merchant signs in with.
+	Secret *string `json:"secret"`
 }
 
 // UpdateAuthorizer applies u; grants apply to the next commit and submit.
@@ -69,6 +71,11 @@ func (s *Service) UpdateAuthorizer(ctx context.Context, appid string, u Authoriz
 			if !template.IsLocationAPI(api) {
 				return nil, invalidf("privacy_apis: %q is not one of the 8 location APIs", api)
 			}
+		}
+	}
+	if u.Secret != nil {
+		if err := checkSecret(*u.Secret); err != nil {
+			return nil, err
 		}
 	}
 	var a *miniship.Authorizer
@@ -82,6 +89,7 @@ func (s *Service) UpdateAuthorizer(ctx context.Context, appid string, u Authoriz
 		set(&a.Categories, u.Categories)
 		set(&a.PrivacyAPIs, u.PrivacyAPIs)
 		set(&a.Plugins, u.Plugins)
+		set(&a.Secret, u.Secret)
 		return tx.UpdateAuthorizer(a)
 	})
 	return a, err

@@ -5,20 +5,20 @@ import "github.com/miniship/miniship"
 // --- authorizers ----------------------------------------------------------
 
 const authorizerCols = `appid, nickname, original_id, profile_complete, categories, privacy_apis,
-	plugins, visit_status, support_version, commit_until, created_at`
+	plugins, visit_status, support_version, commit_until, created_at, secret`
 
 func scanAuthorizer(r scanner, a *miniship.Authorizer) error {
 	return r.Scan(&a.AppID, &a.Nickname, &a.OriginalID, &a.ProfileComplete, jsonText{&a.Categories},
 		jsonText{&a.PrivacyAPIs}, jsonText{&a.Plugins}, &a.VisitStatus, &a.SupportVersion,
-		(*nanos)(&a.CommitUntil), (*nanos)(&a.CreatedAt))
+		(*nanos)(&a.CommitUntil), (*nanos)(&a.CreatedAt), &a.Secret)
 }
 
 func (t *tx) CreateAuthorizer(a *miniship.Authorizer) error {
 	return t.affect(miniship.ErrConflict, `INSERT INTO authorizers (`+authorizerCols+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 		a.AppID, a.Nickname, a.OriginalID, a.ProfileComplete, jsonText{a.Categories},
 		jsonText{a.PrivacyAPIs}, jsonText{a.Plugins}, a.VisitStatus, a.SupportVersion,
-		nanos(a.CommitUntil), nanos(a.CreatedAt))
+		nanos(a.CommitUntil), nanos(a.CreatedAt), a.Secret)
 }
 
 func (t *tx) GetAuthorizer(appid string) (*miniship.Authorizer, error) {
@@ -45,9 +45,9 @@ func (t *tx) ListAuthorizers() ([]*miniship.Authorizer, error) {
 func (t *tx) UpdateAuthorizer(a *miniship.Authorizer) error {
 	return t.affect(miniship.ErrNotFound, `UPDATE authorizers SET nickname = ?, original_id = ?,
 		profile_complete = ?, categories = ?, privacy_apis = ?, plugins = ?, visit_status = ?,
-		support_version = ?, commit_until = ? WHERE appid = ?`,
+		support_version = ?, commit_until = ?, secret = ? WHERE appid = ?`,
 		a.Nickname, a.OriginalID, a.ProfileComplete, jsonText{a.Categories}, jsonText{a.PrivacyAPIs},
-		jsonText{a.Plugins}, a.VisitStatus, a.SupportVersion, nanos(a.CommitUntil), a.AppID)
+		jsonText{a.Plugins}, a.VisitStatus, a.SupportVersion, nanos(a.CommitUntil), a.Secret, a.AppID)
 }
 
 // --- authorizations -------------------------------------------------------

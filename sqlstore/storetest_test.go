@@ -42,6 +42,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"ConcurrentLockAuthorizer", testConcurrentLockAuthorizer},
 		{"ConcurrentLockPlatform", testConcurrentLockPlatform},
 		{"DeadlockRetry", testDeadlockRetry},
+		{"AuthorizerSecret", testAuthorizerSecret}, {"Grants", testGrants}, {"ManualClock", testManualClock},
 	}
 	tests = append(tests, domainSuite...)
 	for _, tc := range tests {

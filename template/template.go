@@ -6,6 +6,7 @@
 //
 // Choices where the sources are silent (errcodes in brackets):
 //   - Paths are relative, slash-separated and clean (fs.ValidPath); backslashes,
+//     colons (drive letters such as "C:/x.js"),
 //     absolute paths, ".." and duplicates are refused, and so are symlinks and
 //     other non-regular files, in directories and in zips [85043].
 //   - Hidden files and folders (an element starting with "."), node_modules and
@@ -181,7 +182,9 @@ func New(files map[string][]byte, lim Limits) (*Template, error) {
 // checkName validates a file path; skip reports a file DevTools would not
 // pack.
 func checkName(name string) (skip bool, err error) {
-	if strings.ContainsAny(name, "\\\x00") || !fs.ValidPath(name) || name == "." {
+	// A colon makes "C:/x.js" a drive path and "a.js:b" an NTFS stream on
+	// Windows, where a template may be unpacked; no mini program file has one.
+	if strings.ContainsAny(name, "\\\x00:") || !fs.ValidPath(name) || name == "." {
 		return false, wxerr.Errorf(wxerr.InvalidTemplate, "unsafe file path %q: paths must be relative, clean and use forward slashes", name)
 	}
 	for _, e := range strings.Split(name, "/") {

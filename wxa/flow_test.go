@@ -56,6 +56,7 @@ func TestComponentFlow(t *testing.T) {
 	}
 	form := link.Query()
 	form.Set("authorizer_appid", mp.AppID)
+	form.Set("authorizer_secret", mp.Secret)
 	form["permission_set"] = []string{"18", "30", "86"}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := noRedirect.PostForm(s.URL+link.Path, form)

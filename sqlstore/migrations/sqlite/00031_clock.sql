@@ -1,0 +1,10 @@
+-- The manual clock's position (one row), kept across restarts.
+
+-- +goose Up
+CREATE TABLE manual_clock (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    now INTEGER NOT NULL
+) STRICT;
+
+-- +goose Down
+DROP TABLE manual_clock;
