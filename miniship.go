@@ -299,6 +299,8 @@ type Store interface {
 // Tx is the set of operations inside one transaction. Getters return
 // ErrNotFound when nothing matches.
 type Tx interface {
+	GrantTx // privacy guides and applications (grants.go)
+
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
 	// LockPlatform reads the platform for update: the serialisation point of

@@ -33,6 +33,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"GrayPlans", testGrayPlans},
 		{"Counters", testCounters},
 		{"Media", testMedia},
+		{"Grants", testGrants},
 		{"Events", testEvents},
 		{"DueEventsClaim", testDueEventsClaim},
 		{"Rollback", testRollback},
