@@ -54,6 +54,14 @@ type Config struct {
 	// NoSpeedupClasses are first-level categories whose audits cannot be
 	// sped up (89403); none by default.
 	NoSpeedupClasses []string
+	// AutoGrant > 0 approves privacy-API applications, category reviews
+	// and plugin applications once they have waited that long on the
+	// service clock (grants.go); 0 leaves them to the admin API.
+	AutoGrant time.Duration
+	// CategoryPerMonth (getcategory limit, 53300) and CategoryMax
+	// (category_limit, 53301) are unpublished caps: 5 and 20, as sampled.
+	CategoryPerMonth int
+	CategoryMax      int
 }
 
 func (c *Config) defaults() {
@@ -84,6 +92,12 @@ func (c *Config) defaults() {
 		c.UndoPerMonth = 10
 	}
 	def(&c.MediaTTL, 72*time.Hour)
+	if c.CategoryPerMonth == 0 {
+		c.CategoryPerMonth = 5
+	}
+	if c.CategoryMax == 0 {
+		c.CategoryMax = 20
+	}
 	if c.AutoRejectReason == "" {
 		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"
 	}
