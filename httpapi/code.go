@@ -137,5 +137,6 @@ func (s *Server) routes() map[string]route {
 	m["/wxa/security/get_code_privacy_info"] = code(get, false, s.codePrivacyInfo)
 	m["/wxa/getversioninfo"] = code(post, true, s.versionInfo)
 	s.releaseRoutes(m, code)
+	s.grantRoutes(m) // privacy, categories, plugins (grants.go)
 	return m
 }
