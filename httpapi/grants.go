@@ -71,6 +71,11 @@ func (s *Server) getPrivacySetting(c *call) (any, error) {
 	if err := c.decodeLoose(&req); err != nil {
 		return nil, err
 	}
+	if v := c.r.URL.Query().Get("privacy_ver"); req.PrivacyVer == 0 && v != "" { // GET callers
+		if err := req.PrivacyVer.UnmarshalJSON([]byte(v)); err != nil {
+			return nil, wxerr.Errorf(wxerr.PrivacyVerInvalid, "privacy_ver %q", v)
+		}
+	}
 	return s.svc.GetPrivacySetting(c.ctx, c.caller, int(req.PrivacyVer))
 }
 
