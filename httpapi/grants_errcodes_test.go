@@ -113,6 +113,7 @@ func testGrantErrcodes(t *testing.T, database string) {
 		{"plugin: unbind unknown", "POST", "/wxa/plugin", `{"action":"unbind","plugin_appid":"wxffffffffffffffff"}`, 89244},
 		{"devplugin: bad action", "POST", "/wxa/devplugin", `{"action":"agree"}`, 40097},
 		{"devplugin: num 200", "POST", "/wxa/devplugin", `{"action":"dev_apply_list","page":1,"num":200}`, 40097},
+		{"devplugin: huge page", "POST", "/wxa/devplugin", `{"action":"dev_apply_list","page":"9223372036854775807","num":10}`, 0},
 		{"devplugin: agree without appid", "POST", "/wxa/devplugin", `{"action":"dev_agree"}`, 89242},
 		{"devplugin: refuse none waiting", "POST", "/wxa/devplugin", `{"action":"dev_refuse","reason":"x"}`, 89240},
 	}

@@ -229,6 +229,9 @@ func (s *Service) DevApplyList(ctx context.Context, c *Caller, page, num int) ([
 		return nil, wxerr.Errorf(wxerr.InvalidArgs, "num %d, want 1 to 100", num)
 	}
 	out := []DevApplyItem{}
+	if page > 1<<20 { // far past any list; also keeps page*num from overflowing
+		return out, nil
+	}
 	err := s.view(ctx, func(tx miniship.Tx) error {
 		apps, err := tx.ListPluginApplications("", c.AuthorizerAppID, 0, page*num)
 		if err != nil {
