@@ -304,6 +304,8 @@ type Tx interface {
 	DomainTx
 	TesterTx
 	UtilityTx
+	GrantTx // privacy guides and applications (grants.go)
+
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
 	// LockPlatform reads the platform for update: the serialisation point of
@@ -379,6 +381,6 @@ type Tx interface {
 	ListEvents(platformAppID string, limit int) ([]*Event, error)
 	ListEventAttempts(eventID int64) ([]*EventAttempt, error)
 
-	GrantTx
+	AuthorizationListTx
 	ClockTx
 }

@@ -51,9 +51,9 @@ func LookupPermissionSet(id int) (PermissionSet, bool) {
 	return permissionSets[i], true
 }
 
-// GrantTx reads a mini program's grants across platforms, which the
+// AuthorizationListTx reads a mini program's authorizations across platforms, which the
 // exclusivity of permission sets needs.
-type GrantTx interface {
+type AuthorizationListTx interface {
 	// ListGrants lists every platform's authorization of the mini program,
 	// oldest first.
 	ListGrants(authorizerAppID string) ([]*Authorization, error)

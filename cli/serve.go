@@ -38,6 +38,7 @@ type serveFlags struct {
 	autoReject                                          string
 	// shutdownGrace is how long SIGTERM waits for requests in flight.
 	shutdownGrace time.Duration
+	autoGrant     time.Duration // privacy, category, plugin applications
 }
 
 func newServeCmd() *cobra.Command {
@@ -64,6 +65,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.DurationVar(&f.scan, "scan-duration", envDuration("MINISHIP_SCAN_DURATION", 3*time.Second), "how long the privacy scan after a commit runs (MINISHIP_SCAN_DURATION)")
 	fl.DurationVar(&f.commitLatency, "commit-latency", envDuration("MINISHIP_COMMIT_LATENCY", 0), "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
 	fl.DurationVar(&f.autoApprove, "auto-approve", envDuration("MINISHIP_AUTO_APPROVE", 0), "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
+	fl.DurationVar(&f.autoGrant, "auto-grant", envDuration("MINISHIP_AUTO_GRANT", 0), "approve privacy-API, category and plugin applications after they have waited this long on the server clock; 0 leaves them to the admin API and /wxa/devplugin (MINISHIP_AUTO_GRANT)")
 	fl.StringVar(&f.autoReject, "auto-reject-pattern", envOr("MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
 	fl.StringArrayVar(&f.daily, "daily-limit", envList("MINISHIP_DAILY_LIMITS"), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
 	fl.StringArrayVar(&f.perMinute, "minute-limit", envList("MINISHIP_MINUTE_LIMITS"), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS)`)
@@ -146,7 +148,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove}
+	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove, AutoGrant: f.autoGrant}
 	if f.autoReject != "" {
 		if cfg.AutoReject, err = regexp.Compile(f.autoReject); err != nil {
 			return fmt.Errorf("--auto-reject-pattern: %w", err)

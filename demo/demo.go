@@ -95,6 +95,9 @@ func Seed(ctx context.Context, svc *service.Service) (*Seeded, error) {
 		if a, err = svc.CreateAuthorizer(ctx, a); err != nil {
 			return nil, err
 		}
+		if err := svc.SeedPrivacyGuide(ctx, id); err != nil {
+			return nil, err
+		}
 		out.Authorizers = append(out.Authorizers, a)
 		auth, err := svc.Authorize(ctx, PlatformAppID, id, nil)
 		if err != nil {

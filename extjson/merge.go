@@ -156,8 +156,15 @@ func checkResult(res *Result, g Grants) error {
 			return err
 		}
 	}
+	// The weui extended library is granted like a plugin, under its appid.
+	if lib, _ := app["useExtendedLib"].(map[string]any); lib["weui"] == true && g.Plugin(WeUIAppID, "") != PluginOK {
+		return wxerr.Errorf(wxerr.PluginNoPermission, "useExtendedLib.weui: this mini program may not use the weui extended library (plugin %s); add it in the plugin management first", WeUIAppID)
+	}
 	return nil
 }
+
+// WeUIAppID is the plugin appid under which useExtendedLib.weui is granted.
+const WeUIAppID = "wxfa43a4a7041a84de"
 
 func checkPluginGrants(path string, v any, g Grants) error {
 	m, _ := v.(map[string]any)

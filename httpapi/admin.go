@@ -53,6 +53,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	h("PUT /miniship/v1/limits", s.adminSetLimits)
 	h("GET /miniship/v1/events", s.adminEvents)
 	s.auditAdminRoutes(h)
+	s.grantAdminRoutes(h) // privacy, category and plugin applications (grants_admin.go)
 	return m
 }
 

@@ -64,6 +64,7 @@ func arSetup(t testing.TB, o mstest.Options, p *miniship.Platform) *arEnv {
 func (e *arEnv) addMiniProgram(a *miniship.Authorizer) (*miniship.Authorizer, string) {
 	e.t.Helper()
 	a, refresh := e.s.MiniProgram(e.t, e.p.AppID, a)
+	e.s.PrivacyGuide(e.t, a.AppID) // the demo template uses getLocation: audits check the guide
 	m := e.raw("POST", "/cgi-bin/component/api_component_token", nil, fmt.Sprintf(
 		`{"component_appid":%q,"component_appsecret":%q,"component_verify_ticket":%q}`, e.p.AppID, e.p.Secret, e.s.Ticket(e.t, e.p.AppID)))
 	ctoken, _ := m["component_access_token"].(string)

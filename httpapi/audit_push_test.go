@@ -37,6 +37,7 @@ type arPush struct {
 	Envelope      string // the outer ToUserName (message URL pushes)
 	EnvelopeAppID string // the outer AppId (authorization-event URL pushes)
 	Fields        map[string]string
+	Raw           []byte // the decrypted inner XML, for nested fields
 }
 
 func newArReceiver(t testing.TB) *arReceiver {
@@ -89,7 +90,7 @@ func (r *arReceiver) serve(w http.ResponseWriter, req *http.Request) {
 	for _, f := range inner.Fields {
 		fields[f.XMLName.Local] = f.Value
 	}
-	r.got = append(r.got, arPush{Path: req.URL.Path, Envelope: env.ToUserName, EnvelopeAppID: env.AppID, Fields: fields})
+	r.got = append(r.got, arPush{Path: req.URL.Path, Envelope: env.ToUserName, EnvelopeAppID: env.AppID, Fields: fields, Raw: plain})
 	io.WriteString(w, "success")
 }
 

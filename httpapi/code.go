@@ -141,5 +141,6 @@ func (s *Server) routes() map[string]route {
 	m["/wxa/getversioninfo"] = code(post, true, s.versionInfo)
 	s.releaseRoutes(m, code)
 	s.pipelineRoutes(m)
+	s.grantRoutes(m) // privacy, categories, plugins (grants.go)
 	return m
 }

@@ -126,7 +126,9 @@ func (s *Server) Ticket(t testing.TB, platform string) string {
 
 // MiniProgram creates a mini program authorized to the platform with every
 // default permission set and returns its refresh token. a may be nil: the
-// default is a complete profile with one category and no privacy grants.
+// default is a complete profile with one category, a development privacy
+// guide describing every key (so audits pass the guide check), and no
+// privacy grants. A given a with Categories set gets no guide.
 func (s *Server) MiniProgram(t testing.TB, platform string, a *miniship.Authorizer) (*miniship.Authorizer, string) {
 	t.Helper()
 	ctx := context.Background()
@@ -136,13 +138,19 @@ func (s *Server) MiniProgram(t testing.TB, platform string, a *miniship.Authoriz
 	if a.AppID == "" {
 		a.AppID = "wxapp" + randomSuffix(t)
 	}
-	if a.Categories == nil {
+	seedGuide := a.Categories == nil
+	if seedGuide {
 		a.ProfileComplete = true
 		a.Categories = []miniship.Category{{FirstClass: "工具", SecondClass: "效率", FirstID: 287, SecondID: 612}}
 	}
 	out, err := s.Service.CreateAuthorizer(ctx, a)
 	if err != nil {
 		t.Fatalf("mstest: create mini program: %v", err)
+	}
+	if seedGuide {
+		if err := s.Service.SeedPrivacyGuide(ctx, out.AppID); err != nil {
+			t.Fatalf("mstest: privacy guide: %v", err)
+		}
 	}
 	auth, err := s.Service.Authorize(ctx, platform, out.AppID, nil)
 	if err != nil {

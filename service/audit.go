@@ -208,7 +208,7 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 				return wxerr.Errorf(wxerr.InvalidPage, "item_list[%d].address %q is not a page of the committed code", i, it.Address)
 			}
 			if !slices.ContainsFunc(a.Categories, func(cat miniship.Category) bool { return categoryMatches(it, cat) }) {
-				return wxerr.Errorf(wxerr.InvalidCategory, "item_list[%d]: %s is not a category of the mini program", i, categoryName(it))
+				return categoryRefusal(tx, a.AppID, i, it) // categories.go
 			}
 		}
 		if req.OrderPath != "" && !slices.Contains(v.PageList, pagePath(req.OrderPath)) {
@@ -712,6 +712,13 @@ func (s *Service) decide(tx miniship.Tx, a *miniship.Audit, d Decision) error {
 	m, err := tx.GetAuthorizer(a.AuthorizerAppID)
 	if err != nil {
 		return err
+	}
+	if d.Result == DecisionApprove { // the privacy guide is part of the review (privacy.go)
+		if reason, err := privacyGuideGap(tx, a); err != nil {
+			return err
+		} else if reason != "" {
+			d = Decision{Result: DecisionReject, Reason: reason}
+		}
 	}
 	var ev *wxcrypt.AuditEvent
 	switch d.Result {

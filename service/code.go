@@ -178,13 +178,14 @@ func (g grants) PrivacyAPI(name string) bool { return slices.Contains(g.a.Privac
 // Plugin judges a plugin declaration. miniship has no global plugin
 // registry: a provider that is not a wx appid does not exist (80067), one
 // the mini program was not granted is 80082, an ungranted version 80066.
+// A grant without versions (an approved application) allows any version.
 func (g grants) Plugin(provider, version string) extjson.PluginStatus {
 	if !strings.HasPrefix(provider, "wx") || !appIDPattern.MatchString(provider) {
 		return extjson.PluginNotFound
 	}
 	for _, p := range g.a.Plugins {
 		if p.AppID == provider {
-			if slices.Contains(p.Versions, version) {
+			if len(p.Versions) == 0 || version == "" || slices.Contains(p.Versions, version) {
 				return extjson.PluginOK
 			}
 			return extjson.PluginBadVersion

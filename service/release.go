@@ -64,6 +64,9 @@ func (s *Service) Release(ctx context.Context, c *Caller) error {
 		if err := s.releaseDomains(tx, c.PlatformAppID, m.AppID); err != nil {
 			return err
 		}
+		if err := s.promotePrivacyGuide(tx, m.AppID); err != nil { // privacy.go
+			return err
+		}
 		switch g, err := tx.GetGrayPlan(m.AppID); {
 		case err == nil && grayActive(g):
 			g.Status = miniship.GrayDeleted

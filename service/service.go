@@ -57,6 +57,14 @@ type Config struct {
 	// TesterCap is how many testers a mini program may bind (85002); WeChat
 	// publishes it only as an image that varies by account: 15 by default.
 	TesterCap int
+	// AutoGrant > 0 approves privacy-API applications, category reviews
+	// and plugin applications once they have waited that long on the
+	// service clock (grants.go); 0 leaves them to the admin API.
+	AutoGrant time.Duration
+	// CategoryPerMonth (getcategory limit, 53300) and CategoryMax
+	// (category_limit, 53301) are unpublished caps: 5 and 20, as sampled.
+	CategoryPerMonth int
+	CategoryMax      int
 }
 
 func (c *Config) defaults() {
@@ -89,6 +97,12 @@ func (c *Config) defaults() {
 	def(&c.MediaTTL, 72*time.Hour)
 	if c.TesterCap == 0 {
 		c.TesterCap = 15
+	}
+	if c.CategoryPerMonth == 0 {
+		c.CategoryPerMonth = 5
+	}
+	if c.CategoryMax == 0 {
+		c.CategoryMax = 20
 	}
 	if c.AutoRejectReason == "" {
 		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"

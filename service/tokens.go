@@ -404,6 +404,9 @@ func (s *Service) Tick(ctx context.Context) {
 	if err := s.AutoDecide(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("tick", "err", err)
 	}
+	if err := s.AutoGrant(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("tick", "err", err)
+	}
 	s.sweepTokens(ctx)
 }
 

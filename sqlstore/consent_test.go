@@ -30,7 +30,7 @@ func testAuthorizerSecret(t *testing.T, s miniship.Store) {
 
 // testGrants: ListGrants returns one mini program's grants across
 // platforms, oldest first, and nothing of other mini programs.
-func testGrants(t *testing.T, s miniship.Store) {
+func testAuthorizationList(t *testing.T, s miniship.Store) {
 	fixtures(t, s)
 	g1 := &miniship.Authorization{PlatformAppID: "wxq", AuthorizerAppID: "wxa", PermissionSets: []int{18},
 		RefreshToken: "r1", CreatedAt: at(1), UpdatedAt: at(1)}

@@ -33,6 +33,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"GrayPlans", testGrayPlans},
 		{"Counters", testCounters},
 		{"Media", testMedia},
+		{"Grants", testGrants},
 		{"Events", testEvents},
 		{"DueEventsClaim", testDueEventsClaim},
 		{"Rollback", testRollback},
@@ -42,7 +43,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"ConcurrentLockAuthorizer", testConcurrentLockAuthorizer},
 		{"ConcurrentLockPlatform", testConcurrentLockPlatform},
 		{"DeadlockRetry", testDeadlockRetry},
-		{"AuthorizerSecret", testAuthorizerSecret}, {"Grants", testGrants}, {"ManualClock", testManualClock},
+		{"AuthorizerSecret", testAuthorizerSecret}, {"AuthorizationList", testAuthorizationList}, {"ManualClock", testManualClock},
 	}
 	tests = append(tests, domainSuite...)
 	for _, tc := range tests {

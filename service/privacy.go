@@ -1,0 +1,592 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math/big"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/template"
+	"github.com/miniship/miniship/wxcrypt"
+	"github.com/miniship/miniship/wxerr"
+)
+
+// The user-privacy guide (setprivacysetting, getprivacysetting,
+// uploadprivacyextfile) and the privacy (location) APIs a mini program
+// applies for (get_privacy_interface, apply_privacy_interface).
+
+// Privacy guide versions.
+const (
+	PrivacyLive = 1
+	PrivacyDev  = 2
+)
+
+// PrivacyItem is one entry of setting_list (and of an SDK's sdk_list).
+type PrivacyItem struct {
+	Key  string `json:"privacy_key"`
+	Text string `json:"privacy_text"`
+}
+
+// OwnerSetting is the guide's owner_setting.
+type OwnerSetting struct {
+	ContactPhone         string `json:"contact_phone"`
+	ContactEmail         string `json:"contact_email"`
+	ContactQQ            string `json:"contact_qq"`
+	ContactWeixin        string `json:"contact_weixin"`
+	ExtFileMediaID       string `json:"ext_file_media_id"`
+	NoticeMethod         string `json:"notice_method"`
+	StoreExpireTimestamp string `json:"store_expire_timestamp"`
+	StoreRegion          int64  `json:"store_region,omitempty"`
+}
+
+// SDKPrivacyInfo is an entry of sdk_privacy_info_list.
+type SDKPrivacyInfo struct {
+	SDKName    string        `json:"sdk_name"`
+	SDKBizName string        `json:"sdk_biz_name"`
+	SDKList    []PrivacyItem `json:"sdk_list"`
+}
+
+// PrivacyDoc is a privacy guide as stored: what setprivacysetting set.
+type PrivacyDoc struct {
+	SettingList        []PrivacyItem    `json:"setting_list"`
+	OwnerSetting       OwnerSetting     `json:"owner_setting"`
+	SDKPrivacyInfoList []SDKPrivacyInfo `json:"sdk_privacy_info_list"`
+}
+
+// SetPrivacyRequest is the body of setprivacysetting. A nil SettingList or
+// OwnerSetting was absent.
+type SetPrivacyRequest struct {
+	Ver                int
+	SettingList        []PrivacyItem
+	OwnerSetting       *OwnerSetting
+	SDKPrivacyInfoList []SDKPrivacyInfo
+}
+
+// privacyLabels are the official privacy keys and the labels WeChat shows
+// for them (privacy_label, privacy_desc).
+var privacyLabels = map[string]string{
+	"UserInfo": "用户信息（微信昵称、头像）", "Location": "位置信息", "Address": "地址", "Invoice": "发票信息",
+	"RunData": "微信运动步数", "Record": "麦克风", "Album": "选中的照片或视频信息", "Camera": "摄像头",
+	"PhoneNumber": "手机号码", "Contact": "通讯录（仅写入）权限", "DeviceInfo": "设备信息",
+	"EXIDNumber": "身份证号码", "EXOrderInfo": "订单信息", "EXUserPublishContent": "发布内容",
+	"EXUserFollowAcct": "所关注账号", "EXUserOpLog": "操作日志", "AlbumWriteOnly": "相册（仅写入）权限",
+	"LicensePlate": "车牌号", "BlueTooth": "蓝牙", "CalendarWriteOnly": "日历（仅写入）权限",
+	"Email": "邮箱", "MessageFile": "选中的文件",
+}
+
+// privacyAPIInfo describes an API of get_privacy_interface: every location
+// API the code scanner finds, with the privacy key its use falls under.
+type privacyAPIInfo struct {
+	chName, desc, group, key, link string
+}
+
+var privacyAPIs = map[string]privacyAPIInfo{
+	template.GetFuzzyLocation:              {"获取模糊地理位置", "获取用户模糊地理位置", "地理位置", "Location", "location/wx.getFuzzyLocation.html"},
+	template.GetLocation:                   {"获取当前的地理位置、速度", "获取当前的地理位置、速度", "地理位置", "Location", "location/wx.getLocation.html"},
+	template.OnLocationChange:              {"监听实时地理位置变化事件", "监听实时地理位置变化事件", "地理位置", "Location", "location/wx.onLocationChange.html"},
+	template.StartLocationUpdate:           {"开启小程序进入前台时接收位置消息", "开启小程序进入前台时接收位置消息", "地理位置", "Location", "location/wx.startLocationUpdate.html"},
+	template.StartLocationUpdateBackground: {"开启小程序进入前后台时均接收位置消息", "开启小程序进入前后台时均接收位置消息", "地理位置", "Location", "location/wx.startLocationUpdateBackground.html"},
+	template.ChooseLocation:                {"打开地图选择位置", "打开地图选择位置", "地理位置", "Location", "location/wx.chooseLocation.html"},
+	template.ChoosePoi:                     {"打开POI列表选择位置", "打开POI列表选择位置", "地理位置", "Location", "location/wx.choosePoi.html"},
+	template.ChooseAddress:                 {"获取用户收货地址", "获取用户收货地址", "地址", "Address", "open-api/address/wx.chooseAddress.html"},
+}
+
+// privacyKeys are the guide keys the code's API uses fall under, in first-use order.
+func privacyKeys(apis []string) []string {
+	var keys []string
+	for _, api := range apis {
+		if info, ok := privacyAPIs[api]; ok {
+			keys = addUnique(keys, info.key)
+		}
+	}
+	return keys
+}
+
+func checkPrivacyVer(ver int) (int, error) {
+	switch ver {
+	case 0:
+		return PrivacyDev, nil
+	case PrivacyLive, PrivacyDev:
+		return ver, nil
+	}
+	return 0, wxerr.Errorf(wxerr.PrivacyVerInvalid, "privacy_ver %d, want 1 (live) or 2 (development)", ver)
+}
+
+// validOwner checks owner_setting (86069, 86070, 86072).
+func validOwner(o *OwnerSetting) error {
+	if o == nil {
+		return wxerr.New(wxerr.PrivacyOwnerSettingFields, "owner_setting is required")
+	}
+	if o.ContactPhone == "" && o.ContactEmail == "" && o.ContactQQ == "" && o.ContactWeixin == "" {
+		return wxerr.New(wxerr.PrivacyOwnerSettingFields, "owner_setting needs one of contact_phone, contact_email, contact_qq, contact_weixin")
+	}
+	if strings.TrimSpace(o.NoticeMethod) == "" {
+		return wxerr.New(wxerr.PrivacyNoticeMethod, "owner_setting.notice_method is required")
+	}
+	if s := o.StoreExpireTimestamp; s != "" && (strings.TrimSpace(s) == "" || utf8.RuneCountInString(s) > 64) {
+		return wxerr.Errorf(wxerr.PrivacyStoreExpire, "store_expire_timestamp %q", s)
+	}
+	return nil
+}
+
+func validItems(field string, items []PrivacyItem) error {
+	seen := map[string]bool{}
+	for i, it := range items {
+		switch {
+		case strings.TrimSpace(it.Key) == "":
+			return wxerr.Errorf(wxerr.InvalidArgs, "%s[%d].privacy_key is empty", field, i)
+		case seen[it.Key]:
+			return wxerr.Errorf(wxerr.InvalidArgs, "%s[%d].privacy_key %q repeats", field, i, it.Key)
+		case utf8.RuneCountInString(it.Text) > 500:
+			return wxerr.Errorf(wxerr.InvalidArgs, "%s[%d].privacy_text is longer than 500 characters", field, i)
+		}
+		seen[it.Key] = true
+	}
+	return nil
+}
+
+const mediaPrivacyExt = "privacy_ext"
+
+// SetPrivacySetting writes the development guide (ver 2), or edits the
+// live guide's owner_setting (ver 1), which takes effect at once; the live
+// ext_file_media_id cannot change there (86075).
+func (s *Service) SetPrivacySetting(ctx context.Context, c *Caller, req SetPrivacyRequest) error {
+	ver, err := checkPrivacyVer(req.Ver)
+	if err != nil {
+		return err
+	}
+	if ver == PrivacyLive && (req.SettingList != nil || req.SDKPrivacyInfoList != nil) {
+		return wxerr.New(wxerr.PrivacyVerInvalid, "privacy_ver 1 edits owner_setting only: leave out setting_list and sdk_privacy_info_list")
+	}
+	if ver == PrivacyDev && req.SettingList == nil {
+		return wxerr.New(wxerr.InvalidArgs, "setting_list is required for the development guide")
+	}
+	if err := validOwner(req.OwnerSetting); err != nil {
+		return err
+	}
+	if err := validItems("setting_list", req.SettingList); err != nil {
+		return err
+	}
+	for i, sdk := range req.SDKPrivacyInfoList {
+		if sdk.SDKName == "" {
+			return wxerr.Errorf(wxerr.InvalidArgs, "sdk_privacy_info_list[%d].sdk_name is empty", i)
+		}
+		if err := validItems(fmt.Sprintf("sdk_privacy_info_list[%d].sdk_list", i), sdk.SDKList); err != nil {
+			return err
+		}
+	}
+	return s.update(ctx, func(tx miniship.Tx) error {
+		if _, err := tx.LockAuthorizer(c.AuthorizerAppID); err != nil {
+			return err
+		}
+		if id := req.OwnerSetting.ExtFileMediaID; id != "" {
+			if m, err := tx.GetMedia(id); err != nil || m.AuthorizerAppID != c.AuthorizerAppID || m.Type != mediaPrivacyExt {
+				if err != nil && !errors.Is(err, miniship.ErrNotFound) {
+					return err
+				}
+				return wxerr.Errorf(wxerr.PrivacyExtFileInvalid, "%q is not an uploadprivacyextfile media id of this mini program", id)
+			}
+		}
+		doc := PrivacyDoc{SettingList: req.SettingList, OwnerSetting: *req.OwnerSetting, SDKPrivacyInfoList: req.SDKPrivacyInfoList}
+		if ver == PrivacyLive {
+			live, err := loadPrivacy(tx, c.AuthorizerAppID, PrivacyLive)
+			if err != nil {
+				return notFound(err, wxerr.PrivacyNoLiveGuide, "no guide has gone live yet: set the development guide (privacy_ver 2) and release")
+			}
+			if req.OwnerSetting.ExtFileMediaID != "" && req.OwnerSetting.ExtFileMediaID != live.OwnerSetting.ExtFileMediaID {
+				return wxerr.New(wxerr.PrivacyExtFileFixed, "")
+			}
+			doc = *live
+			ext := live.OwnerSetting.ExtFileMediaID
+			doc.OwnerSetting = *req.OwnerSetting
+			doc.OwnerSetting.ExtFileMediaID = ext
+		}
+		raw, err := json.Marshal(doc)
+		if err != nil {
+			return err
+		}
+		return tx.PutPrivacySetting(&miniship.PrivacySetting{AuthorizerAppID: c.AuthorizerAppID, Ver: ver, Doc: raw, UpdatedAt: s.Now()})
+	})
+}
+
+func loadPrivacy(tx miniship.Tx, appid string, ver int) (*PrivacyDoc, error) {
+	p, err := tx.GetPrivacySetting(appid, ver)
+	if err != nil {
+		return nil, err
+	}
+	var doc PrivacyDoc
+	if err := json.Unmarshal(p.Doc, &doc); err != nil {
+		return nil, fmt.Errorf("privacy guide of %s: %w", appid, err)
+	}
+	return &doc, nil
+}
+
+// PrivacySettingItem is a setting_list entry as getprivacysetting answers it.
+type PrivacySettingItem struct {
+	Key   string `json:"privacy_key"`
+	Text  string `json:"privacy_text"`
+	Label string `json:"privacy_label"`
+}
+
+// PrivacyDesc is an entry of privacy_desc_list.
+type PrivacyDesc struct {
+	Key  string `json:"privacy_key"`
+	Desc string `json:"privacy_desc"`
+}
+
+// PrivacySettingResult is the answer of getprivacysetting.
+type PrivacySettingResult struct {
+	CodeExist    int                  `json:"code_exist"`
+	PrivacyList  []string             `json:"privacy_list"`
+	SettingList  []PrivacySettingItem `json:"setting_list"`
+	UpdateTime   int64                `json:"update_time"`
+	OwnerSetting OwnerSetting         `json:"owner_setting"`
+	PrivacyDesc  struct {
+		List []PrivacyDesc `json:"privacy_desc_list"`
+	} `json:"privacy_desc"`
+	SDKPrivacyInfoList []SDKPrivacyInfo `json:"sdk_privacy_info_list"`
+}
+
+// GetPrivacySetting reads a guide. setting_list also lists, with an empty
+// privacy_text, the keys the last commit uses that the guide lacks: what
+// WeChat calls "not configured".
+func (s *Service) GetPrivacySetting(ctx context.Context, c *Caller, ver int) (*PrivacySettingResult, error) {
+	ver, err := checkPrivacyVer(ver)
+	if err != nil {
+		return nil, err
+	}
+	res := &PrivacySettingResult{PrivacyList: []string{}, SettingList: []PrivacySettingItem{}, SDKPrivacyInfoList: []SDKPrivacyInfo{}}
+	err = s.view(ctx, func(tx miniship.Tx) error {
+		switch v, err := tx.LatestVersion(c.AuthorizerAppID); {
+		case err == nil:
+			res.CodeExist = 1
+			res.PrivacyList = append(res.PrivacyList, privacyKeys(v.UsedPrivacyAPIs)...)
+		case !errors.Is(err, miniship.ErrNotFound):
+			return err
+		}
+		p, err := tx.GetPrivacySetting(c.AuthorizerAppID, ver)
+		if err != nil && !errors.Is(err, miniship.ErrNotFound) {
+			return err
+		}
+		var doc PrivacyDoc
+		if err == nil {
+			res.UpdateTime = p.UpdatedAt.Unix()
+			if err := json.Unmarshal(p.Doc, &doc); err != nil {
+				return err
+			}
+		}
+		for _, it := range doc.SettingList {
+			res.SettingList = append(res.SettingList, PrivacySettingItem{it.Key, it.Text, labelOf(it.Key)})
+		}
+		for _, key := range res.PrivacyList {
+			if !slices.ContainsFunc(doc.SettingList, func(it PrivacyItem) bool { return it.Key == key }) {
+				res.SettingList = append(res.SettingList, PrivacySettingItem{Key: key, Label: labelOf(key)})
+			}
+		}
+		res.OwnerSetting = doc.OwnerSetting
+		if doc.SDKPrivacyInfoList != nil {
+			res.SDKPrivacyInfoList = doc.SDKPrivacyInfoList
+		}
+		return nil
+	})
+	for _, k := range slices.Sorted(maps.Keys(privacyLabels)) {
+		res.PrivacyDesc.List = append(res.PrivacyDesc.List, PrivacyDesc{k, privacyLabels[k]})
+	}
+	return res, err
+}
+
+func labelOf(key string) string {
+	if l, ok := privacyLabels[key]; ok {
+		return l
+	}
+	return key // a custom key is its own label
+}
+
+// MaxPrivacyExtFile is uploadprivacyextfile's size limit: 100 KB.
+const MaxPrivacyExtFile = 100 << 10
+
+// UploadPrivacyExtFile stores a supplementary privacy text (.txt, UTF-8, at
+// most 100 KB) and returns its ext_file_media_id. Oversize is 40126;
+// another file type is 40006, the code the old page gives for it.
+func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name string, data []byte) (string, error) {
+	switch {
+	case len(data) == 0:
+		return "", wxerr.New(wxerr.MediaDataMissing, "multipart field file is empty or missing")
+	case len(data) > MaxPrivacyExtFile:
+		return "", wxerr.Errorf(wxerr.InvalidTextSize, "%d bytes, at most %d", len(data), MaxPrivacyExtFile)
+	case !strings.HasSuffix(strings.ToLower(name), ".txt") || !utf8.Valid(data):
+		return "", wxerr.Errorf(wxerr.InvalidMediaSize, "want a UTF-8 .txt file, got %q", name)
+	}
+	// WeChat's ids are 19-digit numbers; a random one keeps the shape.
+	n, err := randInt(s, 9e18)
+	if err != nil {
+		return "", err
+	}
+	m := &miniship.Media{ID: fmt.Sprint(1e18 + n), AuthorizerAppID: c.AuthorizerAppID, Type: mediaPrivacyExt, Data: data, CreatedAt: s.Now()}
+	if err := s.update(ctx, func(tx miniship.Tx) error { return tx.PutMedia(m) }); err != nil {
+		return "", err
+	}
+	return m.ID, nil
+}
+
+func randInt(s *Service, max int64) (int64, error) {
+	b := make([]byte, 8)
+	if _, err := s.rand.Read(b); err != nil {
+		return 0, err
+	}
+	return new(big.Int).Mod(new(big.Int).SetBytes(b), big.NewInt(max)).Int64(), nil
+}
+
+// PrivacyInterface is an item of get_privacy_interface.
+type PrivacyInterface struct {
+	APIName    string `json:"api_name"`
+	APIChName  string `json:"api_ch_name"`
+	APIDesc    string `json:"api_desc"`
+	APILink    string `json:"api_link"`
+	GroupName  string `json:"group_name"`
+	Status     int    `json:"status"`
+	ApplyTime  int64  `json:"apply_time,omitempty"`
+	AuditID    int64  `json:"audit_id,omitempty"`
+	FailReason string `json:"fail_reason,omitempty"`
+}
+
+// get_privacy_interface statuses.
+const (
+	privacyNotApplied = 1
+	privacyApplying   = 3
+	privacyRejected   = 4
+	privacyGranted    = 5
+)
+
+// GetPrivacyInterface lists the APIs that need an application and where
+// each stands. A grant set directly (admin API) is 5 without an audit_id.
+func (s *Service) GetPrivacyInterface(ctx context.Context, c *Caller) ([]PrivacyInterface, error) {
+	var out []PrivacyInterface
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		a, err := tx.GetAuthorizer(c.AuthorizerAppID)
+		if err != nil {
+			return err
+		}
+		apps, err := tx.ListPrivacyApplications(c.AuthorizerAppID, 0, 0)
+		if err != nil {
+			return err
+		}
+		for _, api := range template.LocationAPIs() {
+			info := privacyAPIs[api]
+			it := PrivacyInterface{APIName: "wx." + api, APIChName: info.chName, APIDesc: info.desc,
+				APILink: "https://developers.weixin.qq.com/miniprogram/dev/api/" + info.link, GroupName: info.group, Status: privacyNotApplied}
+			if i := slices.IndexFunc(apps, func(p *miniship.PrivacyApplication) bool { return p.APIName == api }); i >= 0 {
+				p := apps[i]
+				it.ApplyTime, it.AuditID = p.AppliedAt.Unix(), p.ID
+				switch p.Status {
+				case miniship.ApplyPending:
+					it.Status = privacyApplying
+				case miniship.ApplyRejected:
+					it.Status, it.FailReason = privacyRejected, p.Reason
+				}
+			}
+			if slices.Contains(a.PrivacyAPIs, api) {
+				it.Status, it.FailReason = privacyGranted, ""
+			}
+			out = append(out, it)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ApplyPrivacyRequest is the body of apply_privacy_interface.
+type ApplyPrivacyRequest struct {
+	APIName   string   `json:"api_name"`
+	Content   string   `json:"content"`
+	URLList   []string `json:"url_list"`
+	PicList   []string `json:"pic_list"`
+	VideoList []string `json:"video_list"`
+}
+
+// privacyApplyPerMinute is apply_privacy_interface's documented rate limit.
+const privacyApplyPerMinute = 280
+
+// ApplyPrivacyInterface files an application for a privacy API and returns
+// its audit_id. Applying again replaces a rejected application; one in
+// review is 61031.
+func (s *Service) ApplyPrivacyInterface(ctx context.Context, c *Caller, req ApplyPrivacyRequest) (int64, error) {
+	if req.APIName == "" || strings.TrimSpace(req.Content) == "" {
+		return 0, wxerr.New(wxerr.PrivacyApplyMissingParam, "api_name and content are required")
+	}
+	api, ok := strings.CutPrefix(req.APIName, "wx.")
+	if _, known := privacyAPIs[api]; !ok || !known {
+		return 0, wxerr.Errorf(wxerr.PrivacyAPINoApplyNeeded, "%q (names are case-sensitive and start with wx.)", req.APIName)
+	}
+	if strings.ContainsRune(req.Content, utf8.RuneError) {
+		return 0, wxerr.New(wxerr.PrivacyContentNotUTF8, "")
+	}
+	if n := utf8.RuneCountInString(req.Content); n > 300 {
+		return 0, wxerr.Errorf(wxerr.InvalidArgs, "content has %d characters, at most 300", n)
+	}
+	if len(req.URLList)+len(req.PicList)+len(req.VideoList) == 0 {
+		return 0, wxerr.New(wxerr.PrivacyApplyMissingParam, "give at least one of url_list, pic_list, video_list")
+	}
+	if len(req.PicList) > 10 || len(req.VideoList) > 1 || len(req.URLList) > 10 {
+		return 0, wxerr.New(wxerr.InvalidArgs, "at most 10 url_list, 10 pic_list and 1 video_list entries")
+	}
+	for _, u := range slices.Concat(req.URLList, req.PicList, req.VideoList) {
+		if p, err := url.Parse(u); err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			return 0, wxerr.Errorf(wxerr.InvalidArgs, "%q is not an http(s) URL", u)
+		}
+	}
+	for _, v := range req.VideoList {
+		p, _ := url.Parse(v)
+		if !strings.HasSuffix(strings.ToLower(p.Path), ".mp4") {
+			return 0, wxerr.Errorf(wxerr.PrivacyVideoNotMP4, "%q", v)
+		}
+	}
+	var id int64
+	err := s.update(ctx, func(tx miniship.Tx) error {
+		a, err := tx.LockAuthorizer(c.AuthorizerAppID)
+		if err != nil {
+			return err
+		}
+		if slices.Contains(a.PrivacyAPIs, api) {
+			return wxerr.Errorf(wxerr.InvalidArgs, "%s is already granted (status 5)", req.APIName)
+		}
+		apps, err := tx.ListPrivacyApplications(a.AppID, 0, 0)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(apps, func(p *miniship.PrivacyApplication) bool { return p.APIName == api }); i >= 0 {
+			if apps[i].Status == miniship.ApplyPending {
+				return wxerr.Errorf(wxerr.PrivacyApplyAuditing, "audit_id %d", apps[i].ID)
+			}
+			if err := tx.DeletePrivacyApplication(apps[i].ID); err != nil {
+				return err
+			}
+		}
+		now := s.Now()
+		if err := take(tx, "privacyapply:"+a.AppID+":"+now.UTC().Format("2006-01-02T15:04"), privacyApplyPerMinute,
+			wxerr.MinuteQuotaReached, "apply_privacy_interface allows 280 calls a minute"); err != nil {
+			return err
+		}
+		p := &miniship.PrivacyApplication{AuthorizerAppID: a.AppID, PlatformAppID: c.PlatformAppID, APIName: api,
+			Status: miniship.ApplyPending, Content: req.Content, URLList: req.URLList, PicList: req.PicList,
+			VideoList: req.VideoList, AppliedAt: now}
+		if err := tx.CreatePrivacyApplication(p); err != nil {
+			return err
+		}
+		id = p.ID
+		return nil
+	})
+	return id, err
+}
+
+// DecidePrivacyApplication applies the reviewer's verdict: approval adds
+// the API to the mini program's grants; either way wxa_privacy_apply is
+// pushed (status 3 approved, 2 rejected: the push's own codes).
+func (s *Service) DecidePrivacyApplication(ctx context.Context, id int64, d GrantDecision) (*miniship.PrivacyApplication, error) {
+	if err := d.check(); err != nil {
+		return nil, err
+	}
+	var out *miniship.PrivacyApplication
+	err := s.update(ctx, func(tx miniship.Tx) error {
+		p, err := tx.GetPrivacyApplication(id)
+		if err != nil {
+			return fmt.Errorf("privacy application %d: %w", id, err)
+		}
+		m, err := tx.LockAuthorizer(p.AuthorizerAppID)
+		if err != nil {
+			return err
+		}
+		if p, err = tx.GetPrivacyApplication(id); err != nil { // reread under the lock
+			return err
+		}
+		if p.Status != miniship.ApplyPending {
+			return errNotPending(fmt.Sprintf("privacy application %d", id), p.Status)
+		}
+		now := s.Now()
+		p.DecidedAt = now
+		push := wxcrypt.PushApproved
+		if d.Result == DecisionApprove {
+			p.Status, p.Reason = miniship.ApplyApproved, ""
+			m.PrivacyAPIs = addUnique(m.PrivacyAPIs, p.APIName)
+			if err := tx.UpdateAuthorizer(m); err != nil {
+				return err
+			}
+		} else {
+			p.Status, p.Reason, push = miniship.ApplyRejected, orDefault(d.Reason, "小程序内未含有相应使用场景"), wxcrypt.PushRejected
+		}
+		if err := tx.UpdatePrivacyApplication(p); err != nil {
+			return err
+		}
+		out = p
+		return s.grantPush(tx, p.PlatformAppID, m, wxcrypt.EventPrivacyApply, &wxcrypt.PrivacyApplyEvent{
+			ToUserName: wxcrypt.CDATA(m.OriginalID), FromUserName: systemOpenID, CreateTime: now.Unix(),
+			MsgType: wxcrypt.MsgTypeEvent, Event: wxcrypt.EventPrivacyApply,
+			Result: wxcrypt.PrivacyApplyResult{APIName: "wx." + p.APIName, ApplyTime: p.AppliedAt.Unix(), AuditID: p.ID,
+				AuditTime: now.Unix(), Reason: p.Reason, Status: push},
+		})
+	})
+	return out, err
+}
+
+// privacyGuideGap is the reviewer's check of the privacy guide: an audited
+// version whose code collects personal data (the keys its APIs fall under)
+// needs each key described in the development guide. WeChat reports a gap
+// as an audit rejection with this reason, not as an errcode.
+func privacyGuideGap(tx miniship.Tx, au *miniship.Audit) (string, error) {
+	v, err := tx.GetVersion(au.VersionID)
+	if err != nil {
+		return "", err
+	}
+	keys := privacyKeys(v.UsedPrivacyAPIs)
+	if len(keys) == 0 {
+		return "", nil
+	}
+	doc, err := loadPrivacy(tx, au.AuthorizerAppID, PrivacyDev)
+	if err != nil && !errors.Is(err, miniship.ErrNotFound) {
+		return "", err
+	}
+	var missing []string
+	for _, k := range keys {
+		if doc == nil || !slices.ContainsFunc(doc.SettingList, func(it PrivacyItem) bool { return it.Key == k && strings.TrimSpace(it.Text) != "" }) {
+			missing = append(missing, labelOf(k))
+		}
+	}
+	if len(missing) == 0 {
+		return "", nil
+	}
+	return fmt.Sprintf(`1:小程序内涉及收集"%s"相关接口或组件,请通过接口完善【用户隐私保护指引】后再重新提审。<br>`, strings.Join(missing, "/")), nil
+}
+
+// promotePrivacyGuide copies the development guide to live at release,
+// as WeChat does once the audited version goes online.
+func (s *Service) promotePrivacyGuide(tx miniship.Tx, appid string) error {
+	p, err := tx.GetPrivacySetting(appid, PrivacyDev)
+	if errors.Is(err, miniship.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	p.Ver, p.UpdatedAt = PrivacyLive, s.Now()
+	return tx.PutPrivacySetting(p)
+}
+
+// SeedPrivacyGuide gives a mini program a development guide that describes
+// every official key, as a platform that has filled in its guide has: the
+// demo and mstest mini programs start so, and their audits pass the guide
+// check.
+func (s *Service) SeedPrivacyGuide(ctx context.Context, appid string) error {
+	req := SetPrivacyRequest{Ver: PrivacyDev, SettingList: []PrivacyItem{},
+		OwnerSetting: &OwnerSetting{ContactEmail: "privacy@example.com", NoticeMethod: "弹窗提示", StoreExpireTimestamp: "30天"}}
+	for _, k := range slices.Sorted(maps.Keys(privacyLabels)) {
+		req.SettingList = append(req.SettingList, PrivacyItem{Key: k, Text: "提供" + privacyLabels[k] + "相关的服务"})
+	}
+	return s.SetPrivacySetting(ctx, &Caller{AuthorizerAppID: appid}, req)
+}
