@@ -29,11 +29,11 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// hint; an error after it is the command's and stands alone.
 	ran := false
 	root := &cobra.Command{
-		Use:           "miniship",
-		Short:         "A self-hostable, WeChat-compatible mini program code-management server, SDK and rollout tool",
-		Version:       version(),
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:              "miniship",
+		Short:            "A self-hostable, WeChat-compatible mini program code-management server, SDK and rollout tool",
+		Version:          version(),
+		SilenceUsage:     true,
+		SilenceErrors:    true,
 		PersistentPreRun: func(*cobra.Command, []string) { ran = true },
 	}
 	root.SetVersionTemplate("miniship {{.Version}}\n")
