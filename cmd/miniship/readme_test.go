@@ -310,7 +310,9 @@ func TestReadmeConfiguration(t *testing.T) {
 }
 
 // TestDemoPrintsReadmeCommands: the commands `serve --demo` prints run as
-// printed, and after the lines that set variables they are the README's.
+// printed, on the real clock and on the manual one (where they advance it
+// instead of waiting), and after the lines that set variables they are the
+// README's (but for the manual clock's advance).
 func TestDemoPrintsReadmeCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
@@ -322,58 +324,66 @@ func TestDemoPrintsReadmeCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := freeAddr(t)
-	dir := t.TempDir()
-	srv := exec.Command(buildBinary(t), "serve", "--demo", "--data", filepath.Join(dir, "data"), "--addr", addr, "--log-level", "error")
-	stdout, err := srv.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
-	// The server prints everything before it serves; read up to the end of
-	// the shop A commands (the pipe is drained afterwards so it never blocks).
-	var printed []string
-	sc := bufio.NewScanner(stdout)
-	in := false
-	for sc.Scan() {
-		l := sc.Text()
-		if strings.HasSuffix(l, "to paste into bash:") {
-			in = true
-			continue
-		}
-		if in && strings.HasPrefix(l, "Shop B") {
-			break
-		}
-		if in && strings.TrimSpace(l) != "" {
-			printed = append(printed, strings.TrimPrefix(l, "  "))
-		}
-	}
-	go sc.Scan()
-	if len(printed) < 10 {
-		t.Fatalf("serve --demo printed %d command lines: %q", len(printed), printed)
-	}
 	readmeLines := map[string]bool{}
 	for _, l := range strings.Split(string(readme), "\n") {
 		readmeLines[l] = true
 	}
-	i := slices.IndexFunc(printed, func(l string) bool { return strings.HasPrefix(l, "CTOKEN=") })
-	if i < 0 {
-		t.Fatalf("no CTOKEN line in %q", printed)
-	}
-	for _, l := range append(printed[:1:1], printed[i:]...) { // field() and the life
-		if !readmeLines[l] {
-			t.Errorf("serve --demo prints a line the README lacks:\n%s", l)
-		}
-	}
-	out, err := runBash(dir, "set -euo pipefail\n"+strings.Join(printed, "\n")+"\n", addr)
-	if err != nil {
-		t.Fatalf("printed commands: %v\n%s", err, out)
-	}
-	codes := errcodes(out)
-	if len(codes) < 4 || slices.ContainsFunc(codes, func(c int) bool { return c != 0 }) || !strings.Contains(out, `"status":0`) {
-		t.Errorf("printed commands: errcodes %v\n%s", codes, out)
+	bin := buildBinary(t)
+	for _, clock := range []string{"real", "manual"} {
+		t.Run(clock, func(t *testing.T) {
+			addr := freeAddr(t)
+			dir := t.TempDir()
+			srv := exec.Command(bin, "serve", "--demo", "--clock", clock, "--data", filepath.Join(dir, "data"), "--addr", addr, "--log-level", "error")
+			stdout, err := srv.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := srv.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+			// The server prints everything before it serves; read up to
+			// the end of the shop A commands, then drain the pipe.
+			var printed []string
+			sc := bufio.NewScanner(stdout)
+			in := false
+			for sc.Scan() {
+				l := sc.Text()
+				if strings.HasSuffix(l, "to paste into bash:") {
+					in = true
+					continue
+				}
+				if in && strings.HasPrefix(l, "Shop B") {
+					break
+				}
+				if in && strings.TrimSpace(l) != "" {
+					printed = append(printed, strings.TrimPrefix(l, "  "))
+				}
+			}
+			go func() {
+				for sc.Scan() {
+				}
+			}()
+			i := slices.IndexFunc(printed, func(l string) bool { return strings.HasPrefix(l, "CTOKEN=") })
+			if len(printed) < 10 || i < 0 {
+				t.Fatalf("serve --demo printed no commands: %q", printed)
+			}
+			for _, l := range append(printed[:1:1], printed[i:]...) { // field() and the life
+				if clock == "manual" && strings.Contains(l, "/clock/advance") {
+					continue
+				}
+				if !readmeLines[l] {
+					t.Errorf("serve --demo prints a line the README lacks:\n%s", l)
+				}
+			}
+			out, err := runBash(dir, "set -euo pipefail\n"+strings.Join(printed, "\n")+"\n", addr)
+			if err != nil {
+				t.Fatalf("printed commands: %v\n%s", err, out)
+			}
+			codes := errcodes(out)
+			if len(codes) < 4 || slices.ContainsFunc(codes, func(c int) bool { return c != 0 }) || !strings.Contains(out, `"status":0`) {
+				t.Errorf("printed commands: errcodes %v\n%s", codes, out)
+			}
+		})
 	}
 }
