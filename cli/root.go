@@ -57,7 +57,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			if cmd == nil {
 				cmd = root
 			}
-			io.WriteString(stderr, "Run '"+cmd.CommandPath()+" --help' for usage.\n")
+			io.WriteString(stderr, "Usage: "+cmd.UseLine()+"\nRun '"+cmd.CommandPath()+" --help' for usage.\n")
 		}
 		return 2
 	}

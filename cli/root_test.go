@@ -25,7 +25,7 @@ func TestUsageHint(t *testing.T) {
 		{[]string{"bogus"}, "Run 'miniship --help' for usage."},
 		{[]string{"serve", "--nope"}, "Run 'miniship serve --help' for usage."},
 		{[]string{"preview", "extra", "--template", "x", "--ext-json", "-"}, "Run 'miniship preview --help' for usage."},
-		{[]string{"rollout"}, "Run 'miniship rollout --help' for usage."},
+		{[]string{"rollout"}, "Usage: miniship rollout PLAN [flags]\nRun 'miniship rollout --help' for usage."},
 		{[]string{"serve", "--clock", "sundial", "--data", t.TempDir()}, ""},
 	}
 	for _, tc := range tests {
