@@ -43,7 +43,7 @@ miniship demo data (%s)
 		if len(a.PrivacyAPIs) > 0 {
 			grants = "privacy grants " + strings.Join(a.PrivacyAPIs, ",")
 		}
-		fmt.Fprintf(w, "  mini program       %s (%s), %s, refresh token %s\n", a.AppID, a.Nickname, grants, d.Refresh[a.AppID])
+		fmt.Fprintf(w, "  mini program       %s (%s; %s), refresh token %s\n", a.AppID, a.Nickname, grants, d.Refresh[a.AppID])
 	}
 	cat := d.Authorizers[0].Categories[0]
 	fmt.Fprintf(w, `
