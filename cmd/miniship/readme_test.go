@@ -41,12 +41,7 @@ func TestReadme(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs the README")
 	}
-	if _, err := exec.LookPath("bash"); err != nil {
-		t.Skip("needs bash and curl:", err)
-	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("needs bash and curl:", err)
-	}
+	needTools(t, "bash", "curl")
 	text, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +61,21 @@ func TestReadme(t *testing.T) {
 	}
 	if ran < 2 {
 		t.Fatalf("only %d sections with shell blocks: did the markers or headings change?", ran)
+	}
+}
+
+// needTools skips the test when a tool the README uses is missing, or
+// fails it when MINISHIP_TEST_README=1 (.ci/run sets it) so that CI cannot
+// pass without having run the README.
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("MINISHIP_TEST_README") == "1" {
+				t.Fatalf("the README needs %s: %v", tool, err)
+			}
+			t.Skipf("the README needs %s: %v", tool, err)
+		}
 	}
 }
 
@@ -344,9 +354,7 @@ func TestDemoPrintsReadmeCommands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("needs curl:", err)
-	}
+	needTools(t, "bash", "curl")
 	readme, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
