@@ -77,4 +77,13 @@ func TestCredentialsDocumented(t *testing.T) {
 	for k := range documented {
 		t.Errorf("docs/cli.md documents credentials key %q, which rollout.Credentials lacks", k)
 	}
+	// The example file loads.
+	_, example, ok := strings.Cut(table, "```yaml\n")
+	example, _, _ = strings.Cut(example, "```")
+	p := filepath.Join(t.TempDir(), "credentials.yaml")
+	os.WriteFile(p, []byte(example), 0o600)
+	c, err := rollout.LoadCredentials(p)
+	if !ok || err != nil || c.ComponentAppID == "" || c.AdminKey == "" || len(c.RefreshTokens) != 1 {
+		t.Errorf("the example credentials file: %+v, %v", c, err)
+	}
 }
