@@ -269,6 +269,12 @@ func copyClone(src, dst string) error {
 			return err
 		}
 		rel, _ := filepath.Rel(src, p)
+		if d.Name() == ".git" { // a directory, or a file in a git worktree
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		if d.IsDir() {
 			if rel != "." && (d.Name() == ".git" || strings.HasPrefix(d.Name(), "miniship-data")) {
 				return filepath.SkipDir
