@@ -24,12 +24,19 @@ var commands []func() *cobra.Command
 
 // Main runs the CLI and returns the process exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	// ran is set once a command's own code starts: an error before that is
+	// a usage error (unknown command or flag, wrong arguments) and gets a
+	// hint; an error after it is the command's and stands alone.
+	ran := false
 	root := &cobra.Command{
-		Use:           "github.com/miniship/miniship",
-		Short:         "A self-hostable, WeChat-compatible mini program code-management server, SDK and rollout tool",
-		SilenceUsage:  true,
-		SilenceErrors: true,
+		Use:              "miniship",
+		Short:            "A self-hostable, WeChat-compatible mini program code-management server, SDK and rollout tool",
+		Version:          version(),
+		SilenceUsage:     true,
+		SilenceErrors:    true,
+		PersistentPreRun: func(*cobra.Command, []string) { ran = true },
 	}
+	root.SetVersionTemplate("miniship {{.Version}}\n")
 	for _, c := range commands {
 		root.AddCommand(c())
 	}
@@ -39,12 +46,19 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := root.ExecuteContext(ctx); err != nil {
+	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {
 			return ee.code
 		}
 		io.WriteString(stderr, "miniship: "+err.Error()+"\n")
+		if !ran {
+			if cmd == nil {
+				cmd = root
+			}
+			io.WriteString(stderr, "Usage: "+cmd.UseLine()+"\nRun '"+cmd.CommandPath()+" --help' for usage.\n")
+		}
 		return 2
 	}
 	return 0

@@ -20,7 +20,6 @@ import (
 
 	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/clock"
-	"github.com/miniship/miniship/demo"
 	"github.com/miniship/miniship/httpapi"
 	"github.com/miniship/miniship/outbox"
 	"github.com/miniship/miniship/service"
@@ -170,7 +169,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	}
 	base := "http://" + ln.Addr().String()
 	if f.demo {
-		if err := printDemo(ctx, svc, base, f.adminKey, stdout); err != nil {
+		if err := printDemo(ctx, svc, base, f, stdout); err != nil {
 			ln.Close()
 			return fmt.Errorf("demo data: %w", err)
 		}
@@ -257,56 +256,4 @@ func redactDSN(dsn string) string {
 		return dsn[:strings.Index(dsn, "://")+3] + "…" + dsn[i:]
 	}
 	return dsn
-}
-
-func printDemo(ctx context.Context, svc *service.Service, base, adminKey string, w io.Writer) error {
-	d, err := demo.Seed(ctx, svc)
-	if err != nil {
-		return err
-	}
-	ticket, err := svc.CurrentTicket(ctx, demo.PlatformAppID)
-	if err != nil {
-		return err
-	}
-	state := "created"
-	if !d.Created {
-		state = "already there"
-	}
-	p := d.Platform
-	fmt.Fprintf(w, `
-miniship demo data (%s)
-  admin key          %s
-  platform appid     %s
-  platform secret    %s
-  message token      %s
-  EncodingAESKey     %s
-  template_id        %d
-`, state, adminKey, p.AppID, p.Secret, p.Token, p.EncodingAESKey, d.TemplateID)
-	for _, a := range d.Authorizers {
-		// The AppSecret is what the merchant signs in with on the consent page.
-		fmt.Fprintf(w, "  mini program       %s (%s), AppSecret %s, refresh token %s\n", a.AppID, a.Nickname, a.Secret, d.Refresh[a.AppID])
-	}
-	fmt.Fprintf(w, `
-Try it (the ticket rotates every 10 minutes; each stays valid 12 hours):
-
-  curl -s -X POST '%[1]s/cgi-bin/component/api_component_token' \
-    -d '{"component_appid":"%[2]s","component_appsecret":"%[3]s","component_verify_ticket":"%[4]s"}'
-
-then, with the component_access_token it returns as CTOKEN:
-
-  curl -s -X POST '%[1]s/cgi-bin/component/api_authorizer_token?component_access_token=CTOKEN' \
-    -d '{"component_appid":"%[2]s","authorizer_appid":"%[5]s","authorizer_refresh_token":"%[6]s"}'
-
-and with that authorizer_access_token as ATOKEN, commit the template:
-
-  curl -s -X POST '%[1]s/wxa/commit?access_token=ATOKEN' \
-    -d '{"template_id":%[7]d,"ext_json":"{\"extAppid\":\"%[5]s\",\"ext\":{\"shopName\":\"Shop A\"},\"requiredPrivateInfos\":[\"getLocation\"]}","user_version":"1.0.0","user_desc":"first"}'
-
-Consent page: get a pre_auth_code (api_create_preauthcode with CTOKEN), open
-  %[1]s/cgi-bin/componentloginpage?component_appid=%[2]s&pre_auth_code=PRE&redirect_uri=https://example.com/
-and sign in with a mini program's appid and AppSecret above.
-
-Admin API: curl -s -H 'Authorization: Bearer %[8]s' %[1]s/miniship/v1/platforms/%[2]s/ticket
-`, base, p.AppID, p.Secret, ticket, demo.ShopA, d.Refresh[demo.ShopA], d.TemplateID, adminKey)
-	return nil
 }

@@ -4,7 +4,8 @@
 //
 // # Merge rules
 //
-// These follow the newest commit page (seed 000), which wins over the older
+// These follow the newest version of WeChat's commit page (its samples are
+// testdata/samples/000_*), which wins over the older
 // "only pages and tabBar.list overwrite, plugins unsupported" wording:
 //   - Replaced whole: pages, customOpen, functionPages, subPackages,
 //     navigateToMiniProgramAppIdList, plugins, requiredPrivateInfos.

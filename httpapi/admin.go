@@ -95,7 +95,9 @@ func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 		writeJSON(w, status, map[string]string{"error": "internal error"})
 		return
 	}
-	writeJSON(w, status, map[string]string{"error": err.Error()})
+	// errors.Join separates its parts with newlines; one line reads better
+	// in a terminal than a JSON "\n".
+	writeJSON(w, status, map[string]string{"error": strings.ReplaceAll(err.Error(), "\n", ": ")})
 }
 
 // decodeAdmin reads a JSON body strictly: admin callers are our own tools,

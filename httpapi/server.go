@@ -62,6 +62,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// For load balancers, and the floor the load benchmarks divide by.
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"status":"ok"}`))
+	case p == "/":
+		s.serveIndex(w, r)
 	case strings.HasPrefix(p, adminPrefix):
 		s.serveAdmin(w, r)
 	case p == "/cgi-bin/componentloginpage" || p == "/safe/bindcomponent":

@@ -1,7 +1,7 @@
 package wxerr
 
 // Every errcode miniship produces or the SDK names. Texts are the official
-// English errmsgs (spec/errcodes.txt); codes whose page gives none use the
+// English errmsgs (WeChat's global return-code page); codes whose page gives none use the
 // text of the per-API page.
 const (
 	SystemError                Code = -1

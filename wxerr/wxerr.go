@@ -75,7 +75,7 @@ func Parse(code int, errmsg string) *Error {
 func (c Code) Error() string { return fmt.Sprintf("errcode %d: %s", int(c), c.Text()) }
 
 // Text is the official English errmsg of the code (from the WeChat global
-// return-code page, spec/errcodes.txt); the Chinese one where no English
+// return-code page, 全局返回码); the Chinese one where no English
 // text exists.
 func (c Code) Text() string {
 	if t, ok := texts[c]; ok {

@@ -1,0 +1,102 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/miniship/miniship/demo"
+	"github.com/miniship/miniship/service"
+)
+
+// printDemo seeds the demo data (once) and prints its credentials and the
+// whole life of shop A as commands to paste into bash, with this server's
+// values. After the line setting the variables, the commands are the same
+// as in the README's "Trying the demo" (a test keeps them equal), which
+// reads the variables from the admin API instead.
+func printDemo(ctx context.Context, svc *service.Service, base string, f serveFlags, w io.Writer) error {
+	d, err := demo.Seed(ctx, svc)
+	if err != nil {
+		return err
+	}
+	ticket, err := svc.CurrentTicket(ctx, demo.PlatformAppID)
+	if err != nil {
+		return err
+	}
+	state := "created"
+	if !d.Created {
+		state = "already there"
+	}
+	p := d.Platform
+	fmt.Fprintf(w, `
+miniship demo data (%s)
+  admin key          %s
+  platform appid     %s
+  platform secret    %s
+  message token      %s
+  EncodingAESKey     %s
+  template_id        %d
+`, state, f.adminKey, p.AppID, p.Secret, p.Token, p.EncodingAESKey, d.TemplateID)
+	for _, a := range d.Authorizers {
+		grants := "no privacy grants"
+		if len(a.PrivacyAPIs) > 0 {
+			grants = "privacy grants " + strings.Join(a.PrivacyAPIs, ",")
+		}
+		// The AppSecret is what the merchant signs in with on the consent page.
+		fmt.Fprintf(w, "  mini program       %s (%s; %s), AppSecret %s, refresh token %s\n", a.AppID, a.Nickname, grants, a.Secret, d.Refresh[a.AppID])
+	}
+	cat := d.Authorizers[0].Categories[0]
+	fmt.Fprintf(w, `
+The whole life of shop A (commit, privacy scan, submit_audit, approval,
+release), to paste into bash:
+
+  field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }   # one JSON field, without jq
+  B=%s KEY=%s
+  SECRET=%s
+  TICKET=%s
+  REFRESH=%s
+%s
+Shop B has no privacy grant, while the template declares requiredPrivateInfos
+["getLocation"] (its store page calls wx.getLocation): every commit for shop B
+answers 85312 until it is granted (on WeChat, in the mini program's console):
+
+  curl -s -H "Authorization: Bearer $KEY" -X PATCH $B/miniship/v1/authorizers/%s -d '{"privacy_apis":["getLocation"]}'
+
+Consent page: get a pre_auth_code (api_create_preauthcode with $CTOKEN), open
+  $B/cgi-bin/componentloginpage?component_appid=%s&pre_auth_code=PRE&redirect_uri=https://example.com/
+and sign in with a mini program's appid and AppSecret above.
+
+`, base, f.adminKey, p.Secret, ticket, d.Refresh[demo.ShopA],
+		lifeCommands(d.TemplateID, cat.FirstClass, cat.SecondClass, cat.FirstID, cat.SecondID, scanWait(f)), demo.ShopB, p.AppID)
+	return nil
+}
+
+// scanWait is the line that waits for the privacy scan after a commit: a
+// poll on the real clock, a clock advance on the manual one.
+func scanWait(f serveFlags) string {
+	if f.clockMode == "manual" {
+		return fmt.Sprintf(`curl -s -H "Authorization: Bearer $KEY" -X POST $B/miniship/v1/clock/advance -d '{"seconds":%d}'   # manual clock: end the privacy scan`, int(f.scan.Seconds()+0.999))
+	}
+	return fmt.Sprintf(`until curl -s "$B/wxa/security/get_code_privacy_info?access_token=$ATOKEN" | grep -q '"errcode":0'; do sleep 1; done   # the privacy scan takes %s`, f.scan)
+}
+
+// lifeCommands is shop A's life after the variables B, KEY, SECRET, TICKET
+// and REFRESH are set; each line is indented for the terminal.
+func lifeCommands(templateID int64, first, second string, firstID, secondID int64, scan string) string {
+	lines := fmt.Sprintf(`CTOKEN=$(curl -s -X POST $B/cgi-bin/component/api_component_token \
+  -d '{"component_appid":"%[1]s","component_appsecret":"'$SECRET'","component_verify_ticket":"'$TICKET'"}' | field component_access_token)
+ATOKEN=$(curl -s -X POST "$B/cgi-bin/component/api_authorizer_token?component_access_token=$CTOKEN" \
+  -d '{"component_appid":"%[1]s","authorizer_appid":"%[2]s","authorizer_refresh_token":"'$REFRESH'"}' | field authorizer_access_token)
+curl -s -w '\n' -X POST "$B/wxa/commit?access_token=$ATOKEN" \
+  -d '{"template_id":%[3]d,"ext_json":"{\"extAppid\":\"%[2]s\",\"ext\":{\"shopName\":\"Shop A\"}}","user_version":"1.0.0","user_desc":"first"}'
+%[4]s
+curl -s -w '\n' "$B/wxa/get_category?access_token=$ATOKEN"   # the categories submit_audit may name
+AUDIT=$(curl -s -X POST "$B/wxa/submit_audit?access_token=$ATOKEN" \
+  -d '{"item_list":[{"address":"pages/index/index","tag":"shop","title":"Home","first_class":"%[5]s","second_class":"%[6]s","first_id":%[7]d,"second_id":%[8]d}]}' | field auditid)
+curl -s -H "Authorization: Bearer $KEY" -X POST $B/miniship/v1/audits/$AUDIT/decision -d '{"result":"approve"}'   # the reviewer's part
+curl -s -w '\n' -X POST "$B/wxa/get_auditstatus?access_token=$ATOKEN" -d '{"auditid":'$AUDIT'}'   # status 0: approved
+curl -s -w '\n' -X POST "$B/wxa/release?access_token=$ATOKEN" -d '{}'
+`, demo.PlatformAppID, demo.ShopA, templateID, scan, first, second, firstID, secondID)
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(lines, "\n"), "\n", "\n  ") + "\n"
+}
