@@ -91,3 +91,23 @@ func testConsentBurnsCodeAfterWrongSecrets(t *testing.T, database string) {
 		t.Fatal("the right secret worked with a burnt code")
 	}
 }
+
+// TestDefaultSetsAreWeChats: the sets granted when none are named are all
+// in WeChat's table, which is sorted (LookupPermissionSet searches it).
+func TestDefaultSetsAreWeChats(t *testing.T) {
+	for _, id := range service.New(service.Options{}).Config().DefaultPermissionSets {
+		if _, ok := miniship.LookupPermissionSet(id); !ok {
+			t.Errorf("default set %d is not in miniship.PermissionSets()", id)
+		}
+	}
+	all := miniship.PermissionSets()
+	if !slices.IsSortedFunc(all, func(a, b miniship.PermissionSet) int { return a.ID - b.ID }) {
+		t.Fatal("the permission set table is not sorted by id")
+	}
+	if ps, ok := miniship.LookupPermissionSet(18); !ok || !ps.Exclusive {
+		t.Fatalf("set 18: %+v %v", ps, ok)
+	}
+	if ps, ok := miniship.LookupPermissionSet(17); !ok || ps.Exclusive {
+		t.Fatalf("set 17: %+v %v", ps, ok)
+	}
+}

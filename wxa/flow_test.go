@@ -54,20 +54,11 @@ func TestComponentFlow(t *testing.T) {
 	if err != nil || !strings.HasPrefix(link.String(), s.URL+"/cgi-bin/componentloginpage?") {
 		t.Fatalf("AuthorizationURL = %v", link)
 	}
-	form := link.Query()
-	form.Set("authorizer_appid", mp.AppID)
-	form.Set("authorizer_secret", mp.Secret)
-	form["permission_set"] = []string{"18", "30", "86"}
-	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	res, err := noRedirect.PostForm(s.URL+link.Path, form)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	back, _ := url.Parse(res.Header.Get("Location"))
+	q := link.Query()
+	back := s.Consent(t, q.Get("component_appid"), q.Get("pre_auth_code"), q.Get("redirect_uri"), mp.AppID, mp.Secret, 18, 30, 86)
 	code := back.Query().Get("auth_code")
-	if res.StatusCode != http.StatusFound || code == "" {
-		t.Fatalf("consent: %d %v", res.StatusCode, back)
+	if back.Host != "platform.example" || back.Query().Get("expires_in") != "600" {
+		t.Fatalf("consent redirect: %v", back)
 	}
 	// The authorized push carries the same code.
 	select {
