@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"math/big"
 	"net/url"
@@ -338,7 +339,7 @@ func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name stri
 
 func randInt(s *Service, max int64) (int64, error) {
 	b := make([]byte, 8)
-	if _, err := s.rand.Read(b); err != nil {
+	if _, err := io.ReadFull(s.rand, b); err != nil {
 		return 0, err
 	}
 	return new(big.Int).Mod(new(big.Int).SetBytes(b), big.NewInt(max)).Int64(), nil

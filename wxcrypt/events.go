@@ -140,6 +140,9 @@ type Message struct {
 	FailTime   int64 `xml:"FailTime,omitempty"`
 	DelayTime  int64 `xml:"DelayTime,omitempty"`
 	ScreenShot CDATA `xml:"ScreenShot,omitempty"`
+
+	// Grant decisions (events_grants.go): wxa_privacy_apply, wxa_category_audit.
+	GrantFields
 }
 
 // ParseMessage decodes inner XML (as returned by OpenPush) into a Message.

@@ -50,3 +50,25 @@ type CategoryAuditEvent struct {
 	Ret          int      `xml:"ret"`
 	Reason       CDATA    `xml:"reason"`
 }
+
+// GrantFields are the fields of the grant pushes as a receiver reads them,
+// all as text: WeChat has sent these values quoted ("2") as well as bare.
+type GrantFields struct {
+	PrivacyApply *PrivacyApplyInfo `xml:"result_info,omitempty"`
+	// wxa_category_audit: the category and ret (2 rejected, 3 approved).
+	First          string `xml:"first,omitempty"`
+	Second         string `xml:"second,omitempty"`
+	Ret            string `xml:"ret,omitempty"`
+	CategoryReason string `xml:"reason,omitempty"`
+}
+
+// PrivacyApplyInfo is the result_info of a wxa_privacy_apply push, read;
+// Status is 2 rejected or 3 approved, possibly with quotes around it.
+type PrivacyApplyInfo struct {
+	APIName   string `xml:"api_name"`
+	ApplyTime string `xml:"apply_time"`
+	AuditID   string `xml:"audit_id"`
+	AuditTime string `xml:"audit_time"`
+	Reason    string `xml:"reason"`
+	Status    string `xml:"status"`
+}
