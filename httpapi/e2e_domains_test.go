@@ -16,6 +16,7 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/mstest"
 )
 
@@ -195,4 +196,26 @@ func testDomainPipeline(t *testing.T, database string) {
 	if ok, _ := e.s.Service.IsTester(t.Context(), e.mp.AppID, "someone_else"); ok {
 		t.Fatal("IsTester answered true for a stranger")
 	}
+}
+
+// TestMstestHelpers: a Go user sets up domains and testers in a line each,
+// and release makes the domains live.
+func TestMstestHelpers(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, nil)
+	e.s.Domains(t, e.p.AppID, e.mp.AppID, miniship.ServerDomains{Request: []string{"https://api.helper.com"}, TCP: []string{"tcp://t.helper.com:7000"}})
+	us := e.s.Testers(t, e.p.AppID, e.mp.AppID, "helper_qa1", "helper_qa2")
+	if len(us) != 2 {
+		t.Fatalf("Testers = %v", us)
+	}
+	m := e.ok("POST", "/wxa/memberauth", `{"action":"get_experiencer"}`)
+	if len(m["members"].([]any)) != 2 {
+		t.Fatalf("memberauth: %v", m)
+	}
+	e.commit("1.0.0", "")
+	e.scanned()
+	e.approve(e.submit())
+	e.ok("POST", "/wxa/release", `{}`)
+	m = e.ok("POST", "/wxa/get_effective_domain", `{}`)
+	wantList(t, m["effective_domain"].(map[string]any), "requestdomain", "https://api.helper.com")
+	wantList(t, m["effective_domain"].(map[string]any), "tcpdomain", "tcp://t.helper.com:7000")
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/miniship/miniship"
@@ -161,5 +162,38 @@ func testPipelineErrcodes(t *testing.T, database string) {
 	arWant(t, wx(t, s, "POST", "/cgi-bin/component/clear_quota", C, fmt.Sprintf(`{"component_appid":%q}`, e.p.AppID)), 0)
 	if !strings.HasPrefix(e.p.AppID, "wx") {
 		t.Fatal("fixture")
+	}
+}
+
+// TestConcurrentTesterCap: concurrent bind_tester calls past the cap bind
+// exactly the cap, on both databases (the mini program's row lock).
+func TestConcurrentTesterCap(t *testing.T) { mstest.Backends(t, testConcurrentTesterCap) }
+
+func testConcurrentTesterCap(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{TesterCap: 3}}, nil)
+	const n = 8
+	codes := make(chan int, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			codes <- arCode(e.call("POST", "/wxa/bind_tester", fmt.Sprintf(`{"wechatid":"racer_%02d"}`, i)))
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(codes)
+	got := map[int]int{}
+	for c := range codes {
+		got[c]++
+	}
+	if got[0] != 3 || got[85002] != n-3 {
+		t.Fatalf("answers %v, want 3×0 and %d×85002", got, n-3)
+	}
+	if ms := e.ok("POST", "/wxa/memberauth", `{"action":"get_experiencer"}`)["members"].([]any); len(ms) != 3 {
+		t.Fatalf("%d testers bound, want 3", len(ms))
 	}
 }

@@ -1,0 +1,67 @@
+package codeimg
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	_ "image/jpeg"
+	_ "image/png"
+	"strings"
+	"testing"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+)
+
+func TestRender(t *testing.T) {
+	long := "miniship:wxacode?path=" + strings.Repeat("p", 1000)
+	for _, c := range []struct {
+		name    string
+		content string
+		o       Options
+		typ     string
+		minSide int
+	}{
+		{"square", "miniship:wxaqrcode?path=a", Options{Width: 280, Line: color.RGBA{A: 255}}, "image/jpeg", 280},
+		{"round", "miniship:wxacode?path=a", Options{Width: 430, Round: true, Line: color.RGBA{R: 20, G: 40, B: 160, A: 255}}, "image/jpeg", 430},
+		{"hyaline", "miniship:wxacode?scene=x", Options{Width: 300, Round: true, Hyaline: true, Line: color.RGBA{A: 255}}, "image/png", 300},
+		{"long path grows", long, Options{Width: 280, Round: true, Line: color.RGBA{A: 255}}, "image/jpeg", 281},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data, typ, err := Render(c.content, c.o)
+			if err != nil || typ != c.typ {
+				t.Fatalf("Render: %q, %v", typ, err)
+			}
+			img, format, err := image.Decode(bytes.NewReader(data))
+			if err != nil || "image/"+format != typ {
+				t.Fatalf("decode: %s, %v", format, err)
+			}
+			b := img.Bounds()
+			if b.Dx() != b.Dy() || b.Dx() < c.minSide {
+				t.Fatalf("size %v, want square of at least %d", b, c.minSide)
+			}
+			bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
+			r, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+			if err != nil || r.GetText() != c.content {
+				t.Fatalf("QR reads %v, %v", r, err)
+			}
+			if _, _, _, a := img.At(0, 0).RGBA(); (a == 0) != c.o.Hyaline {
+				t.Fatalf("corner alpha %d with hyaline %v", a, c.o.Hyaline)
+			}
+		})
+	}
+}
+
+func TestAvatar(t *testing.T) {
+	data, err := Avatar(color.RGBA{R: 200, A: 255}, 132)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, format, err := image.Decode(bytes.NewReader(data))
+	if err != nil || format != "png" || img.Bounds().Dx() != 132 {
+		t.Fatalf("avatar: %s %v", format, err)
+	}
+	if r, _, _, _ := img.At(66, 66).RGBA(); r>>8 != 200 {
+		t.Fatalf("centre is %v", img.At(66, 66))
+	}
+}
