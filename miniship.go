@@ -78,6 +78,9 @@ type Authorizer struct {
 	// holds it until it finishes or the time passes.
 	CommitUntil time.Time `json:"-"`
 	CreatedAt   time.Time `json:"created_at"`
+
+	// GrantsRev counts changes of PrivacyAPIs and Plugins (set by the store).
+	GrantsRev int64 `json:"-"`
 }
 
 // Authorization is a mini program's grant to a platform.
@@ -88,6 +91,10 @@ type Authorization struct {
 	RefreshToken    string    `json:"authorizer_refresh_token"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
+
+	// Generation numbers the pair's grants: 0 asks PutAuthorization for
+	// the next one (a new grant), which it stores and sets here.
+	Generation int64 `json:"-"`
 }
 
 // TokenKind names the kind of an opaque credential.
@@ -112,6 +119,10 @@ type Token struct {
 	ExpiresAt       time.Time
 	Used            bool
 	CreatedAt       time.Time
+
+	// Generation is the grant generation an authorizer token was issued
+	// under; a grant made again after a revoke has a higher one.
+	Generation int64
 }
 
 // Draft is a code upload in the platform's draft box.
@@ -299,6 +310,7 @@ type Store interface {
 // Tx is the set of operations inside one transaction. Getters return
 // ErrNotFound when nothing matches.
 type Tx interface {
+	CommitTx // commit.go
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
 	// LockPlatform reads the platform for update: the serialisation point of

@@ -20,6 +20,7 @@ func newBenchCmd() *cobra.Command {
 		cfg       bench.Config
 		scenarios string
 		database  string
+		serverBin string
 		serveArgs []string
 		asJSON    bool
 	)
@@ -46,6 +47,9 @@ loop (--concurrency clients back to back) to an open loop paced by vegeta.`,
 				exe, err := os.Executable()
 				if err != nil {
 					return err
+				}
+				if serverBin != "" {
+					exe = serverBin
 				}
 				srv, err := bench.StartServer(ctx, exe, database, serveArgs, errw)
 				if err != nil {
@@ -81,6 +85,7 @@ loop (--concurrency clients back to back) to an open loop paced by vegeta.`,
 	fl.StringVar(&cfg.AdminKey, "admin-key", envOr("MINISHIP_ADMIN_KEY", ""), "the server's admin API key (MINISHIP_ADMIN_KEY)")
 	fl.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server under --base-url on this machine, to report its CPU per operation")
 	fl.StringVar(&database, "database", "", "database of the temporary server: empty for SQLite, or postgres://...")
+	fl.StringVar(&serverBin, "server-binary", "", "miniship binary the temporary server runs (default: this one), to compare builds")
 	fl.StringArrayVar(&serveArgs, "serve-arg", nil, "extra flag for the temporary server (repeatable), e.g. --serve-arg=--commit-latency=0s")
 	fl.IntVarP(&cfg.Concurrency, "concurrency", "c", 32, "closed-loop clients, one mini program each")
 	fl.IntVar(&cfg.Rate, "rate", 0, "open loop: requests per second (0: closed loop)")

@@ -368,6 +368,9 @@ func auditResult(a *miniship.Audit) *AuditStatusResult {
 func (s *Service) AuditStatus(ctx context.Context, c *Caller, auditID int64) (*AuditStatusResult, error) {
 	var res *AuditStatusResult
 	err := s.view(ctx, func(tx miniship.Tx) error {
+		if err := s.checkGrant(tx, c); err != nil {
+			return err
+		}
 		if _, err := experience(tx, c.AuthorizerAppID); err != nil {
 			return err
 		}

@@ -41,6 +41,9 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 	if n := utf8.RuneCountInString(req.UserVersion); n > 64 {
 		return wxerr.Errorf(wxerr.InvalidArgs, "user_version has %d characters, at most 64", n)
 	}
+	if s.cfg.CommitLatency == 0 {
+		return s.commitOnce(ctx, c, req) // commit_once.go: the common case, one transaction
+	}
 	var a *miniship.Authorizer
 	err := s.view(ctx, func(tx miniship.Tx) (err error) {
 		a, err = tx.GetAuthorizer(c.AuthorizerAppID)
@@ -145,6 +148,11 @@ func (s *Service) buildVersion(ctx context.Context, c *Caller, a *miniship.Autho
 	if err != nil {
 		return nil, err
 	}
+	return s.runEngine(ct, c, a, req)
+}
+
+// runEngine applies the ext_json to a loaded template.
+func (s *Service) runEngine(ct *cachedTemplate, c *Caller, a *miniship.Authorizer, req CommitRequest) (*miniship.Version, error) {
 	res, err := extjson.Apply(ct.tpl, req.ExtJSON, extjson.Options{
 		Standard: ct.meta.Type == miniship.TemplateStandard,
 		Grants:   grants{a},
@@ -263,6 +271,9 @@ func (s *Service) ExperienceLink(ctx context.Context, c *Caller, path string) (s
 func (s *Service) GetCategory(ctx context.Context, c *Caller) ([]miniship.Category, error) {
 	var cats []miniship.Category
 	err := s.view(ctx, func(tx miniship.Tx) error {
+		if err := s.checkGrant(tx, c); err != nil {
+			return err
+		}
 		a, err := tx.GetAuthorizer(c.AuthorizerAppID)
 		if err == nil {
 			cats = a.Categories

@@ -113,6 +113,9 @@ type Service struct {
 	tplCache map[int64]*cachedTemplate
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
+
+	tokens tokenCache  // access tokens seen (authcache.go)
+	grants grantsCache // mini programs' engine grants, by revision
 }
 
 // Options wires a Service. Clock, Rand and Logger default to the wall

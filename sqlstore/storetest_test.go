@@ -42,6 +42,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"ConcurrentLockAuthorizer", testConcurrentLockAuthorizer},
 		{"ConcurrentLockPlatform", testConcurrentLockPlatform},
 		{"DeadlockRetry", testDeadlockRetry},
+		{"GrantGenerations", testGrantGenerations}, {"LockForCommit", testLockForCommit}, // commit_test.go
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
@@ -294,6 +295,7 @@ func testAuthorizers(t *testing.T, s miniship.Store) {
 	})
 	want := *changed
 	want.CreatedAt = full.CreatedAt
+	want.GrantsRev = full.GrantsRev + 1 // privacy_apis changed
 	view(t, s, func(tx miniship.Tx) error {
 		equal(t, must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa1")), &want)
 		return nil
