@@ -64,7 +64,9 @@ func testGrantGenerations(t *testing.T, s miniship.Store) {
 	equal(t, rev(), r0) // not a grant
 	change(func(a *miniship.Authorizer) { a.PrivacyAPIs = []string{"getLocation"} })
 	equal(t, rev(), r0+1)
-	change(func(a *miniship.Authorizer) { a.Plugins = []miniship.PluginGrant{{AppID: "wxplugin", Versions: []string{"1.0.0"}}} })
+	change(func(a *miniship.Authorizer) {
+		a.Plugins = []miniship.PluginGrant{{AppID: "wxplugin", Versions: []string{"1.0.0"}}}
+	})
 	equal(t, rev(), r0+2)
 	change(func(a *miniship.Authorizer) { a.SupportVersion = "3.0.0" })
 	equal(t, rev(), r0+2)
