@@ -171,7 +171,8 @@ type Version struct {
 	UserDesc        string
 	ExtJSON         string
 	// App, Pages and Ext are the engine's output: the effective app.json,
-	// the page configs by page path, and the ext object (or null).
+	// the page configs by page path, and the ext object (or null). App and
+	// Pages are nil when not stored: the service derives them again.
 	App   json.RawMessage
 	Pages json.RawMessage
 	Ext   json.RawMessage

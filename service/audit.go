@@ -806,6 +806,9 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 				// Only audits a rule decides cost a write transaction: in
 				// reject-only mode the others wait for the reviewer.
 				v, err := tx.GetVersion(a.VersionID)
+				if err == nil {
+					err = s.reviewable(ctx, v) // derive.go
+				}
 				if err != nil {
 					return err
 				}
@@ -829,6 +832,9 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 				return err // decided meanwhile
 			}
 			v, err := tx.GetVersion(a.VersionID)
+			if err == nil {
+				err = s.reviewable(ctx, v) // derive.go
+			}
 			if err != nil {
 				return err
 			}

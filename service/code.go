@@ -165,12 +165,8 @@ func (s *Service) runEngine(ct *cachedTemplate, c *Caller, a *miniship.Authorize
 		UserVersion: req.UserVersion, UserDesc: req.UserDesc, ExtJSON: req.ExtJSON,
 		PageList: pageList(res.App), UsedPrivacyAPIs: ct.tpl.PrivacyAPIs, DeclaredPrivacyAPIs: res.RequiredPrivateInfos,
 	}
-	if v.App, err = json.Marshal(res.App); err != nil {
-		return nil, err
-	}
-	if v.Pages, err = json.Marshal(res.Pages); err != nil {
-		return nil, err
-	}
+	// App and Pages are not stored: they follow from the template and the
+	// ext_json (derive.go), so a version costs what the commit sent.
 	if v.Ext, err = json.Marshal(res.Ext); err != nil {
 		return nil, err
 	}
@@ -396,19 +392,13 @@ func (s *Service) ExperiencePackage(ctx context.Context, appid string) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	ct, err := s.loadTemplate(ctx, v.PlatformAppID, v.TemplateID, true)
+	ct, app, pages, err := s.versionConfig(ctx, v)
 	if err != nil {
 		return nil, err
 	}
-	var app, ext map[string]any
-	var pages map[string]map[string]any
-	for _, f := range []struct {
-		raw json.RawMessage
-		v   any
-	}{{v.App, &app}, {v.Pages, &pages}, {v.Ext, &ext}} {
-		if err := json.Unmarshal(f.raw, f.v); err != nil {
-			return nil, fmt.Errorf("version %d: %w", v.ID, err)
-		}
+	var ext map[string]any
+	if err := json.Unmarshal(v.Ext, &ext); err != nil {
+		return nil, fmt.Errorf("version %d: %w", v.ID, err)
 	}
 	var buf bytes.Buffer
 	if err := ct.tpl.BuildPackage(&buf, app, pages, ext); err != nil {
