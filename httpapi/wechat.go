@@ -29,10 +29,11 @@ type route struct {
 	perms   []int              // permission sets an authorizer token needs (any one)
 	body    bool               // a missing body is 44002
 	bare    bool               // success carries no errcode (token endpoints)
+	h       func(*call) (any, error)
+
 	// grantInTx: the service method checks the grant in its own
 	// transaction (service.AuthenticateInTx); set only on such methods.
 	grantInTx bool
-	h         func(*call) (any, error)
 }
 
 // call is one request to a WeChat endpoint.

@@ -31,6 +31,11 @@ func (s *Service) commitOnce(ctx context.Context, c *Caller, req CommitRequest) 
 	}
 	v, err := s.runEngine(ct, c, g.a, req)
 	if err != nil {
+		// A deleted template is 85014 before anything its code would get
+		// (the cached template does not know it was deleted).
+		if _, terr := s.loadTemplate(ctx, c.PlatformAppID, req.TemplateID, false); terr != nil {
+			return terr
+		}
 		// Judge a refusal by the grants as they are now, not as cached.
 		fresh, ferr := s.engineGrants(ctx, c.AuthorizerAppID, true)
 		if ferr != nil || fresh.rev == g.rev {
