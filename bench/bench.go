@@ -325,8 +325,12 @@ func (r *runner) closed(ctx context.Context, name string, o op) (Result, error) 
 	for i := range n {
 		wg.Go(func() {
 			for !stop.Load() && ctx.Err() == nil {
+				// An operation counts when it started in the measured
+				// window, however long it takes to finish: long ones
+				// (life) are then counted too when the window is short.
+				counted := measuring.Load()
 				d, err := o(ctx, i)
-				if !measuring.Load() {
+				if !counted {
 					continue
 				}
 				if err != nil {
@@ -344,10 +348,10 @@ func (r *runner) closed(ctx context.Context, name string, o op) (Result, error) 
 	cpu0 := cpuTime(r.cfg.ServerPID)
 	measuring.Store(true)
 	sleep(ctx, r.cfg.Duration)
-	measuring.Store(false)
-	cpu1 := cpuTime(r.cfg.ServerPID)
 	stop.Store(true)
+	measuring.Store(false)
 	wg.Wait()
+	cpu1 := cpuTime(r.cfg.ServerPID)
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
