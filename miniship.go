@@ -80,6 +80,9 @@ type Authorizer struct {
 	// holds it until it finishes or the time passes.
 	CommitUntil time.Time `json:"-"`
 	CreatedAt   time.Time `json:"created_at"`
+
+	// GrantsRev counts changes of PrivacyAPIs and Plugins (set by the store).
+	GrantsRev int64 `json:"-"`
 }
 
 // Authorization is a mini program's grant to a platform.
@@ -90,6 +93,10 @@ type Authorization struct {
 	RefreshToken    string    `json:"authorizer_refresh_token"`
 	CreatedAt       time.Time `json:"created_at"`
 	UpdatedAt       time.Time `json:"updated_at"`
+
+	// Generation numbers the pair's grants: 0 asks PutAuthorization for
+	// the next one (a new grant), which it stores and sets here.
+	Generation int64 `json:"-"`
 }
 
 // TokenKind names the kind of an opaque credential.
@@ -114,6 +121,10 @@ type Token struct {
 	ExpiresAt       time.Time
 	Used            bool
 	CreatedAt       time.Time
+
+	// Generation is the grant generation an authorizer token was issued
+	// under; a grant made again after a revoke has a higher one.
+	Generation int64
 }
 
 // Draft is a code upload in the platform's draft box.
@@ -162,7 +173,8 @@ type Version struct {
 	UserDesc        string
 	ExtJSON         string
 	// App, Pages and Ext are the engine's output: the effective app.json,
-	// the page configs by page path, and the ext object (or null).
+	// the page configs by page path, and the ext object (or null). App and
+	// Pages are nil when not stored: the service derives them again.
 	App   json.RawMessage
 	Pages json.RawMessage
 	Ext   json.RawMessage
@@ -306,6 +318,7 @@ type Tx interface {
 	UtilityTx
 	GrantTx // privacy guides and applications (grants.go)
 
+	CommitTx // commit.go
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
 	// LockPlatform reads the platform for update: the serialisation point of

@@ -131,9 +131,9 @@ func (s *Server) routes() map[string]route {
 	code := func(methods int, body bool, h func(*call) (any, error)) route {
 		return route{methods: methods, token: miniship.AuthorizerToken, perms: []int{service.PermCodeManagement}, body: body, h: h}
 	}
-	m["/wxa/commit"] = code(post, true, s.commit)
+	m["/wxa/commit"] = inTx(code(post, true, s.commit))
 	m["/wxa/get_page"] = code(get, false, s.getPage)
-	m["/wxa/get_category"] = code(get, false, s.getCategory)
+	m["/wxa/get_category"] = inTx(code(get, false, s.getCategory))
 	qr := code(get, false, s.qrcode)
 	qr.perms = []int{service.PermCodeManagement, service.PermQRCode}
 	m["/wxa/get_qrcode"] = qr
@@ -142,5 +142,14 @@ func (s *Server) routes() map[string]route {
 	s.releaseRoutes(m, code)
 	s.pipelineRoutes(m)
 	s.grantRoutes(m) // privacy, categories, plugins (grants.go)
+	m["/wxa/get_auditstatus"] = inTx(m["/wxa/get_auditstatus"])
 	return m
+}
+
+// inTx marks a route whose service method checks the token's grant in its
+// own transaction (service.AuthenticateInTx): commit, get_category and
+// get_auditstatus, the calls a rollout makes most.
+func inTx(r route) route {
+	r.grantInTx = true
+	return r
 }

@@ -74,8 +74,16 @@ func pct(sorted []time.Duration, p float64) time.Duration {
 // mini program each, as a rollout does) against the no-op /miniship/healthz
 // on the same server in the same run. Read commit_per_s, p50/p99 and the
 // ratio noop_per_s/commit_per_s (how many no-op calls one commit costs).
-func BenchmarkCommitLoad(b *testing.B) {
-	s := mstest.New(b, mstest.Options{})
+func BenchmarkCommitLoad(b *testing.B) { commitLoad(b, mstest.Options{}) }
+
+// BenchmarkCommitLoadPostgres is BenchmarkCommitLoad on PostgreSQL
+// (MINISHIP_TEST_POSTGRES).
+func BenchmarkCommitLoadPostgres(b *testing.B) {
+	commitLoad(b, mstest.Options{Database: mstest.PostgresDSN(b)})
+}
+
+func commitLoad(b *testing.B, o mstest.Options) {
+	s := mstest.New(b, o)
 	p := s.Platform(b, nil)
 	tpl := s.Template(b, p.AppID, nil, 0)
 	ctoken := componentTokenB(b, s, p.AppID, p.Secret)

@@ -31,6 +31,10 @@ type route struct {
 	bare    bool               // success carries no errcode (token endpoints)
 	errType string             // Content-Type of error answers when not JSON's (binary endpoints)
 	h       func(*call) (any, error)
+
+	// grantInTx: the service method checks the grant in its own
+	// transaction (service.AuthenticateInTx); set only on such methods.
+	grantInTx bool
 }
 
 // call is one request to a WeChat endpoint.
@@ -114,9 +118,14 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 		if tok == "" {
 			tok = q.Get("component_access_token")
 		}
-		if c.caller, err = s.svc.Authenticate(c.ctx, tok, rt.token, rt.perms...); err != nil {
+		auth := s.svc.Authenticate
+		if rt.grantInTx {
+			auth = s.svc.AuthenticateInTx
+		}
+		if c.caller, err = auth(c.ctx, tok, rt.token, rt.perms...); err != nil {
 			return nil, err
 		}
+		defer s.svc.GrantFirst(c.ctx, c.caller, &err)
 		if err := s.limits.check(c.ctx, c.caller, c.r.URL.Path); err != nil {
 			return nil, err
 		}

@@ -368,6 +368,9 @@ func auditResult(a *miniship.Audit) *AuditStatusResult {
 func (s *Service) AuditStatus(ctx context.Context, c *Caller, auditID int64) (*AuditStatusResult, error) {
 	var res *AuditStatusResult
 	err := s.view(ctx, func(tx miniship.Tx) error {
+		if err := s.checkGrant(tx, c); err != nil {
+			return err
+		}
 		if _, err := experience(tx, c.AuthorizerAppID); err != nil {
 			return err
 		}
@@ -810,6 +813,9 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 				// Only audits a rule decides cost a write transaction: in
 				// reject-only mode the others wait for the reviewer.
 				v, err := tx.GetVersion(a.VersionID)
+				if err == nil {
+					err = s.reviewable(ctx, v) // derive.go
+				}
 				if err != nil {
 					return err
 				}
@@ -833,6 +839,9 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 				return err // decided meanwhile
 			}
 			v, err := tx.GetVersion(a.VersionID)
+			if err == nil {
+				err = s.reviewable(ctx, v) // derive.go
+			}
 			if err != nil {
 				return err
 			}

@@ -41,6 +41,9 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 	if n := utf8.RuneCountInString(req.UserVersion); n > 64 {
 		return wxerr.Errorf(wxerr.InvalidArgs, "user_version has %d characters, at most 64", n)
 	}
+	if s.cfg.CommitLatency == 0 {
+		return s.commitOnce(ctx, c, req) // commit_once.go: the common case, one transaction
+	}
 	var a *miniship.Authorizer
 	err := s.view(ctx, func(tx miniship.Tx) (err error) {
 		a, err = tx.GetAuthorizer(c.AuthorizerAppID)
@@ -145,6 +148,11 @@ func (s *Service) buildVersion(ctx context.Context, c *Caller, a *miniship.Autho
 	if err != nil {
 		return nil, err
 	}
+	return s.runEngine(ct, c, a, req)
+}
+
+// runEngine applies the ext_json to a loaded template.
+func (s *Service) runEngine(ct *cachedTemplate, c *Caller, a *miniship.Authorizer, req CommitRequest) (*miniship.Version, error) {
 	res, err := extjson.Apply(ct.tpl, req.ExtJSON, extjson.Options{
 		Standard: ct.meta.Type == miniship.TemplateStandard,
 		Grants:   grants{a},
@@ -157,12 +165,8 @@ func (s *Service) buildVersion(ctx context.Context, c *Caller, a *miniship.Autho
 		UserVersion: req.UserVersion, UserDesc: req.UserDesc, ExtJSON: req.ExtJSON,
 		PageList: pageList(res.App), UsedPrivacyAPIs: ct.tpl.PrivacyAPIs, DeclaredPrivacyAPIs: res.RequiredPrivateInfos,
 	}
-	if v.App, err = json.Marshal(res.App); err != nil {
-		return nil, err
-	}
-	if v.Pages, err = json.Marshal(res.Pages); err != nil {
-		return nil, err
-	}
+	// App and Pages are not stored: they follow from the template and the
+	// ext_json (derive.go), so a version costs what the commit sent.
 	if v.Ext, err = json.Marshal(res.Ext); err != nil {
 		return nil, err
 	}
@@ -264,6 +268,9 @@ func (s *Service) ExperienceLink(ctx context.Context, c *Caller, path string) (s
 func (s *Service) GetCategory(ctx context.Context, c *Caller) ([]miniship.Category, error) {
 	var cats []miniship.Category
 	err := s.view(ctx, func(tx miniship.Tx) error {
+		if err := s.checkGrant(tx, c); err != nil {
+			return err
+		}
 		a, err := tx.GetAuthorizer(c.AuthorizerAppID)
 		if err == nil {
 			cats = a.Categories
@@ -386,19 +393,13 @@ func (s *Service) ExperiencePackage(ctx context.Context, appid string) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
-	ct, err := s.loadTemplate(ctx, v.PlatformAppID, v.TemplateID, true)
+	ct, app, pages, err := s.versionConfig(ctx, v)
 	if err != nil {
 		return nil, err
 	}
-	var app, ext map[string]any
-	var pages map[string]map[string]any
-	for _, f := range []struct {
-		raw json.RawMessage
-		v   any
-	}{{v.App, &app}, {v.Pages, &pages}, {v.Ext, &ext}} {
-		if err := json.Unmarshal(f.raw, f.v); err != nil {
-			return nil, fmt.Errorf("version %d: %w", v.ID, err)
-		}
+	var ext map[string]any
+	if err := json.Unmarshal(v.Ext, &ext); err != nil {
+		return nil, fmt.Errorf("version %d: %w", v.ID, err)
 	}
 	var buf bytes.Buffer
 	if err := ct.tpl.BuildPackage(&buf, app, pages, ext); err != nil {

@@ -120,8 +120,10 @@ const (
 )
 
 // Service is the code-management system. It is safe for concurrent use and
-// holds no state that several server instances could disagree on, except
-// the parsed-template cache, which is immutable per template.
+// holds no state that several server instances could disagree on: its
+// caches hold what never changes (parsed templates, issued tokens) or what
+// is checked against the store in the request's transaction (grants, by
+// revision; see authcache.go).
 type Service struct {
 	store miniship.Store
 	clock miniship.Clock
@@ -133,6 +135,9 @@ type Service struct {
 	tplCache map[int64]*cachedTemplate
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
+
+	tokens tokenCache  // access tokens seen (authcache.go)
+	grants grantsCache // mini programs' engine grants, by revision
 }
 
 // Options wires a Service. Clock, Rand and Logger default to the wall

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/miniship/miniship"
@@ -19,6 +18,8 @@ type Caller struct {
 	PlatformAppID   string
 	AuthorizerAppID string // authorizer tokens only
 	PermissionSets  []int  // authorizer tokens only
+
+	pending *pendingGrant // the grant check AuthenticateInTx left (authcache.go)
 }
 
 // Authenticate resolves an access token of the wanted kind. For authorizer
@@ -26,40 +27,12 @@ type Caller struct {
 // (61003) and granted one of the permission sets perms (61007; none given
 // skips the check).
 func (s *Service) Authenticate(ctx context.Context, token string, want miniship.TokenKind, perms ...int) (*Caller, error) {
-	if token == "" {
-		return nil, wxerr.New(wxerr.AccessTokenMissing, "")
+	c, err := s.AuthenticateInTx(ctx, token, want, perms...)
+	if err != nil || c.pending == nil {
+		return c, err
 	}
-	var c *Caller
-	err := s.view(ctx, func(tx miniship.Tx) error {
-		t, err := tx.GetToken(want, token)
-		if errors.Is(err, miniship.ErrNotFound) {
-			return s.wrongToken(tx, token, want)
-		}
-		if err != nil {
-			return err
-		}
-		if !s.Now().Before(t.ExpiresAt) {
-			return wxerr.New(wxerr.AccessTokenExpired, "")
-		}
-		c = &Caller{Kind: t.Kind, PlatformAppID: t.PlatformAppID, AuthorizerAppID: t.AuthorizerAppID}
-		if want != miniship.AuthorizerToken {
-			return nil
-		}
-		a, err := tx.GetAuthorization(t.PlatformAppID, t.AuthorizerAppID)
-		if err != nil {
-			return notFound(err, wxerr.ComponentNotAuthorized, "")
-		}
-		if t.CreatedAt.Before(a.CreatedAt) {
-			// Issued under a grant that was revoked since: re-authorizing
-			// must not bring old tokens back.
-			return wxerr.New(wxerr.InvalidCredential, "")
-		}
-		if len(perms) > 0 && !slices.ContainsFunc(perms, func(p int) bool { return slices.Contains(a.PermissionSets, p) }) {
-			return wxerr.Errorf(wxerr.APIUnauthorizedToComponent, "permission set %v not granted", perms)
-		}
-		c.PermissionSets = a.PermissionSets
-		return nil
-	})
+	err = s.view(ctx, func(tx miniship.Tx) error { return s.checkGrant(tx, c) })
+	c.pending = nil
 	return c, err
 }
 
@@ -209,7 +182,9 @@ func (s *Service) QueryAuth(ctx context.Context, c *Caller, appid, code string) 
 			RefreshToken:    a.RefreshToken,
 			FuncInfo:        funcInfo(a.PermissionSets),
 		}
-		return tx.PutToken(s.token(miniship.AuthorizerToken, info.AccessToken, appid, a.AuthorizerAppID, s.cfg.TokenTTL))
+		at := s.token(miniship.AuthorizerToken, info.AccessToken, appid, a.AuthorizerAppID, s.cfg.TokenTTL)
+		at.Generation = a.Generation
+		return tx.PutToken(at)
 	})
 	return info, err
 }
@@ -237,7 +212,9 @@ func (s *Service) AuthorizerToken(ctx context.Context, c *Caller, appid, authori
 			return wxerr.New(wxerr.InvalidRefreshToken, "")
 		}
 		res = &AuthorizerTokenResult{AccessToken: s.newToken(48), ExpiresIn: int(s.cfg.TokenTTL / time.Second), RefreshToken: a.RefreshToken}
-		return tx.PutToken(s.token(miniship.AuthorizerToken, res.AccessToken, appid, authorizer, s.cfg.TokenTTL))
+		t := s.token(miniship.AuthorizerToken, res.AccessToken, appid, authorizer, s.cfg.TokenTTL)
+		t.Generation = a.Generation
+		return tx.PutToken(t)
 	})
 	return res, err
 }

@@ -57,20 +57,20 @@ func (t *tx) UpdatePlatform(p *miniship.Platform) error {
 
 // --- tokens ---------------------------------------------------------------
 
-const tokenCols = `value, kind, platform_appid, authorizer_appid, expires_at, used, created_at`
+const tokenCols = `value, kind, platform_appid, authorizer_appid, expires_at, used, created_at, grant_generation`
 
 func scanToken(r scanner, k *miniship.Token) error {
 	return r.Scan(&k.Value, &k.Kind, &k.PlatformAppID, &k.AuthorizerAppID,
-		(*nanos)(&k.ExpiresAt), &k.Used, (*nanos)(&k.CreatedAt))
+		(*nanos)(&k.ExpiresAt), &k.Used, (*nanos)(&k.CreatedAt), &k.Generation)
 }
 
 // PutToken stores a token, replacing one of the same kind and value.
 func (t *tx) PutToken(k *miniship.Token) error {
-	_, err := t.exec(`INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err := t.exec(`INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (kind, value) DO UPDATE SET platform_appid = excluded.platform_appid,
 		authorizer_appid = excluded.authorizer_appid, expires_at = excluded.expires_at,
-		used = excluded.used, created_at = excluded.created_at`,
-		k.Value, k.Kind, k.PlatformAppID, k.AuthorizerAppID, nanos(k.ExpiresAt), k.Used, nanos(k.CreatedAt))
+		used = excluded.used, created_at = excluded.created_at, grant_generation = excluded.grant_generation`,
+		k.Value, k.Kind, k.PlatformAppID, k.AuthorizerAppID, nanos(k.ExpiresAt), k.Used, nanos(k.CreatedAt), k.Generation)
 	return err
 }
 

@@ -44,6 +44,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"ConcurrentLockPlatform", testConcurrentLockPlatform},
 		{"DeadlockRetry", testDeadlockRetry},
 		{"AuthorizerSecret", testAuthorizerSecret}, {"AuthorizationList", testAuthorizationList}, {"ManualClock", testManualClock},
+		{"GrantGenerations", testGrantGenerations}, {"LockForCommit", testLockForCommit}, // commit_test.go
 	}
 	tests = append(tests, domainSuite...)
 	for _, tc := range tests {
@@ -297,6 +298,7 @@ func testAuthorizers(t *testing.T, s miniship.Store) {
 	})
 	want := *changed
 	want.CreatedAt = full.CreatedAt
+	want.GrantsRev = full.GrantsRev + 1 // privacy_apis changed
 	view(t, s, func(tx miniship.Tx) error {
 		equal(t, must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa1")), &want)
 		return nil

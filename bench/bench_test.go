@@ -1,0 +1,103 @@
+package bench
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/miniship/miniship/httpapi"
+	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/sqlstore"
+)
+
+func TestPercentile(t *testing.T) {
+	ms := func(n ...int) []time.Duration {
+		out := make([]time.Duration, len(n))
+		for i, v := range n {
+			out[i] = time.Duration(v) * time.Millisecond
+		}
+		return out
+	}
+	hundred := make([]int, 100)
+	for i := range hundred {
+		hundred[i] = i + 1
+	}
+	for _, c := range []struct {
+		lat  []time.Duration
+		p    float64
+		want time.Duration
+	}{
+		{nil, 0.5, 0},
+		{ms(7), 0.99, 7 * time.Millisecond},
+		{ms(1, 2, 3, 4), 0.5, 2 * time.Millisecond},
+		{ms(1, 2, 3, 4), 0.75, 3 * time.Millisecond},
+		{ms(1, 2, 3, 4), 0.999, 4 * time.Millisecond},
+		{ms(hundred...), 0.99, 99 * time.Millisecond},
+		{ms(hundred...), 0.999, 100 * time.Millisecond},
+	} {
+		if got := percentile(c.lat, c.p); got != c.want {
+			t.Errorf("percentile(%v, %v) = %v, want %v", c.lat, c.p, got, c.want)
+		}
+	}
+}
+
+// TestRunAgainstServer runs every scenario, closed and open loop, against a
+// real server on the wall clock (a 1 ns privacy scan, as the temporary
+// server of `miniship bench` has) and checks that each did real work with
+// no error, and that the costs are relative to the round's no-op.
+func TestRunAgainstServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a few seconds of load")
+	}
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "bench.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	svc := service.New(service.Options{Store: store, Config: service.Config{ScanDuration: time.Nanosecond}})
+	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: "bench-key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	defer srv.Close()
+
+	rs, err := Run(ctx, Config{BaseURL: srv.URL, AdminKey: "bench-key", Concurrency: 3, Duration: 200 * time.Millisecond, ServerPID: os.Getpid()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != len(Scenarios) {
+		t.Fatalf("%d results, want one per scenario (%d)", len(rs), len(Scenarios))
+	}
+	for i, r := range rs {
+		if r.Scenario != Scenarios[i] || r.Ops == 0 || r.Errors != 0 || r.PerSec <= 0 || r.Cost <= 0 {
+			t.Errorf("%+v", r)
+		}
+		if !(r.P50 <= r.P99 && r.P99 <= r.P999 && r.P50 > 0) {
+			t.Errorf("%s: percentiles out of order: %v %v %v", r.Scenario, r.P50, r.P99, r.P999)
+		}
+	}
+	if rs[0].Cost != 1 {
+		t.Errorf("the no-op costs %v no-ops", rs[0].Cost)
+	}
+
+	rs, err = Run(ctx, Config{BaseURL: srv.URL, AdminKey: "bench-key", Concurrency: 2, Rate: 200, Duration: 200 * time.Millisecond,
+		Scenarios: []string{"read", "commit"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The pacer sends at most rate × duration requests (41 with the one
+	// at time zero), and every one sent is answered before Run returns.
+	for _, r := range rs {
+		if r.Ops == 0 || r.Ops > 41 || r.Errors != 0 {
+			t.Errorf("open loop at 200/s for 200 ms: %+v", r)
+		}
+	}
+	if _, err := Run(ctx, Config{BaseURL: srv.URL, AdminKey: "bench-key", Rate: 10, Scenarios: []string{"life"}}); err == nil {
+		t.Error("life in the open loop was accepted")
+	}
+}

@@ -1,0 +1,47 @@
+package sqlstore
+
+import (
+	"database/sql"
+
+	"github.com/miniship/miniship"
+)
+
+// LockForCommit reads what a commit checks in one statement (one round
+// trip on PostgreSQL), locking only the mini program's row: the grant and
+// the template are read as they are committed, which is what a commit that
+// waits for the lock must see. The JSON columns of the mini program are not
+// decoded; the engine's grants are checked by grants_rev.
+func (t *tx) LockForCommit(platformAppID, authorizerAppID string, templateID int64) (*miniship.CommitState, error) {
+	q := `SELECT a.commit_until, a.grants_rev, g.permission_sets, g.generation, g.created_at, t.deleted
+		FROM authorizers a
+		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = a.appid
+		LEFT JOIN templates t ON t.platform_appid = ? AND t.id = ?
+		WHERE a.appid = ?`
+	if t.write && t.d.forUpdate != "" {
+		q += t.d.forUpdate + " OF a" // the nullable sides of the joins cannot be locked
+	}
+	st := &miniship.CommitState{}
+	var perms sql.NullString
+	var gen sql.NullInt64
+	var created sql.NullInt64
+	var deleted sql.NullBool
+	err := t.row(q, []any{platformAppID, platformAppID, templateID, authorizerAppID},
+		(*nanos)(&st.CommitUntil), &st.GrantsRev, &perms, &gen, &created, &deleted)
+	if err != nil {
+		return nil, err
+	}
+	if gen.Valid {
+		a := &miniship.Authorization{PlatformAppID: platformAppID, AuthorizerAppID: authorizerAppID, Generation: gen.Int64}
+		if perms.Valid {
+			if err := (jsonText{&a.PermissionSets}).Scan(perms.String); err != nil {
+				return nil, t.fail(q, err)
+			}
+		}
+		if err := (*nanos)(&a.CreatedAt).Scan(created.Int64); err != nil {
+			return nil, t.fail(q, err)
+		}
+		st.Authorization = a
+	}
+	st.TemplateFound, st.TemplateDeleted = deleted.Valid, deleted.Bool
+	return st, nil
+}
