@@ -205,11 +205,30 @@ func TestTemplateLibraryLimits(t *testing.T) {
 }
 
 // TestConcurrentCommits: while one commit runs, others for the same mini
-// program get 9402202; exactly one wins.
+// program get 9402202; exactly one wins. The build is held open by the test
+// (Config.CommitBuild) rather than by a real-time latency, so a slow
+// machine cannot let a second commit start after the first has finished.
 func TestConcurrentCommits(t *testing.T) { mstest.Backends(t, testConcurrentCommits) }
 
 func testConcurrentCommits(t *testing.T, database string) {
-	f := newFixture(t, mstest.Options{Database: database, Config: service.Config{CommitLatency: 300 * time.Millisecond}}, nil)
+	building, finish := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	build := func(ctx context.Context) error {
+		once.Do(func() { close(building) })
+		select {
+		case <-finish:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f := newFixture(t, mstest.Options{Database: database, Config: service.Config{CommitBuild: build}}, nil)
+	commit := func(v string) int {
+		return arCode(wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, v)))
+	}
+	first := make(chan int, 1)
+	go func() { first <- commit("1") }()
+	<-building // the first commit holds the mini program now
 	const n = 8
 	codes := make([]int, n)
 	var wg sync.WaitGroup
@@ -217,22 +236,18 @@ func testConcurrentCommits(t *testing.T, database string) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes[i] = arCode(wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, "1")))
+			codes[i] = commit("1")
 		}()
 	}
 	wg.Wait()
-	wins := 0
 	for _, c := range codes {
-		switch c {
-		case 0:
-			wins++
-		case 9402202:
-		default:
-			t.Fatalf("unexpected errcode %d in %v", c, codes)
+		if c != 9402202 {
+			t.Fatalf("a commit during another's build answered %d, want 9402202 (codes %v)", c, codes)
 		}
 	}
-	if wins != 1 {
-		t.Fatalf("%d commits won, want exactly 1 (codes %v)", wins, codes)
+	close(finish)
+	if c := <-first; c != 0 {
+		t.Fatalf("the first commit answered %d", c)
 	}
 	// After it finished, the next commit goes through.
 	arWant(t, wx(t, f.s, "POST", "/wxa/commit", tok(f.atoken), f.commitBody(f.tplID, `{"requiredPrivateInfos":[]}`, "2")), 0)

@@ -41,7 +41,7 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 	if n := utf8.RuneCountInString(req.UserVersion); n > 64 {
 		return wxerr.Errorf(wxerr.InvalidArgs, "user_version has %d characters, at most 64", n)
 	}
-	if s.cfg.CommitLatency == 0 {
+	if !s.modelsBuild() {
 		return s.commitOnce(ctx, c, req) // commit_once.go: the common case, one transaction
 	}
 	var a *miniship.Authorizer
@@ -59,7 +59,7 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 	if err != nil {
 		return err
 	}
-	if s.cfg.CommitLatency > 0 {
+	if s.modelsBuild() {
 		if err := s.holdForBuild(ctx, c.AuthorizerAppID); err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 		}
 		// Without a modelled build time the lock is only held inside this
 		// transaction; with one, holdForBuild set it and this clears it.
-		if s.cfg.CommitLatency == 0 && s.Now().Before(a.CommitUntil) {
+		if !s.modelsBuild() && s.Now().Before(a.CommitUntil) {
 			return errCommitting
 		}
 		now := s.Now()
@@ -85,7 +85,7 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 		a.CommitUntil = time.Time{}
 		return tx.UpdateAuthorizer(a)
 	})
-	if err != nil && s.cfg.CommitLatency > 0 {
+	if err != nil && s.modelsBuild() {
 		// The version was not stored, so neither was the cleared claim:
 		// give it back rather than leave the mini program locked for
 		// commitHold (forever on a manual clock that does not move).
@@ -114,15 +114,31 @@ func (s *Service) holdForBuild(ctx context.Context, appid string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.build(ctx); err != nil {
+		s.releaseClaim(ctx, appid)
+		return err
+	}
+	return nil
+}
+
+// modelsBuild tells whether a commit models a build time, during which it
+// holds its mini program and others get 9402202.
+func (s *Service) modelsBuild() bool { return s.cfg.CommitLatency > 0 || s.cfg.CommitBuild != nil }
+
+// build waits out the modelled build: Config.CommitBuild when set, else
+// CommitLatency of real time.
+func (s *Service) build(ctx context.Context) error {
+	if s.cfg.CommitBuild != nil {
+		return s.cfg.CommitBuild(ctx)
+	}
 	t := time.NewTimer(s.cfg.CommitLatency)
 	defer t.Stop()
 	select {
 	case <-t.C:
 		return nil
 	case <-ctx.Done():
+		return ctx.Err()
 	}
-	s.releaseClaim(ctx, appid)
-	return ctx.Err()
 }
 
 // releaseClaim clears a commit's claim on the mini program, on a context

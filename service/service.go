@@ -30,7 +30,11 @@ type Config struct {
 	TicketEvery   time.Duration // ticket push interval: 10 min
 	ScanDuration  time.Duration // post-commit privacy scan: 3 s
 	CommitLatency time.Duration // real time a commit holds its mini program (9402202 window)
-	MaxTemplates  int           // template library size: 200
+	// CommitBuild, when set, is the build instead of CommitLatency's wait:
+	// tests hold a commit in flight for exactly as long as they need, so
+	// that the 9402202 window does not depend on how fast the machine is.
+	CommitBuild  func(ctx context.Context) error
+	MaxTemplates int // template library size: 200
 	// TemplateLimits cap a template's packages (85044) and files.
 	TemplateLimits template.Limits
 	AuditQuota     int // default monthly audit quota of a platform
