@@ -373,4 +373,6 @@ type Tx interface {
 	// ListEvents lists events newest first, with their attempts.
 	ListEvents(platformAppID string, limit int) ([]*Event, error)
 	ListEventAttempts(eventID int64) ([]*EventAttempt, error)
+
+	OperatorTx
 }
