@@ -19,4 +19,6 @@ type OperatorTx interface {
 	// its attempt count reset: the attempts made stay recorded. An event
 	// that is not failed is ErrConflict and nothing changes.
 	RequeueEvent(id int64, next time.Time) error
+	// CountEvents counts the outbox's events with the status.
+	CountEvents(status string) (int, error)
 }

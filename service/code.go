@@ -385,6 +385,12 @@ func (s *Service) ExperiencePackage(ctx context.Context, appid string) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
+	return s.versionPackage(ctx, v)
+}
+
+// versionPackage builds a version's zip from its template and the
+// engine's output.
+func (s *Service) versionPackage(ctx context.Context, v *miniship.Version) ([]byte, error) {
 	ct, err := s.loadTemplate(ctx, v.PlatformAppID, v.TemplateID, true)
 	if err != nil {
 		return nil, err

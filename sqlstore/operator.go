@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"database/sql"
 	"fmt"
 	"slices"
 	"time"
@@ -101,4 +102,27 @@ func (t *tx) RequeueEvent(id int64, next time.Time) error {
 		return err
 	}
 	return fmt.Errorf("sqlstore: event %d is %s, not failed: %w", id, status, miniship.ErrConflict)
+}
+
+// Pools names the connection pools, for their metrics: "writer" and
+// "reader" on SQLite, one "pool" on PostgreSQL where both are the same.
+func (s *Store) Pools() map[string]*sql.DB {
+	if s.writer == s.reader {
+		return map[string]*sql.DB{"pool": s.writer}
+	}
+	return map[string]*sql.DB{"writer": s.writer, "reader": s.reader}
+}
+
+// CountEvents counts the outbox's events with the status: pending ones
+// through the events_due index, failed ones through events_failed. The
+// status is a literal in the query so that the partial indexes apply.
+func (t *tx) CountEvents(status string) (int, error) {
+	switch status {
+	case miniship.EventPending, miniship.EventFailed, miniship.EventDelivered:
+	default:
+		return 0, fmt.Errorf("sqlstore: no event status %q", status)
+	}
+	var n int
+	err := t.row(`SELECT COUNT(*) FROM events WHERE status = '`+status+`'`, nil, &n)
+	return n, err
 }

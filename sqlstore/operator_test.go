@@ -150,6 +150,14 @@ func testRequeueEvent(t *testing.T, s miniship.Store) {
 		equal(t, must[*miniship.Event](t)(tx.GetEvent(delivered.ID)), delivered)
 		_, err := tx.GetEvent(1 << 40)
 		wantErr(t, err, miniship.ErrNotFound)
+		for status, want := range map[string]int{miniship.EventPending: 2, miniship.EventDelivered: 1, miniship.EventFailed: 0} {
+			if n := must[int](t)(tx.CountEvents(status)); n != want {
+				t.Errorf("CountEvents(%s) = %d, want %d", status, n, want)
+			}
+		}
+		if _, err := tx.CountEvents("x'; DROP TABLE events; --"); err == nil {
+			t.Error("CountEvents of an unknown status: no error")
+		}
 		due := must[[]*miniship.Event](t)(tx.DueEvents(at(30), 10))
 		if len(due) != 2 {
 			t.Errorf("due after requeue: %d events, want 2 (the requeued and the pending)", len(due))
