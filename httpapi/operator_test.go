@@ -89,26 +89,26 @@ func testRuntimePackage(t *testing.T, database string) {
 	e.commit("1.0.1", "")
 	e.scanned()
 	e.decide(e.submit(), "approve", "", "")
-	const users = 10000
+	// The share and the stability are properties of the bucket rule, checked
+	// over 10,000 users in TestGrayShare; here the server must follow the
+	// rule for every user asked.
 	share := func(pct int) map[string]bool {
 		t.Helper()
 		e.ok("POST", "/wxa/grayrelease", fmt.Sprintf(`{"gray_percentage":%d}`, pct))
+		plan := &miniship.GrayPlan{Status: miniship.GrayRunning, Percentage: pct}
 		in := map[string]bool{}
-		for i := range users {
+		for i := range 300 {
 			u := fmt.Sprintf("user-%d", i)
 			p, err := e.s.Service.RuntimePackage(context.Background(), app, u)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Gray != (p.UserVersion == "1.0.1") {
-				t.Fatalf("%s: gray %v but version %s", u, p.Gray, p.UserVersion)
+			if want := service.InGray(plan, service.Bucket(app, u), false); p.Gray != want || p.Gray != (p.UserVersion == "1.0.1") {
+				t.Fatalf("%s at %d%%: gray %v (version %s), want %v", u, pct, p.Gray, p.UserVersion, want)
 			}
 			if p.Gray {
 				in[u] = true
 			}
-		}
-		if got := len(in) * 100 / users; got < pct-2 || got > pct+2 {
-			t.Errorf("at %d%%: %d of %d users in the gray (%d%%), want within 2 points", pct, len(in), users, got)
 		}
 		return in
 	}
@@ -138,6 +138,38 @@ func testRuntimePackage(t *testing.T, database string) {
 	e.ok("POST", "/wxa/change_visitstatus", `{"action":"close"}`)
 	if res, b := runtimeGet(e, app, "u1", ""); res.StatusCode != 403 || !bytes.Contains(b, []byte("paused")) {
 		t.Fatalf("paused: %d %s", res.StatusCode, b)
+	}
+}
+
+// TestGrayShare simulates 10,000 users of each of three mini programs as a
+// gray release goes 10% → 50%: the share is within 2 points of the
+// percentage, and nobody in the gray at 10% is out of it at 50%.
+func TestGrayShare(t *testing.T) {
+	const users = 10000
+	for _, app := range []string{"wx0123456789abcdef", "wxshopA000000001", "wx1"} {
+		var prev map[string]bool
+		for _, pct := range []int{10, 50} {
+			g := &miniship.GrayPlan{Status: miniship.GrayRunning, Percentage: pct}
+			in := map[string]bool{}
+			for i := range users {
+				u := fmt.Sprintf("o%08d", i)
+				if service.InGray(g, service.Bucket(app, u), false) {
+					in[u] = true
+				}
+				if b := service.Bucket(app, u); b < 0 || b > 99 {
+					t.Fatalf("Bucket(%s, %s) = %d, outside 0–99", app, u, b)
+				}
+			}
+			if got := float64(len(in)) * 100 / users; got < float64(pct)-2 || got > float64(pct)+2 {
+				t.Errorf("%s at %d%%: %.2f%% of users in the gray, want within 2 points", app, pct, got)
+			}
+			for u := range prev {
+				if !in[u] {
+					t.Fatalf("%s: user %s left the gray when it rose to %d%%", app, u, pct)
+				}
+			}
+			prev = in
+		}
 	}
 }
 
