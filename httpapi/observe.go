@@ -166,6 +166,8 @@ func (w *recorder) errcode(wechat bool) string {
 func (s *Server) route(r *http.Request) (name string, wechat bool) {
 	p := r.URL.Path
 	switch {
+	case p == "/miniship/v1/openapi.json":
+		return p, false
 	case strings.HasPrefix(p, adminPrefix):
 		if _, pattern := s.admin.Handler(r); pattern != "" {
 			return pattern, false
@@ -173,7 +175,7 @@ func (s *Server) route(r *http.Request) (name string, wechat bool) {
 		return "admin:unknown", false
 	case strings.HasPrefix(p, "/console/") || p == "/console":
 		return "/console/", false
-	case p == "/metrics" || p == "/miniship/healthz":
+	case p == "/metrics" || p == "/miniship/healthz" || p == "/miniship/v1/openapi.json":
 		return p, false
 	}
 	if _, ok := s.wechat[p]; ok {
@@ -190,6 +192,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(context.WithValue(r.Context(), ridKey{}, rid))
 	rec := &recorder{ResponseWriter: w}
 	switch p := r.URL.Path; {
+	case p == "/miniship/v1/openapi.json" && r.Method == http.MethodGet: // public: no admin key
+		s.serveOpenAPI(rec, r)
 	case p == "/metrics" && !s.noMetricsPath:
 		s.MetricsHandler().ServeHTTP(rec, r)
 	case (p == "/console" || strings.HasPrefix(p, "/console/")) && s.console != nil:
