@@ -22,8 +22,6 @@ type Options struct {
 	// NoMetricsPath leaves /metrics off the API port (serve's
 	// --metrics-addr serves MetricsHandler on its own listener).
 	NoMetricsPath bool
-	// Console is the web console, mounted at /console/ (nil: none).
-	Console http.Handler
 }
 
 // Server is the HTTP front of miniship: the WeChat API at WeChat's paths,
@@ -57,7 +55,10 @@ func New(o Options) (*Server, error) {
 	}
 	s.wechat = s.routes()
 	s.admin = s.adminRoutes()
-	s.metrics, s.noMetricsPath, s.console = newMetrics(o.Service.Store(), o.Service), o.NoMetricsPath, o.Console
+	s.metrics, s.noMetricsPath = newMetrics(o.Service.Store(), o.Service), o.NoMetricsPath
+	if err := s.mountConsole(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 

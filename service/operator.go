@@ -240,3 +240,46 @@ func (s *Service) RuntimePackage(ctx context.Context, appid, user string) (*Runt
 	}
 	return &RuntimePackage{VersionID: v.ID, UserVersion: v.UserVersion, Gray: gray, version: v}, nil
 }
+
+// ListPlatforms lists every platform, for the console's pickers.
+func (s *Service) ListPlatforms(ctx context.Context) ([]*miniship.Platform, error) {
+	var out []*miniship.Platform
+	err := s.view(ctx, func(tx miniship.Tx) (err error) {
+		out, err = tx.ListPlatforms()
+		return err
+	})
+	return out, err
+}
+
+// Media returns an uploaded preview or feedback file, for the reviewer.
+func (s *Service) Media(ctx context.Context, id string) (*miniship.Media, error) {
+	var m *miniship.Media
+	err := s.view(ctx, func(tx miniship.Tx) (err error) {
+		m, err = tx.GetMedia(id)
+		return err
+	})
+	return m, err
+}
+
+// Nicknames maps appids to nicknames in one snapshot (unknown ones are
+// left out), so a listing of audits reads each mini program once.
+func (s *Service) Nicknames(ctx context.Context, appids []string) (map[string]string, error) {
+	out := map[string]string{}
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		for _, id := range appids {
+			if _, done := out[id]; done {
+				continue
+			}
+			a, err := tx.GetAuthorizer(id)
+			if errors.Is(err, miniship.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out[id] = a.Nickname
+		}
+		return nil
+	})
+	return out, err
+}
