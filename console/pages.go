@@ -282,8 +282,12 @@ func prettyJSON(raw json.RawMessage) []string {
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return strings.Split(string(raw), "\n")
 	}
-	b, _ := json.MarshalIndent(v, "", "  ")
-	return strings.Split(string(b), "\n")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // the template escapes; "&" should read as "&"
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+	return strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
 }
 
 func (c *Console) grants(w http.ResponseWriter, r *http.Request) error {
