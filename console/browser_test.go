@@ -234,6 +234,19 @@ func signIn(t *testing.T, ctx context.Context, e *env) {
 	)
 }
 
+// waitJS waits until the expression is true in the page: the page after a
+// click has loaded, not the one before it.
+func waitJS(t *testing.T, ctx context.Context, expr string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var ok bool
+		if err := chromedp.Run(ctx, chromedp.Evaluate(expr, &ok)); err == nil && ok {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", expr)
+}
+
 func TestConsoleSignIn(t *testing.T) {
 	ctx := browser(t)
 	e := newEnv(t)
@@ -404,6 +417,9 @@ func TestConsolePaging(t *testing.T) {
 	signIn(t, ctx, e)
 	run(t, ctx, chromedp.Navigate(e.s.URL+"/console/apps?q=wxpage"), chromedp.WaitVisible(`tbody`, chromedp.ByQuery))
 	shot(t, ctx, "apps")
+	// 500 a page, chosen in the form: 20 pages rather than 200.
+	run(t, ctx, chromedp.SetValue(`#n`, "500", chromedp.ByID), chromedp.Click(`form[role=search] button`, chromedp.ByQuery))
+	waitJS(t, ctx, `location.search.includes("n=500") && document.readyState == "complete"`)
 	seen := map[string]bool{}
 	prev := ""
 	for pages := 0; ; pages++ {
@@ -413,7 +429,7 @@ func TestConsolePaging(t *testing.T) {
 			chromedp.Evaluate(`[...document.querySelectorAll("tbody td.mono a")].map(a => a.textContent)`, &ids),
 			chromedp.Evaluate(`document.querySelectorAll('a[rel=next]').length`, &next),
 		)
-		if len(ids) == 0 || ids[0] <= prev {
+		if len(ids) == 0 || ids[0] <= prev || (next == 1 && len(ids) != 500) {
 			t.Fatalf("page %d: %d rows starting %v after %q", pages, len(ids), ids[:min(1, len(ids))], prev)
 		}
 		for _, id := range ids {
@@ -426,7 +442,8 @@ func TestConsolePaging(t *testing.T) {
 		if next == 0 {
 			break
 		}
-		run(t, ctx, chromedp.Click(`a[rel=next]`, chromedp.ByQuery), chromedp.WaitVisible(`tbody`, chromedp.ByQuery))
+		run(t, ctx, chromedp.Click(`a[rel=next]`, chromedp.ByQuery))
+		waitJS(t, ctx, fmt.Sprintf(`document.readyState == "complete" && (document.querySelector("tbody td.mono a")?.textContent ?? "") > %q`, prev))
 	}
 	if len(seen) != n {
 		t.Fatalf("paged through %d mini programs, want %d", len(seen), n)

@@ -33,7 +33,8 @@ var funcs = template.FuncMap{
 	"grayName": func(st int) string {
 		return map[int]string{0: "initial", 1: "running", 2: "paused", 3: "finished", 4: "reverted"}[st]
 	},
-	"join": strings.Join,
+	"join":      strings.Join,
+	"pageSizes": func() []int { return []int{50, 100, 200, 500} },
 	"json": func(v any) string {
 		b, _ := json.MarshalIndent(v, "", "  ")
 		return string(b)
@@ -184,22 +185,27 @@ func (c *Console) media(w http.ResponseWriter, r *http.Request) error {
 
 // --- mini programs ----------------------------------------------------------
 
-const appsPerPage = 50
+// Mini programs per page: 50 unless ?n= asks for up to 500.
+const appsPerPage, maxAppsPerPage = 50, 500
 
 func (c *Console) apps(w http.ResponseWriter, r *http.Request) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	after := r.URL.Query().Get("after")
-	as, err := c.svc.SearchMiniPrograms(r.Context(), q, after, appsPerPage+1)
+	n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+	if n <= 0 || n > maxAppsPerPage {
+		n = appsPerPage
+	}
+	as, err := c.svc.SearchMiniPrograms(r.Context(), q, after, n+1)
 	if err != nil {
 		return err
 	}
 	next := ""
-	if len(as) > appsPerPage {
-		as = as[:appsPerPage]
+	if len(as) > n {
+		as = as[:n]
 		next = as[len(as)-1].AppID
 	}
 	c.render(w, r, http.StatusOK, "apps", page{Title: "Mini programs", Nav: "apps", Data: map[string]any{
-		"Apps": as, "Q": q, "After": after, "Next": next}})
+		"Apps": as, "Q": q, "After": after, "Next": next, "N": n}})
 	return nil
 }
 
