@@ -47,6 +47,7 @@ func BenchmarkConsolePages(b *testing.B) {
 	}
 	for _, p := range pages {
 		b.Run(p.name, func(b *testing.B) {
+			sum0, n0 := serverTime(b, s.URL)
 			for b.Loop() {
 				res, err := hc.Get(s.URL + p.path)
 				if err != nil {
@@ -58,8 +59,39 @@ func BenchmarkConsolePages(b *testing.B) {
 					b.Fatalf("%s: %d", p.path, res.StatusCode)
 				}
 			}
+			// Server time is the server's own latency histogram: the time
+			// from request to answer inside the handler, without the client.
+			sum1, n1 := serverTime(b, s.URL)
+			if n1 > n0 {
+				b.ReportMetric((sum1-sum0)/(n1-n0)*1000, "server-ms/op")
+			}
 		})
 	}
+}
+
+// serverTime reads the console's latency sum (seconds) and count from
+// /metrics.
+func serverTime(b *testing.B, base string) (sum, count float64) {
+	res, err := http.Get(base + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	for line := range strings.Lines(string(body)) {
+		for _, m := range []struct {
+			prefix string
+			v      *float64
+		}{
+			{`miniship_http_request_duration_seconds_sum{path="/console/"} `, &sum},
+			{`miniship_http_request_duration_seconds_count{path="/console/"} `, &count},
+		} {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(line), m.prefix); ok {
+				*m.v, _ = strconv.ParseFloat(v, 64)
+			}
+		}
+	}
+	return sum, count
 }
 
 func envInt(k string, def int) int {
