@@ -396,4 +396,5 @@ type Tx interface {
 
 	AuthorizationListTx
 	ClockTx
+	OperatorTx
 }

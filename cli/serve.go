@@ -38,6 +38,7 @@ type serveFlags struct {
 	// shutdownGrace is how long SIGTERM waits for requests in flight.
 	shutdownGrace time.Duration
 	autoGrant     time.Duration // privacy, category, plugin applications
+	metricsAddr   string        // --metrics-addr: /metrics on its own listener
 }
 
 func newServeCmd() *cobra.Command {
@@ -69,6 +70,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringArrayVar(&f.daily, "daily-limit", envList("MINISHIP_DAILY_LIMITS"), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
 	fl.StringArrayVar(&f.perMinute, "minute-limit", envList("MINISHIP_MINUTE_LIMITS"), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS)`)
 	fl.DurationVar(&f.shutdownGrace, "shutdown-timeout", envDuration("MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second), "on SIGTERM, how long requests in flight may finish before their connections are closed (MINISHIP_SHUTDOWN_TIMEOUT)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", envOr("MINISHIP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port, e.g. 127.0.0.1:9090 (MINISHIP_METRICS_ADDR)")
 	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
@@ -159,9 +161,17 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 			return fmt.Errorf("store the manual clock: %w", err)
 		}
 	}
-	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules, Limits: limits})
+	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules, Limits: limits,
+		NoMetricsPath: f.metricsAddr != ""})
 	if err != nil {
 		return err
+	}
+	if f.metricsAddr != "" {
+		stop, err := serveMetrics(ctx, f.metricsAddr, api.MetricsHandler(), log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {

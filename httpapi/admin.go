@@ -54,6 +54,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	h("GET /miniship/v1/events", s.adminEvents)
 	s.auditAdminRoutes(h)
 	s.grantAdminRoutes(h) // privacy, category and plugin applications (grants_admin.go)
+	s.operatorAdminRoutes(m, h)
 	return m
 }
 

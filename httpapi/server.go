@@ -20,6 +20,9 @@ type Options struct {
 	Manual *clock.Manual
 	Faults []FaultRule
 	Limits Limits
+	// NoMetricsPath leaves /metrics off the API port (serve's
+	// --metrics-addr serves MetricsHandler on its own listener).
+	NoMetricsPath bool
 }
 
 // Server is the HTTP front of miniship: the WeChat API at WeChat's paths,
@@ -35,6 +38,10 @@ type Server struct {
 	limits    *limiter
 	wechat    map[string]route
 	admin     *http.ServeMux
+
+	metrics       *metrics // observe.go
+	noMetricsPath bool
+	console       http.Handler
 }
 
 // New returns a Server.
@@ -51,12 +58,17 @@ func New(o Options) (*Server, error) {
 	}
 	s.wechat = s.routes()
 	s.admin = s.adminRoutes()
+	s.metrics, s.noMetricsPath = newMetrics(o.Service.Store(), o.Service), o.NoMetricsPath
+	if err := s.mountConsole(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
-// ServeHTTP dispatches by path. Every answer is JSON (or the QR image, or
-// the consent page); never Go's plain-text 404.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// dispatch answers the API by path (ServeHTTP, in observe.go, wraps it).
+// Every answer is JSON (or the QR image, or the consent page); never Go's
+// plain-text 404.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case p == "/miniship/healthz":
 		// For load balancers, and the floor the load benchmarks divide by.

@@ -73,7 +73,7 @@ func jsonErrDetail(err error) string {
 const maxBody = 2 << 20
 
 func (s *Server) serveWeChat(w http.ResponseWriter, r *http.Request, rt route) {
-	c := &call{ctx: r.Context(), r: r, w: w, rid: newRID()}
+	c := &call{ctx: r.Context(), r: r, w: w, rid: ridOf(r)}
 	res, err := s.runWeChat(c, rt)
 	if c.raw && err == nil {
 		return
@@ -143,7 +143,7 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	rid := newRID()
+	rid := ridOf(r)
 	s.log.Debug("unknown path", "rid", rid, "path", r.URL.Path)
 	writeErr(w, rid, wxerr.Errorf(wxerr.SystemError, "unknown api %s", r.URL.Path))
 }

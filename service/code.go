@@ -409,6 +409,12 @@ func (s *Service) ExperiencePackage(ctx context.Context, appid string) ([]byte, 
 	if err != nil {
 		return nil, err
 	}
+	return s.versionPackage(ctx, v)
+}
+
+// versionPackage builds a version's zip from its template and the
+// engine's output (derived for versions that do not store it).
+func (s *Service) versionPackage(ctx context.Context, v *miniship.Version) ([]byte, error) {
 	ct, app, pages, err := s.versionConfig(ctx, v)
 	if err != nil {
 		return nil, err

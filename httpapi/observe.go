@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/miniship/miniship"
+)
+
+// Metrics and the access log. Every request passes through ServeHTTP here:
+// it gets a rid (the one its errmsg ends with), is timed, counted by route
+// and errcode, and logged once at info. The registry is the server's own,
+// so two servers in one process (tests) do not share counters.
+
+type metrics struct {
+	reg      *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func newMetrics(store miniship.Store, clk miniship.Clock) *metrics {
+	m := &metrics{reg: prometheus.NewRegistry()}
+	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "miniship_http_requests_total",
+		Help: "HTTP requests by route (the WeChat path or the admin pattern), HTTP status and WeChat errcode (empty for non-WeChat answers).",
+	}, []string{"path", "status", "errcode"})
+	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "miniship_http_request_duration_seconds",
+		Help:    "Time to answer, by route. /wxa/commit's includes the commit engine.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"path"})
+	m.reg.MustRegister(m.requests, m.latency,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&outboxCollector{store: store, clock: clk})
+	if p, ok := store.(interface{ Pools() map[string]*sql.DB }); ok {
+		for name, db := range p.Pools() {
+			m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
+		}
+	}
+	return m
+}
+
+// outboxCollector reads the outbox at each scrape: counts of pending and
+// failed pushes, and the age of the oldest due one (delivery lag).
+type outboxCollector struct {
+	store miniship.Store
+	clock miniship.Clock
+}
+
+var (
+	outboxEvents = prometheus.NewDesc("miniship_outbox_events", "Pushes in the outbox by status (pending, failed).", []string{"status"}, nil)
+	outboxLag    = prometheus.NewDesc("miniship_outbox_oldest_due_seconds", "How long the oldest due push has waited past its due time; 0 when none is due.", nil, nil)
+	outboxUp     = prometheus.NewDesc("miniship_outbox_scrape_ok", "1 when the outbox could be read at this scrape.", nil, nil)
+)
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxEvents
+	ch <- outboxLag
+	ch <- outboxUp
+}
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var pending, failed int
+	var lag float64
+	err := c.store.View(ctx, func(tx miniship.Tx) (err error) {
+		if pending, err = tx.CountEvents(miniship.EventPending); err != nil {
+			return err
+		}
+		if failed, err = tx.CountEvents(miniship.EventFailed); err != nil {
+			return err
+		}
+		now := c.clock.Now()
+		due, err := tx.DueEvents(now, 1)
+		if err == nil && len(due) == 1 && !due[0].NextAttemptAt.IsZero() {
+			lag = now.Sub(due[0].NextAttemptAt).Seconds()
+		}
+		return err
+	})
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(outboxUp, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(outboxUp, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(outboxEvents, prometheus.GaugeValue, float64(pending), miniship.EventPending)
+	ch <- prometheus.MustNewConstMetric(outboxEvents, prometheus.GaugeValue, float64(failed), miniship.EventFailed)
+	ch <- prometheus.MustNewConstMetric(outboxLag, prometheus.GaugeValue, lag)
+}
+
+// MetricsHandler serves the Prometheus text format; serve mounts it on
+// --metrics-addr, and ServeHTTP at /metrics unless Options.NoMetricsPath.
+func (s *Server) MetricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})
+}
+
+type ridKey struct{}
+
+// ridOf is the request's rid, made when the request came in.
+func ridOf(r *http.Request) string {
+	if rid, ok := r.Context().Value(ridKey{}).(string); ok {
+		return rid
+	}
+	return newRID()
+}
+
+// recorder keeps what the access log and the metrics need from an answer:
+// the status, and the errcode at the start of a WeChat JSON body.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	head   []byte
+}
+
+func (w *recorder) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *recorder) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if len(w.head) < 32 {
+		w.head = append(w.head, b[:min(len(b), 32-len(w.head))]...)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *recorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var errcodePrefix = []byte(`{"errcode":`)
+
+// errcode reads the errcode WeChat answers start with; "" when the body
+// is not a WeChat answer (admin, console, files) and "0" for the token
+// endpoints' bare success.
+func (w *recorder) errcode(wechat bool) string {
+	if !wechat {
+		return ""
+	}
+	rest, ok := bytes.CutPrefix(w.head, errcodePrefix)
+	if !ok {
+		return "0"
+	}
+	end := bytes.IndexAny(rest, ",}")
+	if end < 0 {
+		return "?"
+	}
+	return string(rest[:end])
+}
+
+// route names the request for metrics by a bounded set: the WeChat path
+// when it is one, the admin pattern, or a fixed name.
+func (s *Server) route(r *http.Request) (name string, wechat bool) {
+	p := r.URL.Path
+	switch {
+	case p == "/miniship/v1/openapi.json":
+		return p, false
+	case strings.HasPrefix(p, adminPrefix):
+		if _, pattern := s.admin.Handler(r); pattern != "" {
+			return pattern, false
+		}
+		return "admin:unknown", false
+	case strings.HasPrefix(p, "/console/") || p == "/console":
+		return "/console/", false
+	case p == "/metrics" || p == "/miniship/healthz" || p == "/miniship/v1/openapi.json":
+		return p, false
+	}
+	if _, ok := s.wechat[p]; ok {
+		return p, true
+	}
+	return "unknown", true
+}
+
+// ServeHTTP answers one request: the operator pages (console, metrics),
+// then the API (dispatch), with the access log and metrics around both.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rid := newRID()
+	r = r.WithContext(context.WithValue(r.Context(), ridKey{}, rid))
+	rec := &recorder{ResponseWriter: w}
+	switch p := r.URL.Path; {
+	case p == "/miniship/v1/openapi.json" && r.Method == http.MethodGet: // public: no admin key
+		s.serveOpenAPI(rec, r)
+	case p == "/metrics" && !s.noMetricsPath:
+		s.MetricsHandler().ServeHTTP(rec, r)
+	case (p == "/console" || strings.HasPrefix(p, "/console/")) && s.console != nil:
+		s.console.ServeHTTP(rec, r)
+	default:
+		s.dispatch(rec, r)
+	}
+	d := time.Since(start)
+	name, wechat := s.route(r)
+	code := rec.errcode(wechat)
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	s.metrics.requests.WithLabelValues(name, strconv.Itoa(status), code).Inc()
+	s.metrics.latency.WithLabelValues(name).Observe(d.Seconds())
+	// The path only: queries carry access tokens.
+	s.log.LogAttrs(r.Context(), slog.LevelInfo, "http", slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		slog.Int("status", status), slog.String("errcode", code), slog.Duration("duration", d), slog.String("rid", rid))
+}
