@@ -135,6 +135,34 @@ func testRuntimePackage(t *testing.T, database string) {
 		t.Fatalf("stable user: %d %v", res.StatusCode, res.Header)
 	}
 
+	// Testers first: a bound tester outside the 50% bucket gets the gray
+	// version once the plan puts experiencers first, by WeChat ID or userstr.
+	plan60 := &miniship.GrayPlan{Status: miniship.GrayRunning, Percentage: 60}
+	var outside []string // users outside the gray even at 60%
+	for i := 0; len(outside) < 2; i++ {
+		if u := fmt.Sprintf("testerwx%02d", i); !service.InGray(plan60, service.Bucket(app, u), false) {
+			outside = append(outside, u)
+		}
+	}
+	tester, other := outside[0], outside[1]
+	if res, _ := runtimeGet(e, app, tester, ""); res.Header.Get("X-Miniship-Version") != "1.0.0" {
+		t.Fatalf("%s before binding: %v", tester, res.Header)
+	}
+	e.ok("POST", "/wxa/bind_tester", fmt.Sprintf(`{"wechatid":%q}`, tester))
+	if res, _ := runtimeGet(e, app, tester, ""); res.Header.Get("X-Miniship-Version") != "1.0.0" {
+		t.Fatalf("a tester without testers-first: %v", res.Header)
+	}
+	e.ok("POST", "/wxa/grayrelease", `{"gray_percentage":60,"support_experiencer_first":true}`)
+	if res, _ := runtimeGet(e, app, tester, ""); res.Header.Get("X-Miniship-Version") != "1.0.1" {
+		t.Fatalf("a tester with testers-first: %v", res.Header)
+	}
+	if res, _ := runtimeGet(e, app, service.UserStr(tester), ""); res.Header.Get("X-Miniship-Version") != "1.0.1" {
+		t.Fatalf("a tester named by userstr: %v", res.Header)
+	}
+	if res, _ := runtimeGet(e, app, other, ""); res.Header.Get("X-Miniship-Version") != "1.0.0" {
+		t.Fatalf("a user who is no tester: %v", res.Header)
+	}
+
 	e.ok("POST", "/wxa/change_visitstatus", `{"action":"close"}`)
 	if res, b := runtimeGet(e, app, "u1", ""); res.StatusCode != 403 || !bytes.Contains(b, []byte("paused")) {
 		t.Fatalf("paused: %d %s", res.StatusCode, b)

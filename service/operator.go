@@ -183,13 +183,21 @@ func (s *Service) Zip(ctx context.Context, p *RuntimePackage) ([]byte, error) {
 	return s.versionPackage(ctx, p.version)
 }
 
-// isRuntimeTester tells whether user is a tester (debugger or experiencer)
-// of the mini program, who gets a testers-first gray version before
-// anyone else. The tester list belongs to the release pipeline's
-// members endpoints; until they are merged there are no testers.
-//
-// Merge note: return s.IsTester(ctx, appid, user).
-func (s *Service) isRuntimeTester(ctx context.Context, appid, user string) (bool, error) {
+// isRuntimeTester tells whether user is a bound tester of the mini program
+// (bind_tester), who gets a testers-first gray version before anyone else.
+// A runtime may name the user by WeChat ID or by the userstr bind_tester
+// answered; both match.
+func isRuntimeTester(tx miniship.Tx, appid, user string) (bool, error) {
+	ts, err := tx.ListTesters(appid)
+	if err != nil {
+		return false, err
+	}
+	us := UserStr(user)
+	for _, t := range ts {
+		if t.UserStr == us || t.UserStr == user {
+			return true, nil
+		}
+	}
 	return false, nil
 }
 
@@ -220,7 +228,7 @@ func (s *Service) RuntimePackage(ctx context.Context, appid, user string) (*Runt
 		if g != nil && (g.Status == miniship.GrayRunning || g.Status == miniship.GrayPaused) {
 			tester := false
 			if g.DebugerFirst || g.ExperiencerFirst {
-				if tester, err = s.isRuntimeTester(ctx, appid, user); err != nil {
+				if tester, err = isRuntimeTester(tx, appid, user); err != nil {
 					return err
 				}
 			}
