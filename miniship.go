@@ -299,6 +299,7 @@ type Store interface {
 // Tx is the set of operations inside one transaction. Getters return
 // ErrNotFound when nothing matches.
 type Tx interface {
+	PushTx
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
 	// LockPlatform reads the platform for update: the serialisation point of
