@@ -6,7 +6,9 @@ import (
 	"github.com/miniship/miniship"
 )
 
-func TestSQLitePush(t *testing.T) { runPushSuite(t, func(t *testing.T) *Store { return openSQLiteT(t) }) }
+func TestSQLitePush(t *testing.T) {
+	runPushSuite(t, func(t *testing.T) *Store { return openSQLiteT(t) })
+}
 
 func TestPostgresPush(t *testing.T) {
 	postgresDSN(t)
