@@ -113,6 +113,8 @@ type Service struct {
 	tplCache map[int64]*cachedTemplate
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
+	// lastMediaSweep is the unix nanos of the last expired-media sweep.
+	lastMediaSweep atomic.Int64
 }
 
 // Options wires a Service. Clock, Rand and Logger default to the wall

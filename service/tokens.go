@@ -394,6 +394,7 @@ func (s *Service) Tick(ctx context.Context) {
 		s.log.Error("tick", "err", err)
 	}
 	s.sweepTokens(ctx)
+	s.sweepMedia(ctx)
 }
 
 // sweepTokens deletes credentials that expired a day ago, at most once a
