@@ -36,6 +36,7 @@ type serveFlags struct {
 	faults, daily, perMinute                            []string
 	autoApprove                                         time.Duration
 	autoReject                                          string
+	templateCacheMB                                     int // parsed-template cache bound
 }
 
 func newServeCmd() *cobra.Command {
@@ -65,6 +66,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringVar(&f.autoReject, "auto-reject-pattern", envOr("MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
 	fl.StringArrayVar(&f.daily, "daily-limit", envList("MINISHIP_DAILY_LIMITS"), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
 	fl.StringArrayVar(&f.perMinute, "minute-limit", envList("MINISHIP_MINUTE_LIMITS"), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS)`)
+	fl.IntVar(&f.templateCacheMB, "template-cache-mb", envInt("MINISHIP_TEMPLATE_CACHE_MB", 256), "memory for parsed templates, by the bytes of their files (MINISHIP_TEMPLATE_CACHE_MB)")
 	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
@@ -135,7 +137,8 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove}
+	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove,
+		TemplateCacheBytes: int64(f.templateCacheMB) << 20}
 	if f.autoReject != "" {
 		if cfg.AutoReject, err = regexp.Compile(f.autoReject); err != nil {
 			return fmt.Errorf("--auto-reject-pattern: %w", err)

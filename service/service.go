@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -33,10 +32,13 @@ type Config struct {
 	MaxTemplates  int           // template library size: 200
 	// TemplateLimits cap a template's packages (85044) and files.
 	TemplateLimits template.Limits
-	AuditQuota     int // default monthly audit quota of a platform
-	SpeedupQuota   int // default monthly speed-up quota of a platform
-	UndoPerDay     int // undocodeaudit: 5 a day
-	UndoPerMonth   int // and 10 a month
+	// TemplateCacheBytes bounds the parsed-template cache by the bytes of
+	// the templates' files (default DefaultTemplateCacheBytes, 256 MiB).
+	TemplateCacheBytes int64
+	AuditQuota         int // default monthly audit quota of a platform
+	SpeedupQuota       int // default monthly speed-up quota of a platform
+	UndoPerDay         int // undocodeaudit: 5 a day
+	UndoPerMonth       int // and 10 a month
 	// DefaultPermissionSets are granted by the consent page and the admin
 	// API when the caller names none.
 	DefaultPermissionSets []int
@@ -109,8 +111,7 @@ type Service struct {
 	log   *slog.Logger
 	cfg   Config
 
-	tplMu    sync.Mutex
-	tplCache map[int64]*cachedTemplate
+	tplCache *tplCache
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
 	// lastMediaSweep is the unix nanos of the last expired-media sweep.
@@ -129,7 +130,7 @@ type Options struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, clock: o.Clock, rand: o.Rand, log: o.Logger, cfg: o.Config, tplCache: map[int64]*cachedTemplate{}}
+	s := &Service{store: o.Store, clock: o.Clock, rand: o.Rand, log: o.Logger, cfg: o.Config}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}
@@ -140,6 +141,7 @@ func New(o Options) *Service {
 		s.log = slog.Default()
 	}
 	s.cfg.defaults()
+	s.tplCache = newTplCache(s.cfg.TemplateCacheBytes)
 	return s
 }
 
