@@ -300,7 +300,7 @@ type Store interface {
 // ErrNotFound when nothing matches.
 type Tx interface {
 	PushTx
-	RetentionTx
+	MediaTx
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
 	// LockPlatform reads the platform for update: the serialisation point of

@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"time"
+
+	"github.com/miniship/miniship"
 )
 
 // DeleteMediaBefore deletes up to n uploads made before the time, oldest
@@ -13,4 +15,11 @@ func (t *tx) DeleteMediaBefore(before time.Time, n int) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// MediaInfo reads an upload's row without its bytes.
+func (t *tx) MediaInfo(id string) (*miniship.Media, error) {
+	return one(t, func(r scanner, m *miniship.Media) error {
+		return r.Scan(&m.ID, &m.AuthorizerAppID, &m.Type, (*nanos)(&m.CreatedAt))
+	}, `SELECT id, authorizer_appid, type, created_at FROM media WHERE id = ?`, id)
 }
