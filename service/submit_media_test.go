@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -85,4 +86,62 @@ func TestSubmitAuditReadsNoMediaInWriteTx(t *testing.T) {
 	if n := store.inUpdate.Load(); n != 0 {
 		t.Fatalf("submit_audit read media %d times inside its write transaction", n)
 	}
+}
+
+// BenchmarkOtherTenantWrite measures a small write of another mini
+// program while four loops submit audits that name four 2 MB screenshots
+// and fail on the last mediaid.
+//
+//	go test -run '^$' -bench OtherTenantWrite -benchtime 200x ./service
+func BenchmarkOtherTenantWrite(b *testing.B) {
+	ctx := context.Background()
+	store, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer store.Close()
+	clk := clock.NewManual(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
+	svc := service.New(service.Options{Store: store, Clock: clk})
+	seeded, err := demo.Seed(ctx, svc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := &service.Caller{Kind: miniship.AuthorizerToken, PlatformAppID: demo.PlatformAppID, AuthorizerAppID: demo.ShopA}
+	if err := svc.Commit(ctx, c, service.CommitRequest{TemplateID: seeded.TemplateID, ExtJSON: `{"ext":{"shopName":"A"}}`, UserVersion: "1.0.0"}); err != nil {
+		b.Fatal(err)
+	}
+	clk.Advance(time.Minute)
+	png := append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{1}, service.MaxImageSize-16)...)
+	var pics []string
+	for range 4 {
+		m, err := svc.UploadMedia(ctx, c, png)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pics = append(pics, m.MediaID)
+	}
+	bad := service.SubmitAuditRequest{PrivacyAPINotUse: true, PreviewInfo: &service.PreviewInfo{PicIDList: append(pics, "nosuchmedia")}}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				svc.SubmitAudit(ctx, c, bad)
+			}
+		})
+	}
+	b.ResetTimer()
+	for range b.N {
+		if err := store.Update(ctx, func(tx miniship.Tx) error { _, err := tx.AddCounter("other-tenant", 1); return err }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	close(stop)
+	wg.Wait()
 }
