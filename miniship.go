@@ -301,6 +301,7 @@ type Store interface {
 type Tx interface {
 	PushTx
 	MediaTx
+	RetentionTx
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
 	// LockPlatform reads the platform for update: the serialisation point of

@@ -37,6 +37,7 @@ type serveFlags struct {
 	autoApprove                                         time.Duration
 	autoReject                                          string
 	templateCacheMB                                     int // parsed-template cache bound
+	retainHistory, retainEvents                         time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -66,6 +67,8 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringVar(&f.autoReject, "auto-reject-pattern", envOr("MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
 	fl.StringArrayVar(&f.daily, "daily-limit", envList("MINISHIP_DAILY_LIMITS"), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
 	fl.StringArrayVar(&f.perMinute, "minute-limit", envList("MINISHIP_MINUTE_LIMITS"), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS)`)
+	fl.DurationVar(&f.retainHistory, "retain-history", envDuration("MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory), "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
+	fl.DurationVar(&f.retainEvents, "retain-events", envDuration("MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents), "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
 	fl.IntVar(&f.templateCacheMB, "template-cache-mb", envInt("MINISHIP_TEMPLATE_CACHE_MB", 256), "memory for parsed templates, by the bytes of their files (MINISHIP_TEMPLATE_CACHE_MB)")
 	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
@@ -138,7 +141,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove,
-		TemplateCacheBytes: int64(f.templateCacheMB) << 20}
+		TemplateCacheBytes: int64(f.templateCacheMB) << 20, RetainHistory: forever(f.retainHistory), RetainEvents: forever(f.retainEvents)}
 	if f.autoReject != "" {
 		if cfg.AutoReject, err = regexp.Compile(f.autoReject); err != nil {
 			return fmt.Errorf("--auto-reject-pattern: %w", err)
@@ -191,6 +194,14 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// forever maps the flags' 0 (keep for ever) to the Config's negative.
+func forever(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // every runs fn now and then at each interval until ctx ends.

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -59,6 +60,10 @@ type Deliverer struct {
 	mu      sync.Mutex
 	busy    map[string]int // platform → attempts in flight
 	total   int
+	// flying are the events in flight: a claim passes them over even once
+	// their lease ran out (a manual clock moved past it), or this deliverer
+	// would send an event again while its attempt is still open.
+	flying  map[int64]bool
 	running sync.WaitGroup // attempts started by Run
 }
 
@@ -85,7 +90,7 @@ func New(o Options) *Deliverer {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Deliverer{o: o, busy: make(map[string]int)}
+	return &Deliverer{o: o, busy: make(map[string]int), flying: make(map[int64]bool)}
 }
 
 // Backoff is the wait after the n-th failed attempt: 5 s doubling to at
@@ -172,6 +177,7 @@ func (d *Deliverer) claim(ctx context.Context) ([]*miniship.Event, error) {
 			full++
 		}
 	}
+	flying := maps.Clone(d.flying)
 	d.mu.Unlock()
 	if free <= 0 {
 		return nil, nil
@@ -202,16 +208,19 @@ func (d *Deliverer) claim(ctx context.Context) ([]*miniship.Event, error) {
 				if err != nil {
 					return err
 				}
+				dry[p] = len(evs) < n
 				for _, e := range evs {
+					if flying[e.ID] {
+						continue
+					}
 					e.NextAttemptAt = now.Add(lease)
 					if err := tx.UpdateEvent(e); err != nil {
 						return err
 					}
+					got[p]++
+					more = true
+					due = append(due, e)
 				}
-				got[p] += len(evs)
-				dry[p] = len(evs) < n
-				more = more || len(evs) > 0
-				due = append(due, evs...)
 			}
 		}
 		return nil
@@ -223,6 +232,7 @@ func (d *Deliverer) claim(ctx context.Context) ([]*miniship.Event, error) {
 	for _, e := range due {
 		d.busy[e.PlatformAppID]++
 		d.total++
+		d.flying[e.ID] = true
 	}
 	d.mu.Unlock()
 	return due, nil
@@ -234,6 +244,7 @@ func (d *Deliverer) attempt(ctx context.Context, e *miniship.Event) error {
 		d.mu.Lock()
 		defer d.mu.Unlock()
 		d.total--
+		delete(d.flying, e.ID)
 		if d.busy[e.PlatformAppID]--; d.busy[e.PlatformAppID] <= 0 {
 			delete(d.busy, e.PlatformAppID)
 		}

@@ -44,6 +44,10 @@ type Config struct {
 	DefaultPermissionSets []int
 	// MediaTTL is how long an uploadmedia mediaid stays usable: 3 days.
 	MediaTTL time.Duration
+	// RetainHistory and RetainEvents keep history beyond what the API can
+	// return (retention.go); zero takes the default, negative keeps all.
+	// PruneEvery is how often the tick prunes (default 10 min).
+	RetainHistory, RetainEvents, PruneEvery time.Duration
 	// The automatic reviewer (audit.go). AutoApprove > 0 approves an audit
 	// that has been in review that long on the service clock (half as long
 	// once sped up); AutoReject rejects, at the same moment (at the next
@@ -86,6 +90,9 @@ func (c *Config) defaults() {
 		c.UndoPerMonth = 10
 	}
 	def(&c.MediaTTL, 72*time.Hour)
+	def(&c.RetainHistory, DefaultRetainHistory)
+	def(&c.RetainEvents, DefaultRetainEvents)
+	def(&c.PruneEvery, 10*time.Minute)
 	if c.AutoRejectReason == "" {
 		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"
 	}
@@ -116,6 +123,7 @@ type Service struct {
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
 	// lastMediaSweep is the unix nanos of the last expired-media sweep.
 	lastMediaSweep atomic.Int64
+	lastPrune      atomic.Int64 // unix nanos of the last Prune by the tick
 }
 
 // Options wires a Service. Clock, Rand and Logger default to the wall

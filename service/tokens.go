@@ -395,6 +395,7 @@ func (s *Service) Tick(ctx context.Context) {
 	}
 	s.sweepTokens(ctx)
 	s.sweepMedia(ctx)
+	s.prune(ctx)
 }
 
 // sweepTokens deletes credentials that expired a day ago, at most once a
