@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -93,4 +94,34 @@ func TestQRCodePathTooLong(t *testing.T) {
 			t.Errorf("errmsg %q", arStr(m, "errmsg"))
 		}
 	}
+}
+
+// GET /miniship/v1/storage counts rows; the tick prunes history past its
+// retention (30 days by default) and keeps what the API still returns.
+func TestStorageRetention(t *testing.T) {
+	mstest.Backends(t, func(t *testing.T, db string) {
+		e := arSetup(t, mstest.Options{Database: db}, nil)
+		for _, v := range []string{"1.0.0", "1.0.1", "1.0.2"} {
+			e.commit(v, "")
+		}
+		versions := func() string {
+			code, m := e.admin("GET", "/miniship/v1/storage", nil)
+			tables, _ := m["tables"].(map[string]any)
+			if code != 200 || tables["versions"] == nil {
+				t.Fatalf("GET storage: %d %v", code, m)
+			}
+			return fmt.Sprint(tables["versions"])
+		}
+		if n := versions(); n != "3" {
+			t.Fatalf("%v versions, want 3", n)
+		}
+		e.s.Advance(29 * 24 * time.Hour)
+		if n := versions(); n != "3" {
+			t.Fatalf("%v versions after 29 days, want 3", n)
+		}
+		e.s.Advance(2 * 24 * time.Hour)
+		if n := versions(); n != "1" {
+			t.Fatalf("%v versions after 31 days, want the latest only", n)
+		}
+	})
 }
