@@ -319,6 +319,9 @@ type Tx interface {
 	GrantTx // privacy guides and applications (grants.go)
 
 	CommitTx // commit.go
+	PushTx
+	MediaTx
+	RetentionTx
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)
 	// LockPlatform reads the platform for update: the serialisation point of

@@ -36,9 +36,11 @@ type serveFlags struct {
 	autoApprove                                         time.Duration
 	autoReject                                          string
 	// shutdownGrace is how long SIGTERM waits for requests in flight.
-	shutdownGrace time.Duration
-	autoGrant     time.Duration // privacy, category, plugin applications
-	metricsAddr   string        // --metrics-addr: /metrics on its own listener
+	shutdownGrace               time.Duration
+	autoGrant                   time.Duration // privacy, category, plugin applications
+	metricsAddr                 string        // --metrics-addr: /metrics on its own listener
+	templateCacheMB             int           // parsed-template cache bound
+	retainHistory, retainEvents time.Duration
 }
 
 func newServeCmd() *cobra.Command {
@@ -71,6 +73,9 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringArrayVar(&f.perMinute, "minute-limit", envList("MINISHIP_MINUTE_LIMITS"), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS)`)
 	fl.DurationVar(&f.shutdownGrace, "shutdown-timeout", envDuration("MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second), "on SIGTERM, how long requests in flight may finish before their connections are closed (MINISHIP_SHUTDOWN_TIMEOUT)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", envOr("MINISHIP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port, e.g. 127.0.0.1:9090 (MINISHIP_METRICS_ADDR)")
+	fl.DurationVar(&f.retainHistory, "retain-history", envDuration("MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory), "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
+	fl.DurationVar(&f.retainEvents, "retain-events", envDuration("MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents), "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
+	fl.IntVar(&f.templateCacheMB, "template-cache-mb", envInt("MINISHIP_TEMPLATE_CACHE_MB", 256), "memory for parsed templates, by the bytes of their files (MINISHIP_TEMPLATE_CACHE_MB)")
 	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
@@ -149,7 +154,8 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove, AutoGrant: f.autoGrant}
+	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove, AutoGrant: f.autoGrant,
+		TemplateCacheBytes: int64(f.templateCacheMB) << 20, RetainHistory: forever(f.retainHistory), RetainEvents: forever(f.retainEvents)}
 	if f.autoReject != "" {
 		if cfg.AutoReject, err = regexp.Compile(f.autoReject); err != nil {
 			return fmt.Errorf("--auto-reject-pattern: %w", err)
@@ -226,6 +232,14 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		return err
 	}
 	return nil
+}
+
+// forever maps the flags' 0 (keep for ever) to the Config's negative.
+func forever(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
 
 // every runs fn now and then at each interval until ctx ends.

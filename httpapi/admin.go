@@ -55,6 +55,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	s.auditAdminRoutes(h)
 	s.grantAdminRoutes(h) // privacy, category and plugin applications (grants_admin.go)
 	s.operatorAdminRoutes(m, h)
+	s.storageAdminRoutes(h)
 	return m
 }
 

@@ -10,19 +10,34 @@ import (
 	"github.com/miniship/miniship/service"
 )
 
-// Limits are the optional per-call quotas, by path ("*" for every path):
-// Daily answers 45009 past the count in a day, PerMinute 45011 past the
-// count in a minute. Both are off unless configured.
+// Limits are the per-call quotas, by path ("*" for every path): Daily
+// answers 45009 past the count in a day, PerMinute 45011 past the count in a
+// minute. They are off unless configured, except DefaultDaily's; a path
+// set to 0 turns its quota off.
 type Limits struct {
 	Daily     map[string]int `json:"daily,omitempty"`
 	PerMinute map[string]int `json:"per_minute,omitempty"`
 }
+
+// DefaultDaily are the daily quotas per mini program that hold unless a
+// limit names the path or "*": every uploadmedia call stores up to 10 MB.
+var DefaultDaily = map[string]int{"/wxa/uploadmedia": 1000}
 
 func (l Limits) of(m map[string]int, path string) int {
 	if n, ok := m[path]; ok {
 		return n
 	}
 	return m["*"]
+}
+
+// daily is the daily quota of the path: configured, else the default.
+func (l Limits) daily(path string) int {
+	_, set := l.Daily[path]
+	_, all := l.Daily["*"]
+	if !set && !all {
+		return DefaultDaily[path]
+	}
+	return l.of(l.Daily, path)
 }
 
 func (l Limits) validate() error {
@@ -73,7 +88,7 @@ func (l *limiter) set(v Limits) error {
 
 func (l *limiter) check(ctx context.Context, c *service.Caller, path string) error {
 	lim := l.get()
-	daily, minute := lim.of(lim.Daily, path), lim.of(lim.PerMinute, path)
+	daily, minute := lim.daily(path), lim.of(lim.PerMinute, path)
 	if daily == 0 && minute == 0 {
 		return nil
 	}

@@ -42,8 +42,9 @@ type Server struct {
 	API      *httpapi.Server
 	Outbox   *outbox.Deliverer
 
-	srv    *httptest.Server
-	cancel context.CancelFunc
+	srv        *httptest.Server
+	cancel     context.CancelFunc
+	outboxDone chan struct{}
 }
 
 // New starts a server and stops it when the test ends.
@@ -78,7 +79,8 @@ func New(t testing.TB, o Options) *Server {
 	s.srv = httptest.NewServer(s.API)
 	s.URL = s.srv.URL
 	s.Outbox = outbox.New(outbox.Options{Store: store, Clock: clk, Logger: log, Poll: 20 * time.Millisecond})
-	go s.Outbox.Run(ctx)
+	s.outboxDone = make(chan struct{})
+	go func() { s.Outbox.Run(ctx); close(s.outboxDone) }()
 	t.Cleanup(s.Close)
 	return s
 }
@@ -86,6 +88,7 @@ func New(t testing.TB, o Options) *Server {
 // Close stops the server; New registers it with t.Cleanup.
 func (s *Server) Close() {
 	s.cancel()
+	<-s.outboxDone // its attempts in flight are recorded before the store closes
 	s.srv.Close()
 	s.Store.Close()
 }

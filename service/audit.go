@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/miniship/miniship"
@@ -177,8 +178,14 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 	if err := req.validate(); err != nil {
 		return 0, err
 	}
+	// The mediaids are looked up before the write transaction, without
+	// their bytes: a request naming many cannot hold the writer meanwhile.
+	media, err := s.mediaInfos(ctx, req)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err := s.update(ctx, func(tx miniship.Tx) error {
+	err = s.update(ctx, func(tx miniship.Tx) error {
 		now := s.Now()
 		a, err := tx.LockAuthorizer(c.AuthorizerAppID)
 		if err != nil {
@@ -235,14 +242,14 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 				typ string
 			}{{p.PicIDList, mediaImage}, {p.VideoIDList, mediaVideo}} {
 				for _, mid := range m.ids {
-					if err := s.checkMedia(tx, a.AppID, mid, m.typ); err != nil {
+					if err := s.checkMedia(media, a.AppID, mid, m.typ, now); err != nil {
 						return notFound(err, wxerr.InvalidPreviewInfo, fmt.Sprintf("%s mediaid %q unknown, expired or not an %s", m.typ, mid, m.typ))
 					}
 				}
 			}
 		}
 		for _, mid := range req.feedbackStuff() {
-			if err := s.checkMedia(tx, a.AppID, mid, mediaImage); err != nil {
+			if err := s.checkMedia(media, a.AppID, mid, mediaImage, now); err != nil {
 				return notFound(err, wxerr.InvalidMediaID, fmt.Sprintf("feedback_stuff mediaid %q unknown, expired or not an image", mid))
 			}
 		}
@@ -640,14 +647,44 @@ func (s *Service) UploadMedia(ctx context.Context, c *Caller, data []byte) (*Med
 	return &MediaResult{Type: typ, MediaID: m.ID}, nil
 }
 
-// checkMedia finds a live mediaid of the mini program with the type;
-// ErrNotFound otherwise.
-func (s *Service) checkMedia(tx miniship.Tx, appid, id, typ string) error {
-	m, err := tx.GetMedia(id)
-	if err != nil {
-		return err
+// mediaInfos reads the rows (not the bytes) of the mediaids a
+// submission names, in a read transaction of its own. Uploads never change
+// once made, and are deleted only after they expire, so what it reads is
+// still true when the write transaction checks it at its own time.
+func (s *Service) mediaInfos(ctx context.Context, req SubmitAuditRequest) (map[string]*miniship.Media, error) {
+	var ids []string
+	if p := req.PreviewInfo; p != nil {
+		ids = append(append(ids, p.PicIDList...), p.VideoIDList...)
 	}
-	if m.AuthorizerAppID != appid || m.Type != typ || !s.Now().Before(m.CreatedAt.Add(s.cfg.MediaTTL)) {
+	ids = append(ids, req.feedbackStuff()...)
+	media := make(map[string]*miniship.Media, len(ids))
+	if len(ids) == 0 {
+		return media, nil
+	}
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		for _, id := range ids {
+			if _, ok := media[id]; ok {
+				continue
+			}
+			m, err := tx.MediaInfo(id)
+			if errors.Is(err, miniship.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			media[id] = m
+		}
+		return nil
+	})
+	return media, err
+}
+
+// checkMedia finds a live mediaid of the mini program with the type among
+// those mediaInfos read; ErrNotFound otherwise.
+func (s *Service) checkMedia(media map[string]*miniship.Media, appid, id, typ string, now time.Time) error {
+	m, ok := media[id]
+	if !ok || m.AuthorizerAppID != appid || m.Type != typ || !now.Before(m.CreatedAt.Add(s.cfg.MediaTTL)) {
 		return miniship.ErrNotFound
 	}
 	return nil

@@ -277,8 +277,17 @@ func (s *Service) ExperienceLink(ctx context.Context, c *Caller, path string) (s
 	if path != "" {
 		q.Set("path", path)
 	}
-	return "https://open.weixin.qq.com/sns/getexpappinfo?" + q.Encode() + "#wechat-redirect", nil
+	link := "https://open.weixin.qq.com/sns/getexpappinfo?" + q.Encode() + "#wechat-redirect"
+	if len(link) > MaxQRLink {
+		// An argument error, not -1: SDKs retry -1, and this never passes.
+		return "", wxerr.Errorf(wxerr.InvalidArgs, "path too long: the link would be %d bytes, a QR code holds %d", len(link), MaxQRLink)
+	}
+	return link, nil
 }
+
+// MaxQRLink is the most bytes a QR code holds (version 40, error
+// correction M, byte mode): get_qrcode refuses a path whose link is longer.
+const MaxQRLink = 2331
 
 // GetCategory lists the mini program's categories.
 func (s *Service) GetCategory(ctx context.Context, c *Caller) ([]miniship.Category, error) {

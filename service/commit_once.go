@@ -103,9 +103,7 @@ func (s *Service) commitOnce(ctx context.Context, c *Caller, req CommitRequest) 
 // has it; its deletion is checked in the commit's transaction. Otherwise
 // it is loaded (and checked) as every other reader does.
 func (s *Service) commitTemplate(ctx context.Context, platform string, id int64) (*cachedTemplate, error) {
-	s.tplMu.Lock()
-	ct, ok := s.tplCache[id]
-	s.tplMu.Unlock()
+	ct, ok := s.tplCache.get(id)
 	if ok && ct.meta.PlatformAppID == platform {
 		return ct, nil
 	}

@@ -145,8 +145,6 @@ type cachedTemplate struct {
 	tpl  *template.Template
 }
 
-const templateCacheSize = 64
-
 // loadTemplate returns the platform's template id, parsed. A deleted
 // template is 85014 unless withDeleted (its old commits still build).
 func (s *Service) loadTemplate(ctx context.Context, platform string, id int64, withDeleted bool) (*cachedTemplate, error) {
@@ -161,9 +159,7 @@ func (s *Service) loadTemplate(ctx context.Context, platform string, id int64, w
 		if err != nil {
 			return notFound(err, wxerr.TemplateNotExist, fmt.Sprintf("template_id %d", id))
 		}
-		s.tplMu.Lock()
-		ct, ok := s.tplCache[id]
-		s.tplMu.Unlock()
+		ct, ok := s.tplCache.get(id)
 		if ok && ct.meta.PlatformAppID == platform {
 			return nil
 		}
@@ -177,9 +173,7 @@ func (s *Service) loadTemplate(ctx context.Context, platform string, id int64, w
 	if err != nil {
 		return nil, err
 	}
-	s.tplMu.Lock()
-	ct, ok := s.tplCache[id]
-	s.tplMu.Unlock()
+	ct, ok := s.tplCache.get(id)
 	if ok {
 		return &cachedTemplate{meta: meta, tpl: ct.tpl}, nil // fresh meta, same immutable code
 	}
@@ -194,11 +188,6 @@ func (s *Service) loadTemplate(ctx context.Context, platform string, id int64, w
 		return nil, wxerr.Errorf(wxerr.InvalidTemplate, "template_id %d: %s", id, wxerr.From(err).Msg)
 	}
 	ct = &cachedTemplate{meta: meta, tpl: tpl}
-	s.tplMu.Lock()
-	if len(s.tplCache) >= templateCacheSize {
-		clear(s.tplCache) // simple and bounded; re-parsing is cheap next to a commit
-	}
-	s.tplCache[id] = ct
-	s.tplMu.Unlock()
+	s.tplCache.put(id, ct)
 	return ct, nil
 }

@@ -129,7 +129,15 @@ func (s *Service) Version(ctx context.Context, appid string, id int64) (*minishi
 		}
 		return err
 	})
-	return v, err
+	if err != nil {
+		return nil, err
+	}
+	// Versions store what the commit sent; the effective app.json and page
+	// configs are derived (derive.go).
+	if err := s.fillConfig(ctx, v); err != nil {
+		return nil, err
+	}
+	return v, nil
 }
 
 // ListVersions pages through the mini program's versions, newest first.

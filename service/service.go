@@ -12,7 +12,6 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -37,15 +36,22 @@ type Config struct {
 	MaxTemplates int // template library size: 200
 	// TemplateLimits cap a template's packages (85044) and files.
 	TemplateLimits template.Limits
-	AuditQuota     int // default monthly audit quota of a platform
-	SpeedupQuota   int // default monthly speed-up quota of a platform
-	UndoPerDay     int // undocodeaudit: 5 a day
-	UndoPerMonth   int // and 10 a month
+	// TemplateCacheBytes bounds the parsed-template cache by the bytes of
+	// the templates' files (default DefaultTemplateCacheBytes, 256 MiB).
+	TemplateCacheBytes int64
+	AuditQuota         int // default monthly audit quota of a platform
+	SpeedupQuota       int // default monthly speed-up quota of a platform
+	UndoPerDay         int // undocodeaudit: 5 a day
+	UndoPerMonth       int // and 10 a month
 	// DefaultPermissionSets are granted by the consent page and the admin
 	// API when the caller names none.
 	DefaultPermissionSets []int
 	// MediaTTL is how long an uploadmedia mediaid stays usable: 3 days.
 	MediaTTL time.Duration
+	// RetainHistory and RetainEvents keep history beyond what the API can
+	// return (retention.go); zero takes the default, negative keeps all.
+	// PruneEvery is how often the tick prunes (default 10 min).
+	RetainHistory, RetainEvents, PruneEvery time.Duration
 	// The automatic reviewer (audit.go). AutoApprove > 0 approves an audit
 	// that has been in review that long on the service clock (half as long
 	// once sped up); AutoReject rejects, at the same moment (at the next
@@ -108,6 +114,9 @@ func (c *Config) defaults() {
 	if c.CategoryMax == 0 {
 		c.CategoryMax = 20
 	}
+	def(&c.RetainHistory, DefaultRetainHistory)
+	def(&c.RetainEvents, DefaultRetainEvents)
+	def(&c.PruneEvery, 10*time.Minute)
 	if c.AutoRejectReason == "" {
 		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"
 	}
@@ -135,13 +144,16 @@ type Service struct {
 	log   *slog.Logger
 	cfg   Config
 
-	tplMu    sync.Mutex
-	tplCache map[int64]*cachedTemplate
+	tplCache *tplCache
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
 
 	tokens tokenCache  // access tokens seen (authcache.go)
 	grants grantsCache // mini programs' engine grants, by revision
+
+	// lastMediaSweep is the unix nanos of the last expired-media sweep.
+	lastMediaSweep atomic.Int64
+	lastPrune      atomic.Int64 // unix nanos of the last Prune by the tick
 }
 
 // Options wires a Service. Clock, Rand and Logger default to the wall
@@ -156,7 +168,7 @@ type Options struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, clock: o.Clock, rand: o.Rand, log: o.Logger, cfg: o.Config, tplCache: map[int64]*cachedTemplate{}}
+	s := &Service{store: o.Store, clock: o.Clock, rand: o.Rand, log: o.Logger, cfg: o.Config}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}
@@ -167,6 +179,7 @@ func New(o Options) *Service {
 		s.log = slog.Default()
 	}
 	s.cfg.defaults()
+	s.tplCache = newTplCache(s.cfg.TemplateCacheBytes)
 	return s
 }
 

@@ -385,6 +385,8 @@ func (s *Service) Tick(ctx context.Context) {
 		s.log.Error("tick", "err", err)
 	}
 	s.sweepTokens(ctx)
+	s.sweepMedia(ctx)
+	s.prune(ctx)
 }
 
 // sweepTokens deletes credentials that expired a day ago, at most once a

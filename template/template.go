@@ -261,6 +261,9 @@ func unwrapFolder(files map[string][]byte) map[string][]byte {
 // which Windows editors write, is tolerated.
 func decodeObject(b []byte) (map[string]any, error) {
 	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	if err := checkConfigBounds(b); err != nil {
+		return nil, err
+	}
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
 	var v any

@@ -1,0 +1,13 @@
+package miniship
+
+import "time"
+
+// MediaTx reads and sweeps uploads without their bytes: checking that a
+// mediaid is live needs only who uploaded what and when.
+type MediaTx interface {
+	// MediaInfo is GetMedia without Data.
+	MediaInfo(id string) (*Media, error)
+	// DeleteMediaBefore deletes up to limit uploads made before the time,
+	// bytes and all, and returns how many it deleted.
+	DeleteMediaBefore(before time.Time, limit int) (int64, error)
+}

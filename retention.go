@@ -1,0 +1,28 @@
+package miniship
+
+import "time"
+
+// RetentionTx prunes history that no API call can return any more, at
+// most limit rows per call, so that no prune holds the writer long. Each
+// returns how many rows it deleted.
+type RetentionTx interface {
+	// PruneReleases deletes releases made before the time, except each
+	// mini program's newest keep (the rollback history).
+	PruneReleases(before time.Time, keep, limit int) (int64, error)
+	// PruneAudits deletes audits submitted before the time, except each
+	// mini program's latest, those in review, and those a release or a
+	// gray plan names.
+	PruneAudits(before time.Time, limit int) (int64, error)
+	// PruneVersions deletes versions made before the time, except each
+	// mini program's latest and those an audit or a release names.
+	PruneVersions(before time.Time, limit int) (int64, error)
+	// PruneEvents deletes delivered and failed events created before the
+	// time, with their attempts.
+	PruneEvents(before time.Time, limit int) (int64, error)
+	// PruneCounters deletes per-minute counters ("min:…:2006-01-02T15:04")
+	// of minutes before minute and per-call daily counters
+	// ("call:…:2006-01-02") of days before day.
+	PruneCounters(minute, day string, limit int) (int64, error)
+	// TableSizes counts the rows of every table.
+	TableSizes() (map[string]int64, error)
+}

@@ -1,0 +1,118 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/miniship/miniship"
+)
+
+// sweepBatch is how many rows one sweep transaction deletes at most: each
+// batch holds the (SQLite) writer for a few milliseconds only.
+const sweepBatch = 500
+
+// sweepMedia deletes uploads older than MediaTTL, bytes and all, at most
+// once a minute of service time: a mediaid is refused (checkMedia) from
+// the moment it expires, so nothing can use them.
+func (s *Service) sweepMedia(ctx context.Context) {
+	now := s.Now()
+	if last := s.lastMediaSweep.Load(); last != 0 && now.Sub(time.Unix(0, last)) < time.Minute {
+		return
+	}
+	s.lastMediaSweep.Store(now.UnixNano())
+	if _, err := s.sweep(ctx, func(tx miniship.Tx) (int64, error) {
+		return tx.DeleteMediaBefore(now.Add(-s.cfg.MediaTTL), sweepBatch)
+	}); err != nil && ctx.Err() == nil {
+		s.log.Error("sweep media", "err", err)
+	}
+}
+
+// sweep runs a batch delete in its own transactions until a batch comes
+// back short, and returns how many rows it deleted.
+func (s *Service) sweep(ctx context.Context, batch func(tx miniship.Tx) (int64, error)) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := s.update(ctx, func(tx miniship.Tx) (err error) {
+			n, err = batch(tx)
+			return err
+		})
+		total += n
+		if err != nil || n < sweepBatch {
+			return total, err
+		}
+	}
+}
+
+// Retention defaults. What the API can still return is always kept: each
+// mini program's latest version and audit, audits in review, what a
+// release or gray plan names, the last historySize releases (rollback),
+// pending events, this period's quota counters. Beyond that, history is
+// kept this long.
+const (
+	DefaultRetainHistory = 30 * 24 * time.Hour // versions, audits, releases
+	DefaultRetainEvents  = 7 * 24 * time.Hour  // delivered and failed pushes, with their attempts
+)
+
+// Pruned counts the rows one Prune deleted, by table.
+type Pruned map[string]int64
+
+// Prune deletes the history past its retention (Config.RetainHistory,
+// Config.RetainEvents; negative keeps it for ever), in batches of
+// sweepBatch rows, each its own transaction. Old per-minute and per-call
+// daily counters go too: their period is over.
+func (s *Service) Prune(ctx context.Context) (Pruned, error) {
+	now := s.Now()
+	out := Pruned{}
+	run := func(table string, fn func(tx miniship.Tx) (int64, error)) error {
+		n, err := s.sweep(ctx, fn)
+		if n > 0 {
+			out[table] += n
+		}
+		return err
+	}
+	var errs []error
+	if h := s.cfg.RetainHistory; h >= 0 {
+		before := now.Add(-h)
+		// Releases before audits before versions: each names the next.
+		errs = append(errs,
+			run("releases", func(tx miniship.Tx) (int64, error) { return tx.PruneReleases(before, historySize, sweepBatch) }),
+			run("audits", func(tx miniship.Tx) (int64, error) { return tx.PruneAudits(before, sweepBatch) }),
+			run("versions", func(tx miniship.Tx) (int64, error) { return tx.PruneVersions(before, sweepBatch) }))
+	}
+	if e := s.cfg.RetainEvents; e >= 0 {
+		before := now.Add(-e)
+		errs = append(errs, run("events", func(tx miniship.Tx) (int64, error) { return tx.PruneEvents(before, sweepBatch) }))
+	}
+	// A minute's counter matters for that minute, a day's for that day (in
+	// China time, as the quotas count).
+	minute := now.UTC().Add(-time.Hour).Format("2006-01-02T15:04")
+	day := now.In(chinaTime).AddDate(0, 0, -2).Format("2006-01-02")
+	errs = append(errs, run("counters", func(tx miniship.Tx) (int64, error) { return tx.PruneCounters(minute, day, sweepBatch) }))
+	return out, errors.Join(errs...)
+}
+
+// prune runs Prune at most every PruneEvery of service time.
+func (s *Service) prune(ctx context.Context) {
+	now := s.Now()
+	if last := s.lastPrune.Load(); last != 0 && now.Sub(time.Unix(0, last)) < s.cfg.PruneEvery {
+		return
+	}
+	s.lastPrune.Store(now.UnixNano())
+	if n, err := s.Prune(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("prune", "err", err)
+	} else if len(n) > 0 {
+		s.log.Info("pruned", "rows", map[string]int64(n))
+	}
+}
+
+// TableSizes counts the rows of every table (GET /miniship/v1/storage).
+func (s *Service) TableSizes(ctx context.Context) (map[string]int64, error) {
+	var out map[string]int64
+	err := s.view(ctx, func(tx miniship.Tx) (err error) {
+		out, err = tx.TableSizes()
+		return err
+	})
+	return out, err
+}
