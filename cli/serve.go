@@ -161,14 +161,15 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--auto-reject-pattern: %w", err)
 		}
 	}
-	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: cfg})
+	metrics := httpapi.NewMetrics()
+	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: cfg, OnEngine: metrics.ObserveEngine})
 	if manual != nil {
 		if err := svc.SaveClock(ctx, manual.Now()); err != nil {
 			return fmt.Errorf("store the manual clock: %w", err)
 		}
 	}
 	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules, Limits: limits,
-		NoMetricsPath: f.metricsAddr != ""})
+		NoMetricsPath: f.metricsAddr != "", Metrics: metrics})
 	if err != nil {
 		return err
 	}
@@ -205,7 +206,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	// fell due on the restored clock (auto-decisions, tickets) is done.
 	svc.Tick(bg)
 	go every(bg, time.Second, svc.Tick)
-	deliverer := outbox.New(outbox.Options{Store: store, Clock: clk, Logger: log})
+	deliverer := outbox.New(outbox.Options{Store: store, Clock: clk, Logger: log, OnDelivered: metrics.ObserveDelivery})
 	go deliverer.Run(bg)
 
 	log.Info("miniship listening", "url", base, "database", redactDSN(dsn), "clock", f.clockMode)

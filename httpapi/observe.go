@@ -22,14 +22,23 @@ import (
 // and errcode, and logged once at info. The registry is the server's own,
 // so two servers in one process (tests) do not share counters.
 
-type metrics struct {
+// Metrics are a server's Prometheus metrics, on a registry of their own.
+// Make them before the service and the push deliverer so that those report
+// into them too: pass ObserveEngine as service.Options.OnEngine,
+// ObserveDelivery as outbox.Options.OnDelivered, and the Metrics as
+// Options.Metrics. One Metrics serves one Server.
+type Metrics struct {
 	reg      *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	engine   prometheus.Histogram
+	delivery *prometheus.HistogramVec
 }
 
-func newMetrics(store miniship.Store, clk miniship.Clock) *metrics {
-	m := &metrics{reg: prometheus.NewRegistry()}
+// NewMetrics returns metrics with the request, engine, delivery and Go
+// runtime metrics; the server adds the store's when it starts.
+func NewMetrics() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "miniship_http_requests_total",
 		Help: "HTTP requests by route (the WeChat path or the admin pattern), HTTP status and WeChat errcode (empty for non-WeChat answers).",
@@ -39,15 +48,38 @@ func newMetrics(store miniship.Store, clk miniship.Clock) *metrics {
 		Help:    "Time to answer, by route. /wxa/commit's includes the commit engine.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"path"})
-	m.reg.MustRegister(m.requests, m.latency,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&outboxCollector{store: store, clock: clk})
+	m.engine = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "miniship_commit_engine_seconds",
+		Help:    "Time of the ext_json engine (validate and merge) per commit, errcodes included.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
+	})
+	m.delivery = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "miniship_push_delivery_seconds",
+		Help:    "From a push being queued to its receiver accepting it (server clock), by event kind; retries included.",
+		Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
+	}, []string{"kind"})
+	m.reg.MustRegister(m.requests, m.latency, m.engine, m.delivery,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveEngine records one run of the commit engine.
+func (m *Metrics) ObserveEngine(d time.Duration) { m.engine.Observe(d.Seconds()) }
+
+// ObserveDelivery records one accepted push. Event kinds are a fixed set
+// (component_verify_ticket, weapp_audit_success, …): no per-app labels.
+func (m *Metrics) ObserveDelivery(kind string, d time.Duration) {
+	m.delivery.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// addStore registers the collectors that read the store at each scrape.
+func (m *Metrics) addStore(store miniship.Store, clk miniship.Clock) {
+	m.reg.MustRegister(&outboxCollector{store: store, clock: clk})
 	if p, ok := store.(interface{ Pools() map[string]*sql.DB }); ok {
 		for name, db := range p.Pools() {
 			m.reg.MustRegister(collectors.NewDBStatsCollector(db, name))
 		}
 	}
-	return m
 }
 
 // outboxCollector reads the outbox at each scrape: counts of pending and

@@ -56,6 +56,7 @@ func TestMetricsAndAccessLog(t *testing.T) {
 		`miniship_http_requests_total{errcode="",path="GET /miniship/v1/events",status="200"} 1`,
 		`miniship_http_request_duration_seconds_count{path="/wxa/commit"} 2`,
 		`miniship_outbox_events{status="failed"} 0`,
+		`miniship_commit_engine_seconds_count 1`, // the good commit; the bad token never reached the engine
 		`miniship_outbox_scrape_ok 1`,
 		`go_sql_open_connections{db_name="writer"}`,
 		`go_goroutines `,

@@ -23,6 +23,8 @@ type Options struct {
 	// NoMetricsPath leaves /metrics off the API port (serve's
 	// --metrics-addr serves MetricsHandler on its own listener).
 	NoMetricsPath bool
+	// Metrics to report into (NewMetrics); made here when nil.
+	Metrics *Metrics
 }
 
 // Server is the HTTP front of miniship: the WeChat API at WeChat's paths,
@@ -39,7 +41,7 @@ type Server struct {
 	wechat    map[string]route
 	admin     *http.ServeMux
 
-	metrics       *metrics // observe.go
+	metrics       *Metrics // observe.go
 	noMetricsPath bool
 	console       http.Handler
 }
@@ -58,7 +60,11 @@ func New(o Options) (*Server, error) {
 	}
 	s.wechat = s.routes()
 	s.admin = s.adminRoutes()
-	s.metrics, s.noMetricsPath = newMetrics(o.Service.Store(), o.Service), o.NoMetricsPath
+	s.metrics, s.noMetricsPath = o.Metrics, o.NoMetricsPath
+	if s.metrics == nil {
+		s.metrics = NewMetrics()
+	}
+	s.metrics.addStore(o.Service.Store(), o.Service)
 	if err := s.mountConsole(); err != nil {
 		return nil, err
 	}

@@ -69,16 +69,17 @@ func New(t testing.TB, o Options) *Server {
 		log = slog.New(slog.DiscardHandler)
 	}
 	clk := clock.NewManual(start)
-	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: o.Config})
+	metrics := httpapi.NewMetrics()
+	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: o.Config, OnEngine: metrics.ObserveEngine})
 	s := &Server{AdminKey: "mstest-admin-key", Clock: clk, Service: svc, Store: store, cancel: cancel}
-	s.API, err = httpapi.New(httpapi.Options{Service: svc, AdminKey: s.AdminKey, Logger: log, Manual: clk, Faults: o.Faults, Limits: o.Limits})
+	s.API, err = httpapi.New(httpapi.Options{Service: svc, AdminKey: s.AdminKey, Logger: log, Manual: clk, Faults: o.Faults, Limits: o.Limits, Metrics: metrics})
 	if err != nil {
 		cancel()
 		t.Fatalf("mstest: %v", err)
 	}
 	s.srv = httptest.NewServer(s.API)
 	s.URL = s.srv.URL
-	s.Outbox = outbox.New(outbox.Options{Store: store, Clock: clk, Logger: log, Poll: 20 * time.Millisecond})
+	s.Outbox = outbox.New(outbox.Options{Store: store, Clock: clk, Logger: log, Poll: 20 * time.Millisecond, OnDelivered: metrics.ObserveDelivery})
 	s.outboxDone = make(chan struct{})
 	go func() { s.Outbox.Run(ctx); close(s.outboxDone) }()
 	t.Cleanup(s.Close)

@@ -44,6 +44,10 @@ type Options struct {
 	// MaxInFlight bounds the attempts in flight across all platforms
 	// (default 64): goroutines and connections stay bounded.
 	MaxInFlight int
+	// OnDelivered, when set, is told of each push the receiver accepted: its
+	// kind and how long it took from being queued (service clock), for
+	// metrics.
+	OnDelivered func(kind string, latency time.Duration)
 }
 
 // DefaultMaxAttempts is the number of attempts before an event is failed:
@@ -296,6 +300,9 @@ func (d *Deliverer) deliver(ctx context.Context, e *miniship.Event) error {
 		}
 		return tx.UpdateEvent(e)
 	})
+	if err == nil && e.Status == miniship.EventDelivered && d.o.OnDelivered != nil {
+		d.o.OnDelivered(e.Kind, at.Sub(e.CreatedAt))
+	}
 	if !ok {
 		d.o.Logger.Warn("push failed", "event", e.ID, "kind", e.Kind, "url", e.URL, "attempt", e.Attempts, "err", a.Error)
 	}

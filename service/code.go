@@ -169,10 +169,14 @@ func (s *Service) buildVersion(ctx context.Context, c *Caller, a *miniship.Autho
 
 // runEngine applies the ext_json to a loaded template.
 func (s *Service) runEngine(ct *cachedTemplate, c *Caller, a *miniship.Authorizer, req CommitRequest) (*miniship.Version, error) {
+	start := time.Now() // real time: the engine's cost, whatever the service clock says
 	res, err := extjson.Apply(ct.tpl, req.ExtJSON, extjson.Options{
 		Standard: ct.meta.Type == miniship.TemplateStandard,
 		Grants:   grants{a},
 	})
+	if s.onEngine != nil {
+		s.onEngine(time.Since(start))
+	}
 	if err != nil {
 		return nil, err
 	}

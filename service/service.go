@@ -145,6 +145,7 @@ type Service struct {
 	cfg   Config
 
 	tplCache *tplCache
+	onEngine func(time.Duration)
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
 
@@ -164,11 +165,14 @@ type Options struct {
 	Rand   io.Reader
 	Logger *slog.Logger
 	Config Config
+	// OnEngine, when set, is told how long each run of the ext_json engine
+	// took (a commit's validate and merge), for metrics.
+	OnEngine func(time.Duration)
 }
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, clock: o.Clock, rand: o.Rand, log: o.Logger, cfg: o.Config}
+	s := &Service{store: o.Store, clock: o.Clock, rand: o.Rand, log: o.Logger, cfg: o.Config, onEngine: o.OnEngine}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}
