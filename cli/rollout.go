@@ -76,8 +76,11 @@ or setup.`,
 				}
 				creds.Fill(f)
 			}
+			if err := creds.ResolveSecret(cmd.Context(), nil, baseURL); err != nil {
+				return err
+			}
 			if creds.ComponentAppID == "" || creds.ComponentSecret == "" {
-				return errors.New("rollout needs the component appid and secret (--component-appid/--component-secret, MINISHIP_ROLLOUT_*, or --credentials)")
+				return errors.New("rollout needs the component appid and secret (--component-appid/--component-secret, MINISHIP_ROLLOUT_*, or --credentials; against a miniship server --admin-key fetches the secret)")
 			}
 			ticket, err := creds.ResolveTicket(cmd.Context(), nil, baseURL)
 			if err != nil {
@@ -105,7 +108,7 @@ or setup.`,
 			rep, runErr := rollout.Run(cmd.Context(), rollout.Config{
 				Plan: plan, State: state, BaseURL: baseURL,
 				ComponentAppID: creds.ComponentAppID, ComponentSecret: creds.ComponentSecret, Ticket: ticket,
-				RefreshTokens: creds.RefreshTokenSource(),
+				RefreshTokens: creds.RefreshTokenSource(baseURL),
 				Concurrency:   concurrency, Rate: rps, MaxAttempts: attempts, Reset: reset, CommitWait: commitWait,
 				Observer: obs,
 				Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),

@@ -51,6 +51,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	h("PUT /miniship/v1/limits", s.adminSetLimits)
 	h("GET /miniship/v1/events", s.adminEvents)
 	s.auditAdminRoutes(h)
+	s.authorizationAdminRoutes(h)
 	return m
 }
 
