@@ -91,7 +91,7 @@ func OpenState(path string) (*State, error) {
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
 	s := &State{db: db}
-	s.tokens = &tokenStore{MemoryStore: wxa.NewMemoryStore(), db: db}
+	s.tokens = &tokenStore{MemoryStore: wxa.NewMemoryStore(), db: db, cache: newTokenCache(4096)}
 	if err := s.tokens.prepare(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
@@ -416,8 +416,10 @@ type tokenStore struct {
 	*wxa.MemoryStore // tickets, component tokens, locks
 	db               *sql.DB
 	seed             *sql.Tx // set while importing targets
-	// get and set are prepared once: every API call reads its token.
+	// get and set are prepared once, and the tokens last used are cached:
+	// every API call reads its token.
 	get, set *sql.Stmt
+	cache    *tokenCache
 }
 
 func (t *tokenStore) prepare() (err error) {
@@ -445,17 +447,24 @@ func (t *tokenStore) Get(ctx context.Context, key string) (wxa.Token, bool, erro
 	if !fileKey(key) {
 		return t.MemoryStore.Get(ctx, key)
 	}
+	if tok, ok := t.cache.get(key); ok {
+		return tok, true, nil
+	}
 	var v string
 	var exp int64
 	err := t.get.QueryRowContext(ctx, key).Scan(&v, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return wxa.Token{}, false, nil
 	}
+	if err != nil {
+		return wxa.Token{}, false, err
+	}
 	tok := wxa.Token{Value: v}
 	if exp != 0 {
 		tok.ExpiresAt = time.UnixMilli(exp)
 	}
-	return tok, err == nil, err
+	t.cache.put(key, tok)
+	return tok, true, nil
 }
 
 func (t *tokenStore) Set(ctx context.Context, key string, tok wxa.Token) error {
@@ -467,18 +476,25 @@ func (t *tokenStore) Set(ctx context.Context, key string, tok wxa.Token) error {
 		exp = tok.ExpiresAt.UnixMilli()
 	}
 	if t.seed != nil {
+		// Conditional: what the file holds afterwards is read from it.
+		t.cache.drop(key)
 		_, err := t.seed.ExecContext(ctx, `INSERT INTO tokens (key, value, seed) VALUES (?1, ?2, ?2)
 			ON CONFLICT (key) DO UPDATE SET value=excluded.value, seed=excluded.seed, expires_at=0 WHERE tokens.seed <> excluded.seed`, key, tok.Value)
 		return err
 	}
-	_, err := t.set.ExecContext(ctx, key, tok.Value, exp)
-	return err
+	t.cache.drop(key) // should the write fail, the file decides
+	if _, err := t.set.ExecContext(ctx, key, tok.Value, exp); err != nil {
+		return err
+	}
+	t.cache.put(key, tok)
+	return nil
 }
 
 func (t *tokenStore) Delete(ctx context.Context, key, value string) error {
 	if !fileKey(key) {
 		return t.MemoryStore.Delete(ctx, key, value)
 	}
+	t.cache.drop(key)
 	_, err := t.db.ExecContext(ctx, `DELETE FROM tokens WHERE key=?1 AND (?2='' OR value=?2)`, key, value)
 	return err
 }
