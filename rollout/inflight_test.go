@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -284,4 +285,54 @@ func (c *commitAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	res.Body = io.NopCloser(bytes.NewReader(b))
 	return res, nil
+}
+
+// TestResumeAppliesCurrentWaits: apps left waiting for their audit under a
+// plan that polls hourly are checked at the new plan's pace after a resume,
+// not an hour after they were submitted.
+func TestResumeAppliesCurrentWaits(t *testing.T) {
+	const n = 4
+	f := newFleet(t, n, mstest.Options{})
+	slow, err := rollout.ParsePlan([]byte(strings.Replace(f.planYAML(""), "audit: 10ms", "audit: 1h", 1)), f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(f.dir, "rollout.db")
+	st := openState(t, statePath)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg := f.config(t, slow, st)
+	cfg.Observer = &stepCounter{step: rollout.StepSubmitAudit, after: n, cancel: cancel}
+	if _, err := rollout.Run(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("run 1: %v, want it cancelled once every app waits for its audit", err)
+	}
+	st.Close()
+
+	st = openState(t, statePath)
+	cfg = f.config(t, f.plan(t, ""), st)
+	// A failure is this run waiting the hour it would have waited before.
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel2()
+	rep, err := rollout.Run(ctx2, cfg)
+	if err != nil || !rep.OK() {
+		t.Fatalf("run 2: %v, %+v", err, rep)
+	}
+}
+
+// stepCounter cancels the run once n apps have completed step.
+type stepCounter struct {
+	rollout.Observer
+	step   rollout.Step
+	n      atomic.Int64
+	after  int64
+	cancel context.CancelFunc
+}
+
+func (c *stepCounter) Begin(int, []rollout.StepCount) {}
+func (c *stepCounter) Failed(rollout.Step, string)    {}
+func (c *stepCounter) End()                           {}
+func (c *stepCounter) Advanced(s rollout.Step) {
+	if s == c.step && c.n.Add(1) == c.after {
+		c.cancel()
+	}
 }
