@@ -89,11 +89,17 @@ or setup.`,
 			if ticket == "" {
 				return errors.New("rollout needs the component_verify_ticket: --ticket, --ticket-file, or --admin-key against a miniship server")
 			}
+			if stateFile == "" {
+				if stateFile, err = rollout.DefaultStatePath(args[0]); err != nil {
+					return err
+				}
+			}
 			state, err := rollout.OpenState(stateFile)
 			if err != nil {
 				return err
 			}
 			defer state.Close()
+			fmt.Fprintln(stderr, "state file: "+stateFile+" (run the same command again to resume)")
 
 			var obs rollout.Observer
 			logOut := stderr
@@ -140,7 +146,7 @@ or setup.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&stateFile, "state", envOr("MINISHIP_ROLLOUT_STATE", "rollout.db"), "SQLite state file: per-app progress, for resuming")
+	f.StringVar(&stateFile, "state", os.Getenv("MINISHIP_ROLLOUT_STATE"), "SQLite state file: per-app progress, for resuming (default: named for the plan under $XDG_STATE_HOME/miniship/rollout, else ~/.local/state/miniship/rollout)")
 	f.StringVar(&baseURL, "base-url", envOr("MINISHIP_ROLLOUT_BASE_URL", wxa.DefaultBaseURL), "WeChat API base URL, or a miniship server's")
 	f.StringVar(&creds.ComponentAppID, "component-appid", "", "third-party platform appid")
 	f.StringVar(&creds.ComponentSecret, "component-secret", "", "third-party platform secret (prefer the environment or --credentials)")
