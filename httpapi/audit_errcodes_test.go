@@ -377,18 +377,26 @@ func TestCallQuotas(t *testing.T) {
 // waitBuilding waits until a commit holds the mini program (CommitLatency).
 func (e *arEnv) waitBuilding() {
 	e.t.Helper()
+	waitCommitClaim(e.t, e.s, e.mp.AppID)
+}
+
+// waitCommitClaim waits until a commit being built holds the mini program
+// (CommitLatency), so a test sends its colliding calls inside the build,
+// not after a sleep a loaded machine may outlast.
+func waitCommitClaim(t testing.TB, s *mstest.Server, appid string) {
+	t.Helper()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
 		var a *miniship.Authorizer
-		err := e.s.Store.View(context.Background(), func(tx miniship.Tx) (err error) {
-			a, err = tx.GetAuthorizer(e.mp.AppID)
+		err := s.Store.View(context.Background(), func(tx miniship.Tx) (err error) {
+			a, err = tx.GetAuthorizer(appid)
 			return err
 		})
 		if err != nil {
-			e.t.Fatal(err)
+			t.Fatal(err)
 		}
 		if !a.CommitUntil.IsZero() {
 			return
 		}
 	}
-	e.t.Fatal("the commit never claimed the mini program")
+	t.Fatal("the commit never claimed the mini program")
 }
