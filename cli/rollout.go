@@ -76,8 +76,11 @@ or setup.`,
 				}
 				creds.Fill(f)
 			}
+			if err := creds.ResolveSecret(cmd.Context(), nil, baseURL); err != nil {
+				return err
+			}
 			if creds.ComponentAppID == "" || creds.ComponentSecret == "" {
-				return errors.New("rollout needs the component appid and secret (--component-appid/--component-secret, MINISHIP_ROLLOUT_*, or --credentials)")
+				return errors.New("rollout needs the component appid and secret (--component-appid/--component-secret, MINISHIP_ROLLOUT_*, or --credentials; against a miniship server --admin-key fetches the secret)")
 			}
 			ticket, err := creds.ResolveTicket(cmd.Context(), nil, baseURL)
 			if err != nil {
@@ -86,11 +89,17 @@ or setup.`,
 			if ticket == "" {
 				return errors.New("rollout needs the component_verify_ticket: --ticket, --ticket-file, or --admin-key against a miniship server")
 			}
+			if stateFile == "" {
+				if stateFile, err = rollout.DefaultStatePath(args[0]); err != nil {
+					return err
+				}
+			}
 			state, err := rollout.OpenState(stateFile)
 			if err != nil {
 				return err
 			}
 			defer state.Close()
+			fmt.Fprintln(stderr, "state file: "+stateFile+" (run the same command again to resume)")
 
 			var obs rollout.Observer
 			logOut := stderr
@@ -105,7 +114,7 @@ or setup.`,
 			rep, runErr := rollout.Run(cmd.Context(), rollout.Config{
 				Plan: plan, State: state, BaseURL: baseURL,
 				ComponentAppID: creds.ComponentAppID, ComponentSecret: creds.ComponentSecret, Ticket: ticket,
-				RefreshTokens: creds.RefreshTokenSource(),
+				RefreshTokens: creds.RefreshTokenSource(baseURL),
 				Concurrency:   concurrency, Rate: rps, MaxAttempts: attempts, Reset: reset, CommitWait: commitWait,
 				Observer: obs,
 				Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
@@ -137,7 +146,7 @@ or setup.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&stateFile, "state", envOr("MINISHIP_ROLLOUT_STATE", "rollout.db"), "SQLite state file: per-app progress, for resuming")
+	f.StringVar(&stateFile, "state", os.Getenv("MINISHIP_ROLLOUT_STATE"), "SQLite state file: per-app progress, for resuming (default: named for the plan under $XDG_STATE_HOME/miniship/rollout, else ~/.local/state/miniship/rollout)")
 	f.StringVar(&baseURL, "base-url", envOr("MINISHIP_ROLLOUT_BASE_URL", wxa.DefaultBaseURL), "WeChat API base URL, or a miniship server's")
 	f.StringVar(&creds.ComponentAppID, "component-appid", "", "third-party platform appid")
 	f.StringVar(&creds.ComponentSecret, "component-secret", "", "third-party platform secret (prefer the environment or --credentials)")

@@ -56,6 +56,7 @@ func (s *Server) adminRoutes() *http.ServeMux {
 	s.grantAdminRoutes(h) // privacy, category and plugin applications (grants_admin.go)
 	s.operatorAdminRoutes(m, h)
 	s.storageAdminRoutes(h)
+	s.authorizationAdminRoutes(h)
 	return m
 }
 

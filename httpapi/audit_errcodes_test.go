@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -102,7 +103,7 @@ func testSubmitAuditErrcodes(t *testing.T, database string) {
 func TestSubmitAuditState(t *testing.T) { mstest.Backends(t, testSubmitAuditState) }
 
 func testSubmitAuditState(t *testing.T, database string) {
-	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{CommitLatency: 400 * time.Millisecond, TokenTTL: arLongTTL}}, &miniship.Platform{AuditQuota: 3})
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{CommitLatency: 3 * time.Second, TokenTTL: arLongTTL}}, &miniship.Platform{AuditQuota: 3})
 
 	e.fails(85086, "POST", "/wxa/submit_audit", `{}`)
 	inc := arMiniProgram()
@@ -110,11 +111,13 @@ func testSubmitAuditState(t *testing.T, database string) {
 	_, incTok := e.addMiniProgram(inc)
 	e.fails(86002, "POST", "/wxa/submit_audit", `{}`, incTok)
 
-	// A submission while a commit is building: 9402202.
+	// A submission while a commit is building: 9402202. The submission
+	// goes once the build has claimed the mini program (not after a sleep
+	// that a loaded machine outlasts); the build holds it 3 s.
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); e.commit("1.0.0", "") }()
-	time.Sleep(150 * time.Millisecond)
+	e.waitBuilding()
 	e.fails(9402202, "POST", "/wxa/submit_audit", `{}`)
 	wg.Wait()
 
@@ -373,4 +376,31 @@ func TestCallQuotas(t *testing.T) {
 	e.fails(45011, "GET", "/wxa/queryquota", "")
 	e.s.Advance(time.Minute)
 	e.ok("GET", "/wxa/queryquota", "")
+}
+
+// waitBuilding waits until a commit holds the mini program (CommitLatency).
+func (e *arEnv) waitBuilding() {
+	e.t.Helper()
+	waitCommitClaim(e.t, e.s, e.mp.AppID)
+}
+
+// waitCommitClaim waits until a commit being built holds the mini program
+// (CommitLatency), so a test sends its colliding calls inside the build,
+// not after a sleep a loaded machine may outlast.
+func waitCommitClaim(t testing.TB, s *mstest.Server, appid string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+		var a *miniship.Authorizer
+		err := s.Store.View(context.Background(), func(tx miniship.Tx) (err error) {
+			a, err = tx.GetAuthorizer(appid)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.CommitUntil.IsZero() {
+			return
+		}
+	}
+	t.Fatal("the commit never claimed the mini program")
 }

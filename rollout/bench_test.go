@@ -94,8 +94,8 @@ func sampleHeap() (*atomic.Uint64, func()) {
 }
 
 // BenchmarkRolloutCLI runs `miniship rollout` as its own process against
-// the in-process server, so the peak resident memory of the CLI alone is
-// measured; sizes as for BenchmarkRollout.
+// the in-process server, so the peak resident memory and the CPU time of
+// the CLI alone are measured; sizes as for BenchmarkRollout.
 func BenchmarkRolloutCLI(b *testing.B) {
 	bin := filepath.Join(b.TempDir(), "github.com/miniship/miniship")
 	if out, err := exec.Command("go", "build", "-o", bin, "github.com/miniship/miniship/cmd/miniship").CombinedOutput(); err != nil {
@@ -138,6 +138,10 @@ func BenchmarkRolloutCLI(b *testing.B) {
 				}
 				b.ReportMetric(float64(n)/elapsed.Seconds(), "apps/s")
 				b.ReportMetric(float64(hwm)/1024, "peak-rss-MB")
+				// The CLI's own CPU (user+system, from its rusage), apart
+				// from the server's that shares the machine.
+				cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+				b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cli-cpu-µs/app")
 				b.StartTimer()
 			}
 		})

@@ -67,6 +67,47 @@ func (c *Credentials) Fill(d *Credentials) {
 	}
 }
 
+// ResolveSecret fills in a missing component secret from a miniship
+// server's admin API when AdminKey is set.
+func (c *Credentials) ResolveSecret(ctx context.Context, hc *http.Client, baseURL string) error {
+	if c.ComponentSecret != "" || c.AdminKey == "" || c.ComponentAppID == "" {
+		return nil
+	}
+	var p struct {
+		Secret string `json:"secret"`
+	}
+	if err := adminGet(ctx, hc, baseURL, c.AdminKey, "/platforms/"+url.PathEscape(c.ComponentAppID), &p); err != nil {
+		return fmt.Errorf("fetch component secret: %w", err)
+	}
+	c.ComponentSecret = p.Secret
+	return nil
+}
+
+// adminGet decodes the answer of a GET on a miniship server's admin API.
+func adminGet(ctx context.Context, hc *http.Client, baseURL, adminKey, path string, v any) error {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimRight(baseURL, "/")+"/miniship/v1"+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	res, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&e)
+		return fmt.Errorf("HTTP %d %s", res.StatusCode, e.Error)
+	}
+	return json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(v)
+}
+
 // ResolveTicket returns the ticket: given, read from TicketFile, or
 // fetched from a miniship server's admin API; "" when there is none.
 func (c *Credentials) ResolveTicket(ctx context.Context, hc *http.Client, baseURL string) (string, error) {
@@ -108,9 +149,11 @@ func FetchTicket(ctx context.Context, hc *http.Client, baseURL, adminKey, compon
 	return out.Ticket, nil
 }
 
-// RefreshTokenSource streams the credentials' refresh tokens for Config.
-func (c *Credentials) RefreshTokenSource() func(func(Target) error) error {
-	if c.RefreshTokensFile == "" && len(c.RefreshTokens) == 0 {
+// RefreshTokenSource streams the credentials' refresh tokens for Config:
+// the map, the file, and with AdminKey those a miniship server at baseURL
+// holds for the platform (the admin API's list of authorizations).
+func (c *Credentials) RefreshTokenSource(baseURL string) func(func(Target) error) error {
+	if c.RefreshTokensFile == "" && len(c.RefreshTokens) == 0 && c.AdminKey == "" {
 		return nil
 	}
 	return func(fn func(Target) error) error {
@@ -119,9 +162,90 @@ func (c *Credentials) RefreshTokenSource() func(func(Target) error) error {
 				return err
 			}
 		}
-		if c.RefreshTokensFile == "" {
+		if c.RefreshTokensFile != "" {
+			if err := ReadTargets(c.RefreshTokensFile, fn); err != nil {
+				return err
+			}
+		}
+		if c.AdminKey == "" {
 			return nil
 		}
-		return ReadTargets(c.RefreshTokensFile, fn)
+		return FetchRefreshTokens(context.Background(), nil, baseURL, c.AdminKey, c.ComponentAppID, fn)
 	}
+}
+
+// FetchRefreshTokens streams the refresh tokens of the platform's
+// authorizations from a miniship server's admin API.
+func FetchRefreshTokens(ctx context.Context, hc *http.Client, baseURL, adminKey, component string, fn func(Target) error) error {
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	u := strings.TrimRight(baseURL, "/") + "/miniship/v1/platforms/" + url.PathEscape(component) + "/authorizations"
+	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	res, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch refresh tokens: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&e)
+		return fmt.Errorf("fetch refresh tokens: HTTP %d %s", res.StatusCode, e.Error)
+	}
+	// Streamed: the list grows with the fleet.
+	dec := json.NewDecoder(res.Body)
+	if err := expect(dec, json.Delim('{')); err != nil {
+		return fmt.Errorf("fetch refresh tokens: %w", err)
+	}
+	for dec.More() {
+		var key string
+		if t, err := dec.Token(); err != nil {
+			return fmt.Errorf("fetch refresh tokens: %w", err)
+		} else {
+			key, _ = t.(string)
+		}
+		if key != "authorizations" {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return fmt.Errorf("fetch refresh tokens: %w", err)
+			}
+			continue
+		}
+		if err := expect(dec, json.Delim('[')); err != nil {
+			return fmt.Errorf("fetch refresh tokens: %w", err)
+		}
+		for dec.More() {
+			var a struct {
+				AppID   string `json:"authorizer_appid"`
+				Refresh string `json:"authorizer_refresh_token"`
+			}
+			if err := dec.Decode(&a); err != nil {
+				return fmt.Errorf("fetch refresh tokens: %w", err)
+			}
+			if err := fn(Target{AppID: a.AppID, RefreshToken: a.Refresh}); err != nil {
+				return err
+			}
+		}
+		if err := expect(dec, json.Delim(']')); err != nil {
+			return fmt.Errorf("fetch refresh tokens: %w", err)
+		}
+	}
+	return nil
+}
+
+func expect(dec *json.Decoder, d json.Delim) error {
+	t, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if t != d {
+		return fmt.Errorf("unexpected %v, want %v", t, d)
+	}
+	return nil
 }

@@ -2,11 +2,13 @@ package rollout_test
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/miniship/miniship/mstest"
 	"github.com/miniship/miniship/rollout"
 )
 
@@ -34,11 +36,39 @@ func TestCredentials(t *testing.T) {
 		t.Fatalf("ticket %q, %v", tk, err)
 	}
 	var got []string
-	err = c.RefreshTokenSource()(func(tg rollout.Target) error {
+	err = c.RefreshTokenSource("")(func(tg rollout.Target) error {
 		got = append(got, tg.AppID+"="+tg.RefreshToken)
 		return nil
 	})
 	if err != nil || !slices.Equal(got, []string{"wx1=r1", "wx2=r2"}) {
 		t.Fatalf("refresh tokens %v, %v", got, err)
+	}
+}
+
+// TestRefreshTokensFromAdmin: with the admin key, the refresh tokens come
+// from the server's list of the platform's authorizations, exactly those
+// the server issued; a wrong key is an error, not an empty fleet.
+func TestRefreshTokensFromAdmin(t *testing.T) {
+	f := newFleet(t, 3, mstest.Options{})
+	want := map[string]string{}
+	err := rollout.ReadTargets(filepath.Join(f.dir, "targets.csv"), func(tg rollout.Target) error {
+		want[tg.AppID] = tg.RefreshToken
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rollout.Credentials{ComponentAppID: f.platform.AppID, AdminKey: f.srv.AdminKey}
+	got := map[string]string{}
+	err = c.RefreshTokenSource(f.srv.URL)(func(tg rollout.Target) error {
+		got[tg.AppID] = tg.RefreshToken
+		return nil
+	})
+	if err != nil || !maps.Equal(got, want) {
+		t.Fatalf("refresh tokens %v, %v; want %v", got, err, want)
+	}
+	c.AdminKey = "wrong"
+	if err := c.RefreshTokenSource(f.srv.URL)(func(rollout.Target) error { return nil }); err == nil {
+		t.Fatal("a wrong admin key gave no error")
 	}
 }

@@ -13,15 +13,26 @@
 //
 // # Scheduling and memory
 //
-// Targets are streamed into the SQLite state file, never held. A
-// dispatcher reads the apps that are due from the file, those under way
-// before new ones, and hands them to a fixed pool of Concurrency workers; a
-// worker takes an app as far as it can without waiting, then writes it
-// back: done, failed, or waiting with a time (the privacy scan and the
-// audit are polled, gray steps wait Gray.Wait). So a run of 10,000 apps
-// holds Concurrency apps in memory, a waiting audit costs no goroutine, and
-// the first releases come while the fleet is still being committed. All
-// requests, token calls included, share one rate limiter.
+// Targets are streamed into the SQLite state file, never held. The agenda
+// is in memory: the apps under way (a few dozen bytes each; ext values stay
+// in the file) and a window of new apps read from the file in target
+// order. A dispatcher hands due apps, those under way before new ones, to
+// a fixed pool of Concurrency workers; a worker takes an app as far as it
+// can without waiting and gives it back: done, failed, or waiting with a
+// time (the privacy scan and the audit are polled, gray steps wait
+// Gray.Wait). A waiting audit costs no goroutine, and the first releases
+// come while the fleet is still being committed. The file is the durable
+// log: every update goes through one writer that commits the updates of
+// all workers waiting at that moment in one transaction (prepared
+// statements), and a worker goes on only once its update is committed. The
+// authorizer tokens in use are cached in front of the file. All requests,
+// token calls included, share one rate limiter.
+//
+// Each waiting app's row records what it waits for and since when, so a
+// resumed run applies the plan's current waits (a poll shortened in the
+// plan applies to apps already waiting), and --verbose and the progress
+// bars say what each step's waiting apps wait for and when the first is
+// checked next.
 //
 // # Resuming without duplicates
 //
@@ -39,11 +50,14 @@
 //
 //   - commit: getversioninfo; an experience version with the plan's
 //     user_version means the commit happened. A commit the server is still
-//     processing is not shown yet: the repeated commit is then answered
-//     9402202 (a commit is under way). So it is made without the SDK's
-//     retries (wxa.WithoutRetry), and 9402202 sends the app back to wait
-//     (Config.CommitWait, 30 s), still in flight: getversioninfo is asked
-//     again, once that commit is over, before any new commit.
+//     processing is not shown yet, so the look comes no earlier than
+//     Config.CommitWait (30 s, longer than a commit takes) after the mark:
+//     the mark itself schedules it, in this run (a timeout) as after a
+//     crash. Should the server still be processing (a commit outlasting
+//     CommitWait), the repeated commit is answered 9402202; it is made
+//     without the SDK's retries (wxa.WithoutRetry), and 9402202 sends the
+//     app back to wait CommitWait again, still in flight, before the next
+//     look.
 //   - submit_audit: get_latest_auditstatus; an audit of the plan's
 //     user_version other than the one already known is adopted. 85009
 //     (already in review) is checked the same way.
@@ -62,11 +76,11 @@
 // way, not a submission or release of this rollout.
 //
 // Two limits remain. The check and the repeated commit are two calls: a
-// commit whose processing ends in the milliseconds between them is neither
-// seen nor refused, and the app is committed twice (after a 9402202 that
-// takes a commit outlasting CommitWait). And the state file is written
-// with synchronous=NORMAL: a killed process loses nothing, a power cut may
-// lose the last marks.
+// commit that outlasts CommitWait and ends in the milliseconds between
+// them is neither seen nor refused, and the app is committed twice; with
+// CommitWait longer than the server's commits this cannot happen. And the
+// state file is written with synchronous=NORMAL: a killed process loses
+// nothing, a power cut may lose the last marks.
 //
 // # Failures
 //

@@ -50,6 +50,8 @@ type Config struct {
 	Reset bool
 
 	HTTPClient *http.Client
+	// Clock schedules the waits (default the wall clock).
+	Clock Clock
 	// WXA adjusts the SDK options, e.g. to follow a test server's clock.
 	WXA      func(*wxa.Options)
 	Observer Observer
@@ -68,12 +70,22 @@ type Observer interface {
 	End()
 }
 
+// WaitObserver is an Observer that also shows what the waiting apps wait
+// for: after Begin, Watch gives it a summary to call when it redraws.
+type WaitObserver interface {
+	Observer
+	Watch(waits func() []Waiting)
+}
+
 type engine struct {
 	Config
 	plan   *Plan
 	state  *State
 	client *wxa.Client
 	log    *slog.Logger
+	clock  Clock
+	sched  *schedule
+	writer *writer
 }
 
 // Run runs the plan's pipeline over its targets until every app is done or
@@ -95,7 +107,10 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if c.Observer == nil {
 		c.Observer = nopObserver{}
 	}
-	e := &engine{Config: c, plan: c.Plan, state: c.State, log: c.Logger}
+	if c.Clock == nil {
+		c.Clock = wallClock{}
+	}
+	e := &engine{Config: c, plan: c.Plan, state: c.State, log: c.Logger, clock: c.Clock, sched: &schedule{}}
 	o := wxa.Options{
 		BaseURL: c.BaseURL, ComponentAppID: c.ComponentAppID, ComponentSecret: c.ComponentSecret,
 		HTTPClient: e.httpClient(), Logger: c.Logger, Store: c.State.TokenStore(), Retry: c.Retry,
@@ -123,8 +138,15 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if e.writer, err = newWriter(e.state.db); err != nil {
+		return nil, err
+	}
 	c.Observer.Begin(total, counts)
+	if w, ok := c.Observer.(WaitObserver); ok {
+		w.Watch(func() []Waiting { return e.sched.waits(e.plan, e.clock.Now()) })
+	}
 	runErr := e.dispatch(ctx)
+	e.writer.close()
 	c.Observer.End()
 	// The report reads the file on a fresh context: an interrupted run
 	// still says where it stopped.
@@ -171,85 +193,114 @@ func (l *limited) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rt.RoundTrip(r)
 }
 
-// dispatch streams due apps from the state file to a fixed pool of
-// workers. Memory holds only the apps being worked on; an app that waits
-// (privacy scan, audit, gray) goes back to the file with a time and frees
-// its worker.
+// dispatch hands due apps from the in-memory schedule to a fixed pool of
+// workers. A worker takes an app as far as it goes without waiting and
+// gives it back; an app that waits (privacy scan, audit, gray) goes back
+// into the schedule with a time and frees its worker. The state file is
+// read once for the apps under way and then in windows of new apps: never
+// to find out what is due.
 func (e *engine) dispatch(ctx context.Context) error {
+	if err := e.loadStarted(ctx); err != nil {
+		return err
+	}
 	n := e.Concurrency
 	jobs := make(chan *app, n)
-	finished := make(chan string, n)
+	finished := make(chan *app, n)
 	for range n {
 		go func() {
 			for a := range jobs {
 				if ctx.Err() == nil {
 					e.process(ctx, a)
 				}
-				finished <- a.ID
+				finished <- a
 			}
 		}()
 	}
-	held := make(map[string]bool, n) // apps with a worker: at most n
+	held := 0 // apps with a worker: at most n
 	defer func() {
 		close(jobs)
 		for range held {
 			<-finished
 		}
 	}()
+	var after int64 // the window of new apps reaches this far in target order
+	more := true    // the file may hold new apps beyond it
+	window := max(256, 4*n)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
+	back := func(a *app) {
+		held--
+		if a.Status == "pending" && ctx.Err() == nil {
+			e.sched.push(a)
+		}
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		now := time.Now()
-		if free := n - len(held); free > 0 {
-			// Held apps are still due in the file: ask for enough to skip them.
-			due, err := e.state.due(ctx, now, n+free)
+		if _, fresh := e.sched.len(); more && fresh < 2*n {
+			batch, err := e.state.freshApps(ctx, after, window)
 			if err != nil {
 				return err
 			}
-			for _, a := range due {
-				if free == 0 {
-					break
-				}
-				if !held[a.ID] {
-					held[a.ID] = true
-					jobs <- a
-					free--
-				}
+			for _, a := range batch {
+				e.sched.push(a)
+				after = a.Seq
 			}
+			more = len(batch) == window
 		}
-		if len(held) == 0 {
-			if more, err := e.state.pending(ctx); err != nil || !more {
-				return err
+		// Moved before Now: a jump in between still wakes the select.
+		moved := e.clock.Moved()
+		now := e.clock.Now()
+		for held < n {
+			a := e.sched.pop(now)
+			if a == nil {
+				break
 			}
+			held++
+			jobs <- a
 		}
-		wake, err := e.state.wake(ctx, now)
-		if err != nil {
-			return err
+		wake := e.sched.wake()
+		if held == 0 && wake.IsZero() {
+			if !more {
+				return nil
+			}
+			continue // the next window
 		}
 		var tc <-chan time.Time
-		if !wake.IsZero() {
-			timer.Reset(time.Until(wake)) // Go ≥ 1.23 timers: no stale tick to drain
+		if !wake.IsZero() && held < n {
+			timer.Reset(wake.Sub(now)) // Go ≥ 1.23 timers: no stale tick to drain
 			tc = timer.C
 		}
 		select {
-		case id := <-finished:
-			delete(held, id)
+		case a := <-finished:
+			back(a)
 		drain:
 			for {
 				select {
-				case id := <-finished:
-					delete(held, id)
+				case a := <-finished:
+					back(a)
 				default:
 					break drain
 				}
 			}
 		case <-tc:
+		case <-moved:
 		case <-ctx.Done():
 		}
 	}
+}
+
+// loadStarted puts the apps under way into the schedule, their waits
+// recomputed from the plan as it is now: a wait shortened (or lengthened)
+// in the plan applies to apps that were already waiting.
+func (e *engine) loadStarted(ctx context.Context) error {
+	return e.state.startedApps(ctx, func(a *app) {
+		if d, ok := e.length(a.Wait); ok && !a.WaitSince.IsZero() {
+			a.NextAt = a.WaitSince.Add(d)
+		}
+		e.sched.push(a)
+	})
 }
 
 // process takes one app as far as it goes without waiting, saving after
@@ -259,10 +310,11 @@ func (e *engine) process(ctx context.Context, a *app) {
 		st, ok := e.plan.next(a.Done)
 		if !ok {
 			a.Status, a.Err = "done", nil
+			a.NextAt, a.Wait, a.WaitSince = time.Time{}, WaitNone, time.Time{}
 			e.save(a)
 			return
 		}
-		wait, err := e.step(ctx, a, st)
+		w, err := e.step(ctx, a, st)
 		switch {
 		case err != nil && ctx.Err() != nil:
 			// Interrupted: what is known (inflight) is saved already.
@@ -270,51 +322,73 @@ func (e *engine) process(ctx context.Context, a *app) {
 		case err != nil:
 			e.fail(a, st, err)
 			return
-		case wait > 0:
-			a.NextAt = time.Now().Add(wait)
+		case w != WaitNone:
+			e.wait(a, st, w)
 			e.save(a)
 			return
 		}
 		a.Done, a.Inflight, a.Tries, a.Attempts, a.Err = st, 0, 0, 0, nil
+		a.NextAt, a.Wait, a.WaitSince = time.Time{}, WaitNone, time.Time{}
 		// A scan or an audit just started is not over yet: the first look
 		// comes one poll later, and the worker moves on meanwhile.
-		wait = e.firstPoll(st)
-		if wait > 0 {
-			a.NextAt = time.Now().Add(wait)
+		w = e.firstPoll(st)
+		if w != WaitNone {
+			e.wait(a, st, w)
 		}
 		if !e.save(a) {
 			return
 		}
 		e.Observer.Advanced(st)
 		e.log.Debug("rollout: step done", "appid", a.ID, "step", st)
-		if wait > 0 {
+		if w != WaitNone {
 			return
 		}
 	}
 }
 
-func (e *engine) firstPoll(done Step) time.Duration {
+// wait schedules a's next visit after the plan's wait for w, and says so
+// with --verbose.
+func (e *engine) wait(a *app, at Step, w Wait) {
+	d, _ := e.length(w)
+	now := e.clock.Now()
+	a.Wait, a.WaitSince, a.NextAt = w, now, now.Add(d)
+	if next, ok := e.plan.next(a.Done); ok {
+		at = next
+	}
+	e.log.Debug("rollout: waiting", "appid", a.ID, "step", at, "for", w.String(), "next_check", a.NextAt.Format(time.TimeOnly))
+}
+
+func (e *engine) firstPoll(done Step) Wait {
 	next, _ := e.plan.next(done)
 	switch {
 	case done == StepCommit && next == StepPrivacyScan:
-		return time.Duration(e.plan.Poll.PrivacyScan)
+		return WaitScan
 	case done == StepSubmitAudit && next == StepWaitAudit:
-		return time.Duration(e.plan.Poll.Audit)
+		return WaitAudit
 	}
-	return 0
+	return WaitNone
 }
 
 // markInflight marks a before a call with effects; a failure to record it
-// stops the app, since the call would then be unguarded.
+// stops the app, since the call would then be unguarded. A commit's mark
+// also schedules the look after it no earlier than CommitWait: should its
+// answer be lost (a crash, a timeout), the look at getversioninfo comes
+// once that commit must have ended on the server, so a commit still under
+// way is never mistaken for one that did not happen.
 func (e *engine) markInflight(a *app, st Step) error {
-	if err := e.state.markInflight(a, st); err != nil {
+	a.Inflight = st
+	if st == StepCommit {
+		now := e.clock.Now()
+		a.Wait, a.WaitSince, a.NextAt = WaitCommit, now, now.Add(e.CommitWait)
+	}
+	if err := e.writer.write(a, true); err != nil {
 		return fmt.Errorf("%w: state file: %v", errLocal, err)
 	}
 	return nil
 }
 
 func (e *engine) save(a *app) bool {
-	if err := e.state.save(a); err != nil {
+	if err := e.writer.write(a, false); err != nil {
 		e.log.Error("rollout: save state", "appid", a.ID, "err", err)
 		return false
 	}
@@ -330,19 +404,44 @@ func (e *engine) fail(a *app, st Step, err error) {
 	a.Attempts++
 	a.Tries++
 	a.Status = "failed"
+	var we *wxerr.Error
+	if !retry && errors.As(err, &we) {
+		// WeChat answered with an error: the call had no effect, there is
+		// nothing to look for before trying again.
+		a.Inflight = 0
+	}
+	now := e.clock.Now()
+	if a.Inflight != StepCommit || a.Wait != WaitCommit {
+		a.Wait, a.WaitSince, a.NextAt = WaitNone, time.Time{}, time.Time{}
+	}
 	if retry && a.Tries < e.MaxAttempts {
 		a.Status = "pending"
-		a.NextAt = time.Now().Add(e.Retry.Backoff(a.Tries, wxerr.Code(f.Code)))
+		next := now.Add(e.Retry.Backoff(a.Tries, wxerr.Code(f.Code)))
+		if a.Wait == WaitCommit {
+			// The commit may still be under way: its wait (from the mark)
+			// outlasts a short backoff.
+			next = later(next, a.NextAt)
+		} else {
+			a.Wait, a.WaitSince = WaitRetry, now
+		}
+		a.NextAt = next
 	}
 	if !e.save(a) {
 		return
 	}
 	if a.Status == "pending" {
-		e.log.Debug("rollout: will retry", "appid", a.ID, "step", st, "err", err)
+		e.log.Debug("rollout: will retry", "appid", a.ID, "step", st, "err", err, "next_check", a.NextAt.Format(time.TimeOnly))
 		return
 	}
 	e.log.Warn("rollout: failed", "appid", a.ID, "step", st, "errcode", f.Code, "errmsg", f.Msg)
 	e.Observer.Failed(st, f.Kind)
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // auditError is an audit that ended other than approved.
@@ -388,9 +487,10 @@ func classify(err error) (Failure, bool) {
 
 var errLocal = errors.New("rollout")
 
-// step runs one step of an app. It returns 0, nil when the step is done,
-// a wait when the app must come back later, or the failure.
-func (e *engine) step(ctx context.Context, a *app, st Step) (time.Duration, error) {
+// step runs one step of an app. It returns WaitNone, nil when the step is
+// done, what the app waits for when it must come back later, or the
+// failure.
+func (e *engine) step(ctx context.Context, a *app, st Step) (Wait, error) {
 	w := e.client.App(a.ID)
 	switch st {
 	case StepCommit:
@@ -400,31 +500,31 @@ func (e *engine) step(ctx context.Context, a *app, st Step) (time.Duration, erro
 		// not hold a worker.
 		_, err := w.PrivacyInfo(ctx)
 		if errors.Is(err, wxerr.PrivacyScanRunning) {
-			return time.Duration(e.plan.Poll.PrivacyScan), nil
+			return WaitScan, nil
 		}
-		return 0, err
+		return WaitNone, err
 	case StepSubmitAudit:
 		return e.submit(ctx, w, a)
 	case StepWaitAudit:
 		res, err := w.AuditStatus(ctx, a.AuditID)
 		switch {
 		case err != nil:
-			return 0, err
+			return WaitNone, err
 		case !res.Status.Done():
-			return time.Duration(e.plan.Poll.Audit), nil
+			return WaitAudit, nil
 		case res.Status != wxa.AuditApproved:
 			if res.AuditID == 0 {
 				res.AuditID = a.AuditID
 			}
-			return 0, &auditError{res}
+			return WaitNone, &auditError{res}
 		}
-		return 0, nil
+		return WaitNone, nil
 	case StepGray:
 		return e.gray(ctx, w, a)
 	case StepRelease:
-		return 0, e.release(ctx, w, a)
+		return WaitNone, e.release(ctx, w, a)
 	}
-	return 0, fmt.Errorf("%w: unknown step %v", errLocal, st)
+	return WaitNone, fmt.Errorf("%w: unknown step %v", errLocal, st)
 }
 
 // commit never commits twice: when an earlier commit may have gone through
@@ -434,25 +534,29 @@ func (e *engine) step(ctx context.Context, a *app, st Step) (time.Duration, erro
 // earlier commit ends would be a second commit), and 9402202 sends the app
 // back to wait CommitWait, to look at the experience version again before
 // any new commit.
-func (e *engine) commit(ctx context.Context, w *wxa.App, a *app) (time.Duration, error) {
+func (e *engine) commit(ctx context.Context, w *wxa.App, a *app) (Wait, error) {
 	again := a.Inflight == StepCommit
 	if again {
 		if ok, err := e.versionIs(ctx, w, false); err != nil || ok {
-			return 0, err
+			return WaitNone, err
 		}
 	}
+	raw, err := e.state.vals(ctx, a.ID)
+	if err != nil {
+		return WaitNone, fmt.Errorf("%w: state file: %v", errLocal, err)
+	}
 	var vals map[string]any
-	if a.Vals != "" {
-		if err := json.Unmarshal([]byte(a.Vals), &vals); err != nil {
-			return 0, fmt.Errorf("%w: values: %v", errLocal, err)
+	if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &vals); err != nil {
+			return WaitNone, fmt.Errorf("%w: values: %v", errLocal, err)
 		}
 	}
 	ext, err := e.plan.Render(a.ID, vals)
 	if err != nil {
-		return 0, err
+		return WaitNone, err
 	}
 	if err := e.markInflight(a, StepCommit); err != nil {
-		return 0, err
+		return WaitNone, err
 	}
 	cctx := ctx
 	if again {
@@ -463,9 +567,9 @@ func (e *engine) commit(ctx context.Context, w *wxa.App, a *app) (time.Duration,
 		// A commit is being processed, most likely the earlier one: still
 		// in flight, the app is checked again at the next visit.
 		e.log.Debug("rollout: a commit is under way, waiting for it", "appid", a.ID, "wait", e.CommitWait)
-		return e.CommitWait, nil
+		return WaitCommit, nil
 	}
-	return 0, err
+	return WaitNone, err
 }
 
 // versionIs reports whether the experience (or, with released, the online)
@@ -481,42 +585,42 @@ func (e *engine) versionIs(ctx context.Context, w *wxa.App, released bool) (bool
 	return vi.ExpInfo != nil && vi.ExpInfo.ExpVersion == e.plan.UserVersion, nil
 }
 
-func (e *engine) submit(ctx context.Context, w *wxa.App, a *app) (time.Duration, error) {
+func (e *engine) submit(ctx context.Context, w *wxa.App, a *app) (Wait, error) {
 	if a.Inflight == StepSubmitAudit {
 		if ok, err := e.adoptAudit(ctx, w, a); err != nil || ok {
-			return 0, err
+			return WaitNone, err
 		}
 	}
 	req := e.plan.Audit
 	if len(req.ItemList) == 0 {
 		cats, err := w.Categories(ctx)
 		if err != nil {
-			return 0, err
+			return WaitNone, err
 		}
 		if len(cats) == 0 {
-			return 0, fmt.Errorf("%w: no category to submit under: set audit.item_list", errLocal)
+			return WaitNone, fmt.Errorf("%w: no category to submit under: set audit.item_list", errLocal)
 		}
 		req.ItemList = []wxa.AuditItem{cats[0].AuditItem()}
 	}
 	if err := e.markInflight(a, StepSubmitAudit); err != nil {
-		return 0, err
+		return WaitNone, err
 	}
 	id, err := w.SubmitAudit(ctx, req)
 	switch {
 	case err == nil:
 		a.AuditID = id
-		return 0, nil
+		return WaitNone, nil
 	case errors.Is(err, wxerr.PrivacyScanRunning):
 		// The scan is not over after all: wait for it, never re-commit.
 		a.Inflight = 0
-		return time.Duration(e.plan.Poll.PrivacyScan), nil
+		return WaitScan, nil
 	case errors.Is(err, wxerr.AlreadyAuditing):
 		// Maybe ours, from an answer that got lost.
 		if ok, aerr := e.adoptAudit(ctx, w, a); aerr == nil && ok {
-			return 0, nil
+			return WaitNone, nil
 		}
 	}
-	return 0, err
+	return WaitNone, err
 }
 
 // adoptAudit takes the latest audit as this app's when it is of this
@@ -537,7 +641,7 @@ func (e *engine) adoptAudit(ctx context.Context, w *wxa.App, a *app) (bool, erro
 	return true, nil
 }
 
-func (e *engine) gray(ctx context.Context, w *wxa.App, a *app) (time.Duration, error) {
+func (e *engine) gray(ctx context.Context, w *wxa.App, a *app) (Wait, error) {
 	wait := time.Duration(e.plan.Gray.Wait)
 	for _, pct := range e.plan.Gray.Percentages {
 		if pct <= a.GrayPct {
@@ -546,7 +650,7 @@ func (e *engine) gray(ctx context.Context, w *wxa.App, a *app) (time.Duration, e
 		err := w.GrayRelease(ctx, wxa.GrayReleaseRequest{GrayPercentage: pct})
 		if errors.Is(err, wxerr.NoOnlineRelease) && a.GrayPct == 0 {
 			// A first release has no users to phase in: release directly.
-			return 0, nil
+			return WaitNone, nil
 		}
 		if errors.Is(err, wxerr.GrayPercentageTooLow) {
 			// An earlier call whose answer was lost may have set it.
@@ -555,14 +659,14 @@ func (e *engine) gray(ctx context.Context, w *wxa.App, a *app) (time.Duration, e
 			}
 		}
 		if err != nil {
-			return 0, err
+			return WaitNone, err
 		}
 		a.GrayPct = pct
 		if wait > 0 {
-			return wait, nil // the step completes at the next visit
+			return WaitGray, nil // the step completes at the next visit
 		}
 	}
-	return 0, nil
+	return WaitNone, nil
 }
 
 func (e *engine) release(ctx context.Context, w *wxa.App, a *app) error {

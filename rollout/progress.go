@@ -3,6 +3,8 @@ package rollout
 import (
 	"fmt"
 	"io"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +19,11 @@ type Progress struct {
 	steps  []Step
 	bars   map[Step]*mpb.Bar
 	failed map[Step]*atomic.Int64
+
+	mu    sync.Mutex
+	waits func() []Waiting
+	snap  []Waiting
+	at    time.Time
 }
 
 // NewProgress draws on w, which should be a terminal.
@@ -53,11 +60,43 @@ func (pr *Progress) Begin(total int, counts []StepCount) {
 					}
 					return ""
 				}),
+				decor.Any(func(decor.Statistics) string { return pr.waiting(s) }),
 			),
 		)
 		b.SetCurrent(int64(counts[i].Done))
 		pr.bars[s] = b
 	}
+}
+
+// Watch implements WaitObserver.
+func (pr *Progress) Watch(waits func() []Waiting) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	pr.waits = waits
+}
+
+// waiting says what the apps at step s wait for and when the first is
+// checked next, e.g. "  waiting 120: audit, next check 14:05:10 (in 4m50s)",
+// so a long wait does not look like a hang.
+func (pr *Progress) waiting(s Step) string {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if pr.waits == nil {
+		return ""
+	}
+	now := time.Now()
+	if now.Sub(pr.at) > 500*time.Millisecond { // a summary walks the schedule
+		pr.snap, pr.at = pr.waits(), now
+	}
+	var b strings.Builder
+	for _, w := range pr.snap {
+		if w.Step != s {
+			continue
+		}
+		in := max(w.Next.Sub(now), 0).Round(time.Second)
+		fmt.Fprintf(&b, "  waiting %d: %s, next check %s (in %v)", w.Apps, w.What, w.Next.Format(time.TimeOnly), in)
+	}
+	return b.String()
 }
 
 // Advanced implements Observer.

@@ -27,6 +27,19 @@ type Report struct {
 	Pending     int         `json:"pending"`
 	Steps       []StepCount `json:"steps"`
 	Failures    []Failure   `json:"failures"`
+	// Outcomes is every app of the run, in target order.
+	Outcomes []Outcome `json:"outcomes"`
+}
+
+// Outcome is where one app stands after the run.
+type Outcome struct {
+	AppID  string `json:"appid"`
+	Status string `json:"status"` // done, failed, pending
+	// Done is the last step completed ("none" before the commit).
+	Done    string `json:"done"`
+	AuditID int64  `json:"auditid,omitempty"`
+	Code    int    `json:"errcode,omitempty"`
+	Msg     string `json:"errmsg,omitempty"`
 }
 
 // OK reports whether every app completed the plan.
@@ -48,9 +61,34 @@ func (s *State) report(ctx context.Context, p *Plan, started time.Time) (*Report
 		r.Failures = append(r.Failures, f)
 		return nil
 	})
+	if err == nil {
+		r.Outcomes, err = s.outcomes(ctx)
+	}
 	r.FinishedAt = time.Now()
 	r.Seconds = r.FinishedAt.Sub(started).Seconds()
 	return r, err
+}
+
+func (s *State) outcomes(ctx context.Context) ([]Outcome, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT appid, status, done, auditid, errcode, errmsg FROM apps WHERE run=? ORDER BY seq`, s.run)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Outcome{}
+	for rows.Next() {
+		var o Outcome
+		var done Step
+		if err := rows.Scan(&o.AppID, &o.Status, &done, &o.AuditID, &o.Code, &o.Msg); err != nil {
+			return nil, err
+		}
+		o.Done = done.String()
+		if o.Status == "done" {
+			o.Code, o.Msg = 0, ""
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }
 
 // WriteJSON writes the report, indented.

@@ -3,6 +3,7 @@ package rollout_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -192,5 +193,13 @@ poll: {privacy_scan: 10ms, audit: 10ms}
 	}
 	if c := rep.Steps[0]; c.Done != 5 || c.Failed["85045"] != 1 || c.Failed["no_refresh_token"] != 1 || c.Pending != 0 {
 		t.Fatalf("commit step %+v", c)
+	}
+	// The report names every app's outcome, the successes too.
+	outcomes := map[string]string{}
+	for _, o := range rep.Outcomes {
+		outcomes[o.AppID] = fmt.Sprintf("%s %s %d", o.Status, o.Done, o.Code)
+	}
+	if len(rep.Outcomes) != 7 || outcomes["wxr0000002"] != "failed none 85045" || outcomes["wxr0000000"] != "done release 0" {
+		t.Fatalf("outcomes %v", outcomes)
 	}
 }

@@ -20,8 +20,9 @@ import (
 // and which rollout the file belongs to. One rollout at a time may use it
 // (the connection holds SQLite's exclusive lock).
 type State struct {
-	db  *sql.DB
-	run int64
+	db        *sql.DB
+	run       int64
+	freshStmt *sql.Stmt
 	// tokens is the wxa TokenStore: tickets, component tokens and locks in
 	// memory, authorizer tokens in the file so they survive a restart.
 	tokens *tokenStore
@@ -46,7 +47,9 @@ CREATE TABLE IF NOT EXISTS apps (
 	errcode    INTEGER NOT NULL DEFAULT 0,
 	errkind    TEXT NOT NULL DEFAULT '',
 	errmsg     TEXT NOT NULL DEFAULT '',
-	updated_at INTEGER NOT NULL DEFAULT 0
+	updated_at INTEGER NOT NULL DEFAULT 0,
+	wait_kind  INTEGER NOT NULL DEFAULT 0,      -- Wait: what the app waits for at next_at
+	wait_since INTEGER NOT NULL DEFAULT 0       -- unix ms: when that wait began
 );
 CREATE INDEX IF NOT EXISTS apps_due ON apps (run, status, fresh, next_at, seq);
 CREATE TABLE IF NOT EXISTS tokens (
@@ -83,13 +86,39 @@ func OpenState(path string) (*State, error) {
 		}
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
+	if err := addWaitColumns(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
 	s := &State{db: db}
-	s.tokens = &tokenStore{MemoryStore: wxa.NewMemoryStore(), db: db}
+	s.tokens = &tokenStore{MemoryStore: wxa.NewMemoryStore(), db: db, cache: newTokenCache(4096)}
+	if err := s.tokens.prepare(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
 	return s, nil
 }
 
+// addWaitColumns brings a state file written before waits were recorded
+// up to the current schema.
+func addWaitColumns(db *sql.DB) error {
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('apps') WHERE name='wait_kind'`).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	_, err := db.Exec(`ALTER TABLE apps ADD COLUMN wait_kind INTEGER NOT NULL DEFAULT 0;
+		ALTER TABLE apps ADD COLUMN wait_since INTEGER NOT NULL DEFAULT 0`)
+	return err
+}
+
 // Close closes the file.
-func (s *State) Close() error { return s.db.Close() }
+func (s *State) Close() error {
+	if s.freshStmt != nil {
+		s.freshStmt.Close()
+	}
+	s.tokens.close()
+	return s.db.Close()
+}
 
 // TokenStore is the store the rollout's wxa client uses.
 func (s *State) TokenStore() wxa.TokenStore { return s.tokens }
@@ -176,7 +205,10 @@ func (s *State) importTargets(ctx context.Context, p *Plan, client *wxa.Client, 
 	// steps go on; apps past a shortened plan are done.
 	last := p.Last()
 	for _, q := range []string{
-		`UPDATE apps SET status='pending', next_at=0, tries=0 WHERE run=?1 AND status='failed'`,
+		// A commit that may be under way keeps its wait (recomputed from
+		// the plan when the run loads it).
+		`UPDATE apps SET status='pending', tries=0, next_at=CASE WHEN wait_kind=` + itoa(int(WaitCommit)) + ` THEN next_at ELSE 0 END,
+			wait_kind=CASE WHEN wait_kind=` + itoa(int(WaitCommit)) + ` THEN wait_kind ELSE 0 END WHERE run=?1 AND status='failed'`,
 		`UPDATE apps SET status='pending', tries=0 WHERE run=?1 AND status='done' AND done < ?2`,
 		`UPDATE apps SET status='done' WHERE run=?1 AND status='pending' AND done >= ?2`,
 		`UPDATE apps SET tries=0 WHERE run=?1`,
@@ -188,10 +220,10 @@ func (s *State) importTargets(ctx context.Context, p *Plan, client *wxa.Client, 
 	return tx.Commit()
 }
 
-// app is one row while a worker holds it.
+// app is one pending row of the run, in the schedule or with a worker.
 type app struct {
 	ID       string
-	Vals     string
+	Seq      int64
 	Done     Step
 	Inflight Step
 	GrayPct  int
@@ -200,76 +232,72 @@ type app struct {
 	Tries    int
 	Status   string
 	NextAt   time.Time
-	Err      *Failure
+	// Wait is what the app waits for at NextAt, since WaitSince.
+	Wait      Wait
+	WaitSince time.Time
+	Err       *Failure
 }
 
-// due lists up to limit pending apps whose time has come: apps already
-// under way first, so started apps finish (and the first releases come)
-// before the whole fleet is committed; each query is an index range.
-func (s *State) due(ctx context.Context, now time.Time, limit int) ([]*app, error) {
-	var out []*app
-	for fresh := 0; fresh <= 1 && len(out) < limit; fresh++ {
-		rows, err := s.db.QueryContext(ctx, `SELECT appid, vals, done, inflight, gray_pct, auditid, attempts, tries
-			FROM apps WHERE run=? AND status='pending' AND fresh=? AND next_at<=? ORDER BY next_at, seq LIMIT ?`,
-			s.run, fresh, now.UnixMilli(), limit-len(out))
+const appColumns = `appid, seq, done, inflight, gray_pct, auditid, attempts, tries, next_at, wait_kind, wait_since`
+
+func scanApp(rows *sql.Rows) (*app, error) {
+	a := &app{Status: "pending"}
+	var next, since int64
+	err := rows.Scan(&a.ID, &a.Seq, &a.Done, &a.Inflight, &a.GrayPct, &a.AuditID, &a.Attempts, &a.Tries, &next, &a.Wait, &since)
+	a.NextAt, a.WaitSince = fromMS(next), fromMS(since)
+	return a, err
+}
+
+// startedApps streams the run's pending apps that are under way (or wait
+// to retry): the schedule holds these from the start.
+func (s *State) startedApps(ctx context.Context, fn func(*app)) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+appColumns+` FROM apps
+		WHERE run=? AND status='pending' AND (fresh=0 OR next_at<>0)`, s.run)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		a, err := scanApp(rows)
+		if err != nil {
+			return err
+		}
+		fn(a)
+	}
+	return rows.Err()
+}
+
+// freshApps reads up to limit not yet started apps after seq, in target
+// order (an index range of apps_due).
+func (s *State) freshApps(ctx context.Context, after int64, limit int) ([]*app, error) {
+	if s.freshStmt == nil {
+		var err error
+		if s.freshStmt, err = s.db.PrepareContext(ctx, `SELECT `+appColumns+` FROM apps
+			WHERE run=? AND status='pending' AND fresh=1 AND next_at=0 AND seq>? ORDER BY seq LIMIT ?`); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.freshStmt.QueryContext(ctx, s.run, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]*app, 0, limit)
+	for rows.Next() {
+		a, err := scanApp(rows)
 		if err != nil {
 			return nil, err
 		}
-		for rows.Next() {
-			a := &app{Status: "pending"}
-			if err := rows.Scan(&a.ID, &a.Vals, &a.Done, &a.Inflight, &a.GrayPct, &a.AuditID, &a.Attempts, &a.Tries); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out = append(out, a)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
+		out = append(out, a)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
-// wake is the earliest future next_at of a pending app, zero when none
-// waits. Both queries are index seeks: the dispatcher asks often.
-func (s *State) wake(ctx context.Context, now time.Time) (time.Time, error) {
-	var at int64
-	err := s.db.QueryRowContext(ctx, `SELECT next_at FROM apps WHERE run=? AND status='pending' AND next_at>?
-		ORDER BY next_at LIMIT 1`, s.run, now.UnixMilli()).Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) {
-		return time.Time{}, nil
-	}
-	return time.UnixMilli(at), err
-}
-
-// pending reports whether any app of the run is still pending.
-func (s *State) pending(ctx context.Context) (bool, error) {
-	var ok bool
-	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM apps WHERE run=? AND status='pending')`, s.run).Scan(&ok)
-	return ok, err
-}
-
-// save writes a worker's result. It runs on a context of its own: a result
-// obtained must be recorded even when the run is being cancelled.
-func (s *State) save(a *app) error {
-	code, kind, msg := 0, "", ""
-	if a.Err != nil {
-		code, kind, msg = a.Err.Code, a.Err.Kind, a.Err.Msg
-	}
-	_, err := s.db.Exec(`UPDATE apps SET status=?, done=?, fresh=?, inflight=?, gray_pct=?, auditid=?, next_at=?, attempts=?, tries=?,
-		errcode=?, errkind=?, errmsg=?, updated_at=? WHERE appid=?`,
-		a.Status, int(a.Done), a.Done == 0, int(a.Inflight), a.GrayPct, a.AuditID, a.NextAt.UnixMilli(), a.Attempts, a.Tries,
-		code, kind, msg, time.Now().UnixMilli(), a.ID)
-	return err
-}
-
-// markInflight records, before the call, that a call with effects is about
-// to be made, so a crash during it is recognised on resume.
-func (s *State) markInflight(a *app, step Step) error {
-	a.Inflight = step
-	_, err := s.db.Exec(`UPDATE apps SET inflight=?, updated_at=? WHERE appid=?`, int(step), time.Now().UnixMilli(), a.ID)
-	return err
+// vals reads an app's ext values, needed only to render its commit.
+func (s *State) vals(ctx context.Context, appid string) (string, error) {
+	var v string
+	err := s.db.QueryRowContext(ctx, `SELECT vals FROM apps WHERE appid=?`, appid).Scan(&v)
+	return v, err
 }
 
 // StepCount is how far the run's apps got with one step: done, failed at
@@ -388,6 +416,27 @@ type tokenStore struct {
 	*wxa.MemoryStore // tickets, component tokens, locks
 	db               *sql.DB
 	seed             *sql.Tx // set while importing targets
+	// get and set are prepared once, and the tokens last used are cached:
+	// every API call reads its token.
+	get, set *sql.Stmt
+	cache    *tokenCache
+}
+
+func (t *tokenStore) prepare() (err error) {
+	if t.get, err = t.db.Prepare(`SELECT value, expires_at FROM tokens WHERE key=?`); err != nil {
+		return err
+	}
+	t.set, err = t.db.Prepare(`INSERT INTO tokens (key, value, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at`)
+	return err
+}
+
+func (t *tokenStore) close() {
+	for _, s := range []*sql.Stmt{t.get, t.set} {
+		if s != nil {
+			s.Close()
+		}
+	}
 }
 
 func fileKey(key string) bool {
@@ -398,17 +447,24 @@ func (t *tokenStore) Get(ctx context.Context, key string) (wxa.Token, bool, erro
 	if !fileKey(key) {
 		return t.MemoryStore.Get(ctx, key)
 	}
+	if tok, ok := t.cache.get(key); ok {
+		return tok, true, nil
+	}
 	var v string
 	var exp int64
-	err := t.db.QueryRowContext(ctx, `SELECT value, expires_at FROM tokens WHERE key=?`, key).Scan(&v, &exp)
+	err := t.get.QueryRowContext(ctx, key).Scan(&v, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return wxa.Token{}, false, nil
+	}
+	if err != nil {
+		return wxa.Token{}, false, err
 	}
 	tok := wxa.Token{Value: v}
 	if exp != 0 {
 		tok.ExpiresAt = time.UnixMilli(exp)
 	}
-	return tok, err == nil, err
+	t.cache.put(key, tok)
+	return tok, true, nil
 }
 
 func (t *tokenStore) Set(ctx context.Context, key string, tok wxa.Token) error {
@@ -420,19 +476,25 @@ func (t *tokenStore) Set(ctx context.Context, key string, tok wxa.Token) error {
 		exp = tok.ExpiresAt.UnixMilli()
 	}
 	if t.seed != nil {
+		// Conditional: what the file holds afterwards is read from it.
+		t.cache.drop(key)
 		_, err := t.seed.ExecContext(ctx, `INSERT INTO tokens (key, value, seed) VALUES (?1, ?2, ?2)
 			ON CONFLICT (key) DO UPDATE SET value=excluded.value, seed=excluded.seed, expires_at=0 WHERE tokens.seed <> excluded.seed`, key, tok.Value)
 		return err
 	}
-	_, err := t.db.ExecContext(ctx, `INSERT INTO tokens (key, value, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at`, key, tok.Value, exp)
-	return err
+	t.cache.drop(key) // should the write fail, the file decides
+	if _, err := t.set.ExecContext(ctx, key, tok.Value, exp); err != nil {
+		return err
+	}
+	t.cache.put(key, tok)
+	return nil
 }
 
 func (t *tokenStore) Delete(ctx context.Context, key, value string) error {
 	if !fileKey(key) {
 		return t.MemoryStore.Delete(ctx, key, value)
 	}
+	t.cache.drop(key)
 	_, err := t.db.ExecContext(ctx, `DELETE FROM tokens WHERE key=?1 AND (?2='' OR value=?2)`, key, value)
 	return err
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -63,6 +64,7 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 
 	// Commit continuously; remember the last acknowledged version per app.
 	acked := make([]int, apps)
+	var nacked atomic.Int64 // acknowledgements so far, for the kill to wait on
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	for i := range apps {
@@ -87,10 +89,22 @@ func TestKill9KeepsAcknowledgedWrites(t *testing.T) {
 					return
 				}
 				acked[i] = v
+				nacked.Add(1)
 			}
 		}()
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Kill once there are as many acknowledged commits as the check below
+	// needs, and a little more (a loaded machine gets there later; a fixed
+	// sleep could kill before), or once the clients have stopped.
+	clients := make(chan struct{})
+	go func() { wg.Wait(); close(clients) }()
+	for deadline := time.Now().Add(time.Minute); nacked.Load() < 2*apps && time.Now().Before(deadline); {
+		select {
+		case <-clients:
+			deadline = time.Time{}
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 	if err := srv.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

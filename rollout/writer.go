@@ -1,0 +1,130 @@
+package rollout
+
+import (
+	"context"
+	"database/sql"
+	"time"
+)
+
+// writer applies the workers' row updates to the state file in group
+// commits: one goroutine takes every update waiting and writes them in one
+// transaction, with statements prepared once. Each caller returns only
+// once its update is committed, so a mark in flight is in the file before
+// its call is made, exactly as with one transaction per update, at a
+// fraction of the cost.
+type writer struct {
+	db   *sql.DB
+	save *sql.Stmt
+	mark *sql.Stmt
+	ops  chan *writeOp
+	done chan struct{}
+}
+
+type writeOp struct {
+	a    app // a copy: the worker may change its app while this waits
+	mark bool
+	at   int64
+	err  chan error
+}
+
+// maxBatch bounds a group commit; the workers (Concurrency) bound it first.
+const maxBatch = 256
+
+func newWriter(db *sql.DB) (*writer, error) {
+	save, err := db.Prepare(`UPDATE apps SET status=?, done=?, fresh=?, inflight=?, gray_pct=?, auditid=?, next_at=?,
+		attempts=?, tries=?, errcode=?, errkind=?, errmsg=?, wait_kind=?, wait_since=?, updated_at=? WHERE appid=?`)
+	if err != nil {
+		return nil, err
+	}
+	mark, err := db.Prepare(`UPDATE apps SET inflight=?, next_at=?, wait_kind=?, wait_since=?, updated_at=? WHERE appid=?`)
+	if err != nil {
+		save.Close()
+		return nil, err
+	}
+	w := &writer{db: db, save: save, mark: mark, ops: make(chan *writeOp, maxBatch), done: make(chan struct{})}
+	go w.loop()
+	return w, nil
+}
+
+// close stops the writer once every update sent is written.
+func (w *writer) close() {
+	close(w.ops)
+	<-w.done
+	w.save.Close()
+	w.mark.Close()
+}
+
+// write waits for a's row to be committed. It does not take a context: a
+// result obtained must be recorded even while the run is being cancelled.
+func (w *writer) write(a *app, mark bool) error {
+	op := &writeOp{a: *a, mark: mark, at: time.Now().UnixMilli(), err: make(chan error, 1)}
+	w.ops <- op
+	return <-op.err
+}
+
+func (w *writer) loop() {
+	defer close(w.done)
+	batch := make([]*writeOp, 0, maxBatch)
+	for op := range w.ops {
+		batch = append(batch[:0], op)
+	more:
+		for len(batch) < maxBatch {
+			select {
+			case op, ok := <-w.ops:
+				if !ok {
+					break more
+				}
+				batch = append(batch, op)
+			default:
+				break more
+			}
+		}
+		err := w.commit(batch)
+		for _, op := range batch {
+			op.err <- err
+		}
+	}
+}
+
+func (w *writer) commit(batch []*writeOp) error {
+	ctx := context.Background()
+	tx, err := w.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	save, mark := tx.StmtContext(ctx, w.save), tx.StmtContext(ctx, w.mark)
+	for _, op := range batch {
+		a := &op.a
+		if op.mark {
+			_, err = mark.ExecContext(ctx, int(a.Inflight), ms(a.NextAt), int(a.Wait), ms(a.WaitSince), op.at, a.ID)
+		} else {
+			code, kind, msg := 0, "", ""
+			if a.Err != nil {
+				code, kind, msg = a.Err.Code, a.Err.Kind, a.Err.Msg
+			}
+			_, err = save.ExecContext(ctx, a.Status, int(a.Done), a.Done == 0, int(a.Inflight), a.GrayPct, a.AuditID, ms(a.NextAt),
+				a.Attempts, a.Tries, code, kind, msg, int(a.Wait), ms(a.WaitSince), op.at, a.ID)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// ms is t in unix milliseconds, 0 for the zero time.
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMS is the inverse of ms.
+func fromMS(v int64) time.Time {
+	if v == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(v)
+}
