@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -103,7 +102,8 @@ func testSubmitAuditErrcodes(t *testing.T, database string) {
 func TestSubmitAuditState(t *testing.T) { mstest.Backends(t, testSubmitAuditState) }
 
 func testSubmitAuditState(t *testing.T, database string) {
-	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{CommitLatency: 3 * time.Second, TokenTTL: arLongTTL}}, &miniship.Platform{AuditQuota: 3})
+	gate := &mstest.BuildGate{}
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{CommitBuild: gate.Build, TokenTTL: arLongTTL}}, &miniship.Platform{AuditQuota: 3})
 
 	e.fails(85086, "POST", "/wxa/submit_audit", `{}`)
 	inc := arMiniProgram()
@@ -111,14 +111,15 @@ func testSubmitAuditState(t *testing.T, database string) {
 	_, incTok := e.addMiniProgram(inc)
 	e.fails(86002, "POST", "/wxa/submit_audit", `{}`, incTok)
 
-	// A submission while a commit is building: 9402202. The submission
-	// goes once the build has claimed the mini program (not after a sleep
-	// that a loaded machine outlasts); the build holds it 3 s.
+	// A submission while a commit is building: 9402202. The gate holds the
+	// build until the submission has been answered.
+	gate.Hold()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); e.commit("1.0.0", "") }()
-	e.waitBuilding()
+	<-gate.Waiting()
 	e.fails(9402202, "POST", "/wxa/submit_audit", `{}`)
+	gate.Release()
 	wg.Wait()
 
 	e.fails(61039, "POST", "/wxa/submit_audit", `{}`)
@@ -378,29 +379,3 @@ func TestCallQuotas(t *testing.T) {
 	e.ok("GET", "/wxa/queryquota", "")
 }
 
-// waitBuilding waits until a commit holds the mini program (CommitLatency).
-func (e *arEnv) waitBuilding() {
-	e.t.Helper()
-	waitCommitClaim(e.t, e.s, e.mp.AppID)
-}
-
-// waitCommitClaim waits until a commit being built holds the mini program
-// (CommitLatency), so a test sends its colliding calls inside the build,
-// not after a sleep a loaded machine may outlast.
-func waitCommitClaim(t testing.TB, s *mstest.Server, appid string) {
-	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
-		var a *miniship.Authorizer
-		err := s.Store.View(context.Background(), func(tx miniship.Tx) (err error) {
-			a, err = tx.GetAuthorizer(appid)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !a.CommitUntil.IsZero() {
-			return
-		}
-	}
-	t.Fatal("the commit never claimed the mini program")
-}

@@ -144,29 +144,40 @@ func commitBody(tpl int64, version string) string {
 		tpl, extJSON(`{"ext":{"shopName":"Multi"}}`), version)
 }
 
-// (a) Commits of one mini program spread over both servers while a commit
-// takes 300 ms: the claim lives in the database, so exactly one of them
-// wins and every other gets 9402202, whichever server it reached.
+// (a) Commits of one mini program spread over both servers while one
+// commit is building: the claim lives in the database, so exactly one of
+// them wins and every other gets 9402202, whichever server it reached. The
+// build is held open by a gate the test releases once every other commit
+// has answered, so no machine is too slow for the window.
 func TestMultiInstanceCommitLock(t *testing.T) {
-	e := newPair(t, service.Config{CommitLatency: 300 * time.Millisecond}, httpapi.Limits{}, nil)
+	gate := &mstest.BuildGate{}
+	e := newPair(t, service.Config{CommitBuild: gate.Build}, httpapi.Limits{}, nil)
 	_, atok := e.miniProgram(t, 0)
-	// One commit through each server first, one after the other: a cold
-	// server parses the template (tens of ms), and a commit that reaches
-	// its claim only after the winner finished would rightly win too.
-	for i, s := range e.s {
+	for i, s := range e.s { // each server parses the template once
 		arWant(t, wx(t, s, "POST", "/wxa/commit", tok(atok), commitBody(e.tpl, fmt.Sprintf("warm.%d", i))), 0)
 	}
-	// And a burst of reads, so that both servers' connection pools are
-	// open: a commit that waits for a new PostgreSQL connection can also
-	// reach its claim after the winner's 300 ms are over.
-	e.together(t, 40, func(i int, s *mstest.Server) (int, map[string]any, error) {
-		return mCall(s, "GET", "/wxa/get_page", atok, "")
-	})
 	const n = 20
 	for round := range 3 {
-		codes := e.together(t, n, func(i int, s *mstest.Server) (int, map[string]any, error) {
-			return mCall(s, "POST", "/wxa/commit", atok, commitBody(e.tpl, fmt.Sprintf("%d.%d", round, i)))
-		})
+		gate.Hold()
+		type answer struct{ code int }
+		answers := make(chan answer, n)
+		for i := range n {
+			go func() {
+				code, m, err := mCall(e.s[i%2], "POST", "/wxa/commit", atok, commitBody(e.tpl, fmt.Sprintf("%d.%d", round, i)))
+				if err != nil {
+					t.Errorf("call %d: %v", i, err)
+				} else if code != 0 && !strings.Contains(arStr(m, "errmsg"), " rid: ") {
+					t.Errorf("call %d: errmsg without rid: %v", i, m)
+				}
+				answers <- answer{code}
+			}()
+		}
+		codes := map[int]int{}
+		for range n - 1 { // the winner is held in its build until released
+			codes[(<-answers).code]++
+		}
+		gate.Release()
+		codes[(<-answers).code]++
 		if codes[0] != 1 || codes[int(wxerr.ConcurrentLimit)] != n-1 {
 			t.Errorf("round %d: %d concurrent commits over two servers answered %v, want 1×0 and %d×9402202", round, n, codes, n-1)
 		}

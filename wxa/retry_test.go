@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/httpapi"
 	"github.com/miniship/miniship/mstest"
 	"github.com/miniship/miniship/service"
@@ -21,7 +20,8 @@ import (
 // the token fetches the call needs keep their retries.
 func TestWithoutRetry(t *testing.T) {
 	var sleeps atomic.Int64
-	e, c, calls := fixture.Setup(t, mstest.Options{Config: service.Config{CommitLatency: time.Second}},
+	gate := &mstest.BuildGate{} // holds the server's own commit open below
+	e, c, calls := fixture.Setup(t, mstest.Options{Config: service.Config{CommitBuild: gate.Build}},
 		func(_ *fixture.Env, o *wxa.Options) {
 			o.Retry = wxa.RetryPolicy{Attempts: 4}
 			o.Sleep = func(ctx context.Context, _ time.Duration) error { sleeps.Add(1); return ctx.Err() }
@@ -55,21 +55,12 @@ func TestWithoutRetry(t *testing.T) {
 	}
 	setFaults(t, e.S)
 
-	// The server's own 9402202: a commit holds the mini program for a second.
+	// The server's own 9402202: a commit holds the mini program until the
+	// gate is released.
+	gate.Hold()
 	done := make(chan error, 1)
 	go func() { done <- commit(bg, "held") }()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		var a *miniship.Authorizer
-		if err := e.S.Store.View(bg, func(tx miniship.Tx) (err error) { a, err = tx.GetAuthorizer(e.AppID); return err }); err != nil {
-			t.Fatal(err)
-		}
-		if !a.CommitUntil.IsZero() {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first commit never held the mini program")
-		}
-	}
+	<-gate.Waiting()
 	n, s, err := tried(func() error { return commit(wxa.WithoutRetry(bg), "second") })
 	if !errors.Is(err, wxerr.ConcurrentLimit) || n != 1 || s != 0 {
 		t.Fatalf("WithoutRetry during a commit: %v after %d attempts and %d backoffs, want 9402202 once", err, n, s)
@@ -78,6 +69,7 @@ func TestWithoutRetry(t *testing.T) {
 	if !errors.Is(err, wxerr.ConcurrentLimit) || n != 4 || s != 3 {
 		t.Fatalf("default during a commit: %v after %d attempts and %d backoffs, want 9402202 4 times", err, n, s)
 	}
+	gate.Release()
 	if err := <-done; err != nil {
 		t.Fatalf("held commit: %v", err)
 	}
