@@ -378,4 +378,3 @@ func TestCallQuotas(t *testing.T) {
 	e.s.Advance(time.Minute)
 	e.ok("GET", "/wxa/queryquota", "")
 }
-
