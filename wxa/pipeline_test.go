@@ -198,6 +198,12 @@ func testWholePipeline(t *testing.T, database string) {
 
 	// 6. Categories: a sensitive one waits for the qualification review;
 	// until then submit_audit has no approved category to name.
+	if tree, err := app.CategoriesByType(ctx, 1); err != nil || !sensitive(tree, 37) {
+		t.Fatalf("getcategoriesbytype: %d nodes, %v; want 37 needing a qualification", len(tree), err)
+	}
+	if _, err := app.CategoriesByType(ctx, 9); !errors.Is(err, wxerr.CategoryInvalidParams) {
+		t.Fatalf("getcategoriesbytype 9: %v, want 53303", err)
+	}
 	if cats, err := app.Categories(ctx); err != nil || len(cats) != 0 {
 		t.Fatalf("get_category of a fresh mini program: %+v, %v", cats, err)
 	}
@@ -330,6 +336,17 @@ func contains(l []string, v string) bool {
 	for _, s := range l {
 		if s == v {
 			return true
+		}
+	}
+	return false
+}
+
+// sensitive is true when the tree has the category and it needs a
+// qualification review.
+func sensitive(tree []wxa.CategoryNode, id int64) bool {
+	for _, n := range tree {
+		if n.ID == id {
+			return n.SensitiveType == 1
 		}
 	}
 	return false
