@@ -27,6 +27,7 @@ func (s *Server) grantRoutes(m map[string]route) {
 	m["/wxa/security/apply_privacy_interface"] = auth(service.PermCodeManagement, post, true, s.applyPrivacyInterface)
 
 	m["/cgi-bin/wxopen/getallcategories"] = auth(service.PermCategory, both, false, s.getAllCategories)
+	m["/cgi-bin/wxopen/getcategoriesbytype"] = auth(service.PermCategory, post, false, s.getCategoriesByType)
 	m["/cgi-bin/wxopen/getcategory"] = auth(service.PermCategory, both, false, s.getCategories)
 	m["/cgi-bin/wxopen/addcategory"] = auth(service.PermCategory, post, true, s.addCategory)
 	m["/cgi-bin/wxopen/deletecategory"] = auth(service.PermCategory, post, true, s.deleteCategory)
@@ -137,6 +138,17 @@ func (s *Server) applyPrivacyInterface(c *call) (any, error) {
 
 func (s *Server) getAllCategories(c *call) (any, error) {
 	return service.AllCategories(), nil
+}
+
+// getCategoriesByType takes {"verify_type":N}; no body means 0 (personal).
+func (s *Server) getCategoriesByType(c *call) (any, error) {
+	var req struct {
+		VerifyType Int64 `json:"verify_type"`
+	}
+	if err := c.decodeLoose(&req); err != nil {
+		return nil, err
+	}
+	return service.CategoriesByType(int64(req.VerifyType))
 }
 
 func (s *Server) getCategories(c *call) (any, error) {

@@ -63,6 +63,23 @@ var categoryTree = sync.OnceValue(func() map[int64]*CategoryNode {
 // AllCategories is the answer of getallcategories, verbatim.
 func AllCategories() json.RawMessage { return categoriesJSON }
 
+// Subject types of getcategoriesbytype's verify_type: 0 personal, 1
+// enterprise, 2 government, 3 media, 4 other.
+const (
+	VerifyPersonal = 0
+	VerifyOther    = 4
+)
+
+// CategoriesByType is the answer of getcategoriesbytype. miniship models
+// no subject types (it never answers 53302), so every valid verify_type
+// gets the whole tree; an unknown one is 53303.
+func CategoriesByType(verifyType int64) (json.RawMessage, error) {
+	if verifyType < VerifyPersonal || verifyType > VerifyOther {
+		return nil, wxerr.Errorf(wxerr.CategoryInvalidParams, "verify_type %d: want 0 to 4", verifyType)
+	}
+	return categoriesJSON, nil
+}
+
 // lookupCategory finds a second-level category under its first level.
 func lookupCategory(first, second int64) (f, s *CategoryNode, ok bool) {
 	t := categoryTree()

@@ -189,6 +189,18 @@ func (a *App) AllCategories(ctx context.Context) ([]CategoryNode, error) {
 	return res.List.Categories, err
 }
 
+// CategoriesByType calls getcategoriesbytype: the categories a subject
+// type (0 personal, 1 enterprise, 2 government, 3 media, 4 other) may use.
+func (a *App) CategoriesByType(ctx context.Context, verifyType int) ([]CategoryNode, error) {
+	var res struct {
+		List struct {
+			Categories []CategoryNode `json:"categories"`
+		} `json:"categories_list"`
+	}
+	err := a.call(ctx, "POST", "/cgi-bin/wxopen/getcategoriesbytype", map[string]int{"verify_type": verifyType}, &res)
+	return res.List.Categories, err
+}
+
 // Category review statuses of SettingCategory.AuditStatus.
 const (
 	CategoryReviewing = 1
