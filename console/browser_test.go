@@ -173,6 +173,7 @@ func newEnv(t *testing.T) *env {
 	e.app, refresh = e.s.MiniProgram(t, e.p.AppID, &miniship.Authorizer{Nickname: "Coffee Corner", ProfileComplete: true,
 		Categories:  []miniship.Category{{FirstClass: "工具", SecondClass: "效率", FirstID: 287, SecondID: 612}},
 		PrivacyAPIs: []string{"getLocation"}})
+	e.s.PrivacyGuide(t, e.app.AppID) // the template reads the location: the reviewer wants the guide
 	ct := e.wx("/cgi-bin/component/api_component_token", "", fmt.Sprintf(`{"component_appid":%q,"component_appsecret":%q,"component_verify_ticket":%q}`,
 		e.p.AppID, e.p.Secret, e.s.Ticket(t, e.p.AppID)))["component_access_token"].(string)
 	e.tok = e.wx("/cgi-bin/component/api_authorizer_token?component_access_token="+url.QueryEscape(ct), "", fmt.Sprintf(

@@ -88,6 +88,12 @@ func TestQRCodePathTooLong(t *testing.T) {
 			}
 			continue
 		}
+		// get_qrcode's errors are JSON sent as text/plain, the only type
+		// weixin-java-open's executor reads as an error (docs/domains.md).
+		if ct := res.Header.Get("Content-Type"); ct != "text/plain" {
+			t.Fatalf("path of %d bytes: error Content-Type %q", len(tc.path), ct)
+		}
+		res.Header.Set("Content-Type", "application/json")
 		m := readWeChat(t, res)
 		arWant(t, m, tc.code)
 		if !strings.Contains(arStr(m, "errmsg"), "path too long") {

@@ -247,13 +247,13 @@ func testRedeliver(t *testing.T, database string) {
 	e.commit("1.0.0", "")
 	e.scanned()
 	e.decide(e.submit(), "reject", "1:请补充资料<br>", "")
-	const maxAttempts = 12 // outbox's default
+	const maxAttempts = outbox.DefaultMaxAttempts
 	var ev map[string]any
 	for i := 1; i <= maxAttempts; i++ {
 		ev = arWaitAttempts(e, "weapp_audit_fail", i)
 		e.s.Advance(outbox.Backoff(i))
 	}
-	// The 12th attempt and the failed status are written in one transaction.
+	// The last attempt and the failed status are written in one transaction.
 	if arStr(ev, "status") != miniship.EventFailed {
 		t.Fatalf("after %d attempts: %v", maxAttempts, ev)
 	}

@@ -32,11 +32,11 @@ func prefixEnd(p string) string { return p + "\U0010FFFF\U0010FFFF" }
 func (t *tx) SearchAuthorizers(prefix, after string, n int) ([]*miniship.Authorizer, error) {
 	appid := t.bytewise("appid")
 	if prefix == "" {
-		q, args := limit(`SELECT `+authorizerCols+` FROM authorizers WHERE `+appid+` > ? ORDER BY `+appid,
+		q, args := limit(`SELECT `+authorizerRead+` FROM authorizers WHERE `+appid+` > ? ORDER BY `+appid,
 			[]any{after}, n)
 		return all(t, scanAuthorizer, q, args...)
 	}
-	q, args := limit(`SELECT `+authorizerCols+` FROM authorizers WHERE `+appid+` > ? AND `+appid+` >= ?
+	q, args := limit(`SELECT `+authorizerRead+` FROM authorizers WHERE `+appid+` > ? AND `+appid+` >= ?
 		AND `+appid+` < ? ORDER BY `+appid, []any{after, prefix, prefixEnd(prefix)}, n)
 	byID, err := all(t, scanAuthorizer, q, args...)
 	if err != nil {
@@ -45,7 +45,7 @@ func (t *tx) SearchAuthorizers(prefix, after string, n int) ([]*miniship.Authori
 	// Nickname matches are few in practice; they are read in nickname
 	// order from the index and sorted here.
 	nick := t.bytewise("nickname")
-	byNick, err := all(t, scanAuthorizer, `SELECT `+authorizerCols+` FROM authorizers WHERE `+nick+` >= ?
+	byNick, err := all(t, scanAuthorizer, `SELECT `+authorizerRead+` FROM authorizers WHERE `+nick+` >= ?
 		AND `+nick+` < ? AND `+appid+` > ? ORDER BY `+nick+`, `+appid+` LIMIT 1000`,
 		prefix, prefixEnd(prefix), after)
 	if err != nil {
