@@ -177,7 +177,7 @@ func parse(s string, opt Options) (map[string]any, error) {
 	if len(s) > maxBytes {
 		return nil, wxerr.Errorf(wxerr.ExtJSONParseFail, "ext_json is %d bytes, the limit is %d", len(s), maxBytes)
 	}
-	if at := tooDeep(s, maxDepth); at >= 0 {
+	if at := template.TooDeep(s, maxDepth); at >= 0 {
 		line, col := position(s, at+1)
 		return nil, wxerr.Errorf(wxerr.ExtJSONParseFail, "ext_json nests deeper than %d levels at line %d, column %d", maxDepth, line, col)
 	}
@@ -211,29 +211,6 @@ func syntaxError(s string, err error) error {
 		return wxerr.New(wxerr.ExtJSONParseFail, "ext_json ends in the middle of a value")
 	}
 	return wxerr.New(wxerr.ExtJSONParseFail, err.Error())
-}
-
-// tooDeep returns the offset where nesting first exceeds max, or -1. It only
-// tracks strings and brackets; syntax is the decoder's business.
-func tooDeep(s string, max int) int {
-	depth, inStr := 0, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case inStr && c == '\\':
-			i++
-		case c == '"':
-			inStr = !inStr
-		case inStr:
-		case c == '{' || c == '[':
-			if depth++; depth > max {
-				return i
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return -1
 }
 
 // position gives the 1-based line and column of the byte at which the first

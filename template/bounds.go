@@ -18,6 +18,17 @@ func checkConfigBounds(b []byte) error {
 	if len(b) > MaxConfigBytes {
 		return fmt.Errorf("%d bytes, more than the %d a config may have", len(b), MaxConfigBytes)
 	}
+	if at := TooDeep(b, MaxConfigDepth); at >= 0 {
+		return fmt.Errorf("nests deeper than %d levels at byte %d", MaxConfigDepth, at)
+	}
+	return nil
+}
+
+// TooDeep returns the offset where JSON nesting first exceeds max, or -1.
+// It only tracks strings and brackets; syntax is the decoder's business.
+// A depth check before decoding keeps hostile input from costing memory
+// and time out of proportion to its size.
+func TooDeep[T string | []byte](b T, max int) int {
 	depth, inStr := 0, false
 	for i := 0; i < len(b); i++ {
 		c := b[i]
@@ -28,12 +39,12 @@ func checkConfigBounds(b []byte) error {
 			inStr = !inStr
 		case inStr:
 		case c == '{' || c == '[':
-			if depth++; depth > MaxConfigDepth {
-				return fmt.Errorf("nests deeper than %d levels at byte %d", MaxConfigDepth, i)
+			if depth++; depth > max {
+				return i
 			}
 		case c == '}' || c == ']':
 			depth--
 		}
 	}
-	return nil
+	return -1
 }
