@@ -243,20 +243,7 @@ func (s *Service) ModifyDomain(ctx context.Context, c *Caller, action string, in
 					valid = append(valid, norm)
 				}
 			}
-			var out []string
-			switch action {
-			case "add":
-				out = cur
-				for _, v := range valid {
-					if !slices.Contains(out, v) {
-						out = append(out, v)
-					}
-				}
-			case "delete":
-				out = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return slices.Contains(valid, v) })
-			case "set":
-				out = valid
-			}
+			out := editList(action, cur, valid)
 			if !slices.Equal(out, cur) {
 				changed = true
 			}
@@ -396,20 +383,7 @@ func (s *Service) SetWebviewDomain(ctx context.Context, c *Caller, action string
 				valid = append(valid, norm)
 			}
 		}
-		next := cur
-		switch action {
-		case "add":
-			next = slices.Clone(cur)
-			for _, v := range valid {
-				if !slices.Contains(next, v) {
-					next = append(next, v)
-				}
-			}
-		case "delete":
-			next = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return slices.Contains(valid, v) })
-		case "set":
-			next = valid
-		}
+		next := editList(action, cur, valid)
 		if slices.Equal(next, cur) {
 			return wxerr.New(wxerr.WebviewDomainNotChanged, "")
 		}
@@ -486,20 +460,7 @@ func (s *Service) ModifyPlatformDomains(ctx context.Context, c *Caller, action, 
 			}
 		}
 		apply := func(cur []string) ([]string, error) {
-			var out []string
-			switch action {
-			case "add":
-				out = slices.Clone(cur)
-				for _, v := range valid {
-					if !slices.Contains(out, v) {
-						out = append(out, v)
-					}
-				}
-			case "delete":
-				out = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return slices.Contains(valid, v) })
-			case "set":
-				out = valid
-			}
+			out := editList(action, cur, valid)
 			if out == nil {
 				out = []string{}
 			}
@@ -596,4 +557,24 @@ func (s *Service) network(tx miniship.Tx, appid string) (map[string][]string, er
 	}
 	return map[string][]string{"RequestDomain": e.Request, "WsRequestDomain": e.WsRequest, "UploadDomain": e.Upload,
 		"DownloadDomain": e.Download, "UDPDomain": e.UDP, "BizDomain": biz}, nil
+}
+
+// editList applies a modify action to a list: add appends what is
+// missing, delete removes, set replaces. cur itself is never changed.
+func editList(action string, cur, valid []string) []string {
+	switch action {
+	case "add":
+		out := slices.Clone(cur)
+		for _, v := range valid {
+			if !slices.Contains(out, v) {
+				out = append(out, v)
+			}
+		}
+		return out
+	case "delete":
+		return slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return slices.Contains(valid, v) })
+	case "set":
+		return valid
+	}
+	return cur
 }
