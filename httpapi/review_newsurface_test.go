@@ -1,0 +1,111 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/mstest"
+)
+
+// newSurface lists the endpoints around the core pipeline (domains,
+// testers, utilities, codes, privacy, categories, plugins).
+var newSurface = []string{
+	"/wxa/modify_domain", "/wxa/modify_domain_directly", "/wxa/get_effective_domain",
+	"/wxa/get_effective_webviewdomain", "/wxa/setwebviewdomain", "/wxa/setwebviewdomain_directly",
+	"/wxa/get_webviewdomain_confirmfile", "/wxa/bind_tester", "/wxa/unbind_tester", "/wxa/memberauth",
+	"/cgi-bin/component/modify_wxa_server_domain", "/cgi-bin/component/modify_wxa_jump_domain",
+	"/cgi-bin/component/get_domain_confirmfile",
+	"/cgi-bin/component/api_start_push_ticket", "/cgi-bin/component/api_get_authorizer_list",
+	"/cgi-bin/component/api_get_authorizer_option", "/cgi-bin/component/api_set_authorizer_option",
+	"/cgi-bin/component/get_authorizer_option", "/cgi-bin/component/set_authorizer_option",
+	"/cgi-bin/clear_quota", "/cgi-bin/clear_quota/v2", "/cgi-bin/component/clear_quota/v2",
+	"/cgi-bin/component/clear_quota", "/cgi-bin/openapi/quota/get", "/cgi-bin/account/getaccountbasicinfo",
+	"/wxa/getwxacode", "/wxa/getwxacodeunlimit", "/cgi-bin/wxaapp/createwxaqrcode",
+	"/cgi-bin/component/setprivacysetting", "/cgi-bin/component/getprivacysetting",
+	"/cgi-bin/component/uploadprivacyextfile", "/wxa/security/get_privacy_interface",
+	"/wxa/security/apply_privacy_interface",
+	"/cgi-bin/wxopen/getallcategories", "/cgi-bin/wxopen/getcategory", "/cgi-bin/wxopen/addcategory",
+	"/cgi-bin/wxopen/deletecategory", "/cgi-bin/wxopen/modifycategory",
+	"/wxa/plugin", "/wxa/devplugin",
+}
+
+// TestNewSurfaceOddBodies: every new endpoint, with either token kind and
+// bodies of every JSON shape, answers HTTP 200 JSON with an errcode other
+// than -1 (a -1 is an internal error or a recovered panic).
+func TestNewSurfaceOddBodies(t *testing.T) {
+	f := newFixture(t, mstest.Options{}, nil)
+	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
+	bodies := []string{"", "{}", "[]", "null", "0", `"x"`, "true", "{", deep,
+		`{"action":1,"wechatid":[],"userstr":{},"plugin_appid":2,"appid":[],"categories":{},"first":"x","setting_list":{},"owner_setting":[],"path":1,"scene":[],"width":"abc","line_color":"red","component_appid":1,"authorizer_appid":[],"option_name":{},"cgi_path":1,"requestdomain":"x","webviewdomain":"x","api_name":1,"url_list":"x","page":"x","num":{}}`,
+		`{"action":"add","requestdomain":[null],"webviewdomain":[null],"categories":[null],"setting_list":[null],"sdk_privacy_info_list":[null],"certicates":[null]}`,
+		`{"width":-99999999999,"line_color":{"r":-1e300,"g":"1e300","b":null},"page":-1,"num":9223372036854775807,"offset":-1,"count":9223372036854775807}`,
+	}
+	for _, path := range newSurface {
+		for tn, token := range map[string]string{"authorizer": f.atoken, "component": f.ctoken} {
+			for _, method := range []string{"GET", "POST"} {
+				for _, b := range bodies {
+					res := rawCall(t, f.s, method, path, tok(token), b)
+					var m map[string]any
+					ct := res.Header.Get("Content-Type")
+					err := json.NewDecoder(res.Body).Decode(&m)
+					res.Body.Close()
+					if strings.HasPrefix(ct, "image/") {
+						continue
+					}
+					if res.StatusCode != 200 || err != nil {
+						t.Errorf("%s %s (%s token) body %.40q: HTTP %d %q, %v", method, path, tn, b, res.StatusCode, ct, err)
+						continue
+					}
+					if code, _ := m["errcode"].(float64); code == -1 {
+						t.Errorf("%s %s (%s token) body %.40q: %v", method, path, tn, b, m)
+					}
+				}
+			}
+		}
+	}
+}
+
+var errRollback = errors.New("rollback")
+
+// countCounters counts the counters whose name starts with prefix (by
+// deleting them in a transaction that is rolled back).
+func countCounters(t *testing.T, s *mstest.Server, prefix string) int64 {
+	t.Helper()
+	var n int64
+	err := s.Store.Update(context.Background(), func(tx miniship.Tx) error {
+		var err error
+		if n, err = tx.DeleteCounters(prefix); err != nil {
+			return err
+		}
+		return errRollback
+	})
+	if !errors.Is(err, errRollback) {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestCodeRateCounterBounded: getwxacodeunlimit's per-minute limit keeps
+// the same few counter rows however many minutes a mini program calls in.
+// It used to add a row per minute, forever.
+func TestCodeRateCounterBounded(t *testing.T) { mstest.Backends(t, testCodeRateCounterBounded) }
+
+func testCodeRateCounterBounded(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
+	for i := range 12 {
+		res := codeCall(t, e, "/wxa/getwxacodeunlimit", `{"scene":"a=1","env_version":"develop","check_path":false}`, "application/json")
+		fetchImage(t, res)
+		if i == 0 {
+			fetchImage(t, codeCall(t, e, "/wxa/getwxacodeunlimit", `{"scene":"a=2","env_version":"develop"}`, "application/json"))
+		}
+		e.s.Advance(time.Minute)
+	}
+	if n := countCounters(t, e.s, "wxacodeunlimit:"+e.mp.AppID); n > 2 {
+		t.Fatalf("%d counter rows after calls in 12 minutes, want at most 2", n)
+	}
+}
