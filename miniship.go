@@ -305,6 +305,7 @@ type Tx interface {
 	TesterTx
 	UtilityTx
 	GrantTx // privacy guides and applications (grants.go)
+	MediaTx // upload pruning (media.go)
 
 	CreatePlatform(p *Platform) error
 	GetPlatform(appid string) (*Platform, error)

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
 )
 
 // newSurface lists the endpoints around the core pipeline (domains,
@@ -107,5 +109,33 @@ func testCodeRateCounterBounded(t *testing.T, database string) {
 	}
 	if n := countCounters(t, e.s, "wxacodeunlimit:"+e.mp.AppID); n > 2 {
 		t.Fatalf("%d counter rows after calls in 12 minutes, want at most 2", n)
+	}
+}
+
+// TestPrivacyExtFilesBounded: uploadprivacyextfile keeps a mini program's
+// newest files and the ones its guides use; older ones go, so uploads in a
+// loop cannot grow the media table. Every upload used to stay forever.
+func TestPrivacyExtFilesBounded(t *testing.T) { mstest.Backends(t, testPrivacyExtFilesBounded) }
+
+func testPrivacyExtFilesBounded(t *testing.T, database string) {
+	e, _, _, tok := grSetup(t, database)
+	guide := func(id string) string {
+		return `{"privacy_ver":2,"setting_list":[{"privacy_key":"UserInfo","privacy_text":"登录"}],"owner_setting":{"contact_email":"a@b.cn","notice_method":"弹窗","ext_file_media_id":"` + id + `"}}`
+	}
+	var ids []string
+	for i := range service.MaxPrivacyExtFiles + 5 {
+		m := grUpload(e, tok, "p.txt", []byte(fmt.Sprint("file ", i)))
+		arWant(t, m, 0)
+		ids = append(ids, fmt.Sprint(m["ext_file_media_id"]))
+		if i == 0 { // the development guide uses the first file
+			e.ok("POST", "/cgi-bin/component/setprivacysetting", guide(ids[0]), tok)
+		}
+	}
+	e.ok("POST", "/cgi-bin/component/setprivacysetting", guide(ids[0]), tok) // still there: in use
+	for _, id := range ids[1:5] {
+		e.fails(86073, "POST", "/cgi-bin/component/setprivacysetting", guide(id), tok) // pruned
+	}
+	for _, id := range ids[5:] {
+		e.ok("POST", "/cgi-bin/component/setprivacysetting", guide(id), tok) // the newest
 	}
 }
