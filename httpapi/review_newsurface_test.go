@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -137,5 +138,70 @@ func testPrivacyExtFilesBounded(t *testing.T, database string) {
 	}
 	for _, id := range ids[5:] {
 		e.ok("POST", "/cgi-bin/component/setprivacysetting", guide(id), tok) // the newest
+	}
+}
+
+// TestNewSurfaceCrossTenant: platform A's credentials on platform B's
+// mini program, or on B itself, are refused by every utility that names
+// an account in its body, and nothing changes for B.
+func TestNewSurfaceCrossTenant(t *testing.T) {
+	f := newFixture(t, mstest.Options{}, nil)
+	s, A, C := f.s, tok(f.atoken), tok(f.ctoken)
+	other := s.Platform(t, nil)
+	otherApp, refresh := s.MiniProgram(t, other.AppID, nil)
+	bc := componentToken(t, s, other.AppID, other.Secret)
+	// B's mini program applies for plugin X: only X may decide, not A's.
+	const plugin = "wx0123456789abcdef"
+	arWant(t, wx(t, s, "POST", "/wxa/plugin", tok(authorizerToken(t, s, bc, other.AppID, otherApp.AppID, refresh)),
+		`{"action":"apply","plugin_appid":"`+plugin+`"}`), 0)
+	cases := []struct {
+		name, path string
+		q          url.Values
+		body       string
+		code       int
+	}{
+		{"old option read", "/cgi-bin/component/api_get_authorizer_option", C,
+			`{"component_appid":"` + f.p.AppID + `","authorizer_appid":"` + otherApp.AppID + `","option_name":"voice_recognize"}`, 61003},
+		{"old option write", "/cgi-bin/component/api_set_authorizer_option", C,
+			`{"component_appid":"` + f.p.AppID + `","authorizer_appid":"` + otherApp.AppID + `","option_name":"voice_recognize","option_value":"1"}`, 61003},
+		{"old option, other component_appid", "/cgi-bin/component/api_set_authorizer_option", C,
+			`{"component_appid":"` + other.AppID + `","authorizer_appid":"` + otherApp.AppID + `","option_name":"voice_recognize","option_value":"1"}`, 40013},
+		{"new option write", "/cgi-bin/component/set_authorizer_option", C,
+			`{"authorizer_appid":"` + otherApp.AppID + `","option_name":"voice_recognize","option_value":"1"}`, 61003},
+		{"new option, other component_appid", "/cgi-bin/component/set_authorizer_option", C,
+			`{"component_appid":"` + other.AppID + `","authorizer_appid":"` + otherApp.AppID + `","option_name":"voice_recognize","option_value":"1"}`, 40013},
+		{"authorizer list of another platform", "/cgi-bin/component/api_get_authorizer_list", C,
+			`{"component_appid":"` + other.AppID + `","offset":0,"count":10}`, 40013},
+		{"clear_quota of another mini program", "/cgi-bin/clear_quota", A, `{"appid":"` + otherApp.AppID + `"}`, 40013},
+		{"clear_quota of another platform", "/cgi-bin/clear_quota", C, `{"appid":"` + other.AppID + `"}`, 40013},
+		{"component clear_quota/v2 of another's mini program", "/cgi-bin/component/clear_quota/v2", nil,
+			`{"component_appid":"` + f.p.AppID + `","appsecret":"` + f.p.Secret + `","appid":"` + otherApp.AppID + `"}`, 61003},
+		{"component clear_quota/v2 with the wrong secret", "/cgi-bin/component/clear_quota/v2", nil,
+			`{"component_appid":"` + other.AppID + `","appsecret":"` + f.p.Secret + `"}`, 40125},
+		{"clear_quota/v2 with the wrong secret", "/cgi-bin/clear_quota/v2", nil,
+			`{"appid":"` + other.AppID + `","appsecret":"` + f.p.Secret + `"}`, 40125},
+		{"start_push_ticket of another platform", "/cgi-bin/component/api_start_push_ticket", C,
+			`{"component_appid":"` + other.AppID + `","component_secret":"` + f.p.Secret + `"}`, 40013},
+		{"dev_agree of another plugin's application", "/wxa/devplugin", A,
+			`{"action":"dev_agree","appid":"` + otherApp.AppID + `"}`, 89242},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { arWant(t, wx(t, s, "POST", c.path, c.q, c.body), c.code) })
+	}
+	// Nothing changed for B's mini program.
+	m := wx(t, s, "POST", "/cgi-bin/component/get_authorizer_option", tok(bc),
+		`{"authorizer_appid":"`+otherApp.AppID+`","option_name":"voice_recognize"}`)
+	if arWant(t, m, 0); m["option_value"] != "0" {
+		t.Fatalf("B's option changed: %v", m)
+	}
+	var st int
+	if err := s.Store.View(context.Background(), func(tx miniship.Tx) error {
+		p, err := tx.GetPluginApplication(otherApp.AppID, plugin)
+		if p != nil {
+			st = p.Status
+		}
+		return err
+	}); err != nil || st != miniship.ApplyPending {
+		t.Fatalf("B's plugin application: status %d, %v", st, err)
 	}
 }
