@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/httpapi"
 	"github.com/miniship/miniship/mstest"
 	"github.com/miniship/miniship/service"
 )
@@ -203,5 +204,35 @@ func TestNewSurfaceCrossTenant(t *testing.T) {
 		return err
 	}); err != nil || st != miniship.ApplyPending {
 		t.Fatalf("B's plugin application: status %d, %v", st, err)
+	}
+}
+
+// TestCallQuotaCountersBounded: the optional per-call limits keep two
+// counter rows per caller, path and limit however many minutes and days
+// the caller calls in (they used to add a row per minute and per day),
+// and openapi/quota/get still counts today's calls only.
+func TestCallQuotaCountersBounded(t *testing.T) { mstest.Backends(t, testCallQuotaCountersBounded) }
+
+func testCallQuotaCountersBounded(t *testing.T, database string) {
+	const path = "/wxa/get_effective_domain"
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{TokenTTL: arLongTTL},
+		Limits: httpapi.Limits{Daily: map[string]int{path: 100}, PerMinute: map[string]int{path: 100}}}, nil)
+	for range 3 { // days
+		for range 4 { // minutes
+			e.ok("POST", path, "")
+			e.s.Advance(time.Minute)
+		}
+		e.s.Advance(24 * time.Hour)
+	}
+	e.ok("POST", path, "")
+	e.ok("POST", path, "")
+	for _, prefix := range []string{"call:" + e.mp.AppID + ":", "min:" + e.mp.AppID + ":"} {
+		if n := countCounters(t, e.s, prefix); n > 2 {
+			t.Errorf("%d counters %s*, want at most 2", n, prefix)
+		}
+	}
+	q := e.ok("POST", "/cgi-bin/openapi/quota/get", `{"cgi_path":"`+path+`"}`)
+	if used := fmt.Sprint(q["quota"].(map[string]any)["used"]); used != "2" {
+		t.Fatalf("quota/get used %s, want 2 (today's calls): %v", used, q)
 	}
 }
