@@ -228,6 +228,7 @@ func (s *Service) ModifyDomain(ctx context.Context, c *Caller, action string, in
 		for ki, k := range domainKinds {
 			cur := slices.Clone(*k.list(layer))
 			var valid []string
+			seen := map[string]bool{}
 			for _, raw := range *k.list(&in) {
 				inputs++
 				norm, hp, why := parseDomain(k.scheme, raw, true)
@@ -239,21 +240,14 @@ func (s *Service) ModifyDomain(ctx context.Context, c *Caller, action string, in
 					*res.invalid(ki) = append(*res.invalid(ki), raw)
 					continue
 				}
-				if !slices.Contains(valid, norm) {
-					valid = append(valid, norm)
-				}
+				valid = dedupe(valid, seen, norm)
 			}
 			var out []string
 			switch action {
 			case "add":
-				out = cur
-				for _, v := range valid {
-					if !slices.Contains(out, v) {
-						out = append(out, v)
-					}
-				}
+				out = union(cur, valid)
 			case "delete":
-				out = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return slices.Contains(valid, v) })
+				out = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return seen[v] })
 			case "set":
 				out = valid
 			}
@@ -380,6 +374,7 @@ func (s *Service) SetWebviewDomain(ctx context.Context, c *Caller, action string
 			}
 		}
 		var valid []string
+		seen := map[string]bool{}
 		for _, raw := range in {
 			norm, host, why := parseDomain("https://", raw, false)
 			switch {
@@ -392,21 +387,14 @@ func (s *Service) SetWebviewDomain(ctx context.Context, c *Caller, action string
 			case !direct && action != "delete" && !underPlatformList(jump, host):
 				return wxerr.Errorf(wxerr.WebviewDomainNotPlatforms, "%q", raw)
 			}
-			if !slices.Contains(valid, norm) {
-				valid = append(valid, norm)
-			}
+			valid = dedupe(valid, seen, norm)
 		}
 		next := cur
 		switch action {
 		case "add":
-			next = slices.Clone(cur)
-			for _, v := range valid {
-				if !slices.Contains(next, v) {
-					next = append(next, v)
-				}
-			}
+			next = union(cur, valid)
 		case "delete":
-			next = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return slices.Contains(valid, v) })
+			next = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return seen[v] })
 		case "set":
 			next = valid
 		}
@@ -472,6 +460,7 @@ func (s *Service) ModifyPlatformDomains(ctx context.Context, c *Caller, action, 
 			return nil
 		}
 		var valid []string
+		seen := map[string]bool{}
 		for _, h := range strings.Split(hosts, ";") {
 			h = strings.ToLower(strings.TrimSpace(h))
 			if h == "" {
@@ -481,22 +470,15 @@ func (s *Service) ModifyPlatformDomains(ctx context.Context, c *Caller, action, 
 				res.Invalid = append(res.Invalid, h)
 				continue
 			}
-			if !slices.Contains(valid, h) {
-				valid = append(valid, h)
-			}
+			valid = dedupe(valid, seen, h)
 		}
 		apply := func(cur []string) ([]string, error) {
 			var out []string
 			switch action {
 			case "add":
-				out = slices.Clone(cur)
-				for _, v := range valid {
-					if !slices.Contains(out, v) {
-						out = append(out, v)
-					}
-				}
+				out = union(cur, valid)
 			case "delete":
-				out = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return slices.Contains(valid, v) })
+				out = slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return seen[v] })
 			case "set":
 				out = valid
 			}
