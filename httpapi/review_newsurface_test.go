@@ -282,3 +282,21 @@ func TestDomainListsDeduplicate(t *testing.T) {
 		t.Fatalf("after delete: %s", got)
 	}
 }
+
+// TestPrivacyApplyCounterBounded: apply_privacy_interface's per-minute
+// limit keeps two counter rows per mini program however many minutes it
+// applies in (a rejection lets it apply again).
+func TestPrivacyApplyCounterBounded(t *testing.T) {
+	e, _, mp, tok := grSetup(t, "")
+	apply := `{"api_name":"wx.getLocation","content":"门店导航","url_list":["https://shop.example/scene"]}`
+	for range 4 {
+		id := arInt(t, e.ok("POST", "/wxa/security/apply_privacy_interface", apply, tok), "audit_id")
+		if code, _ := e.admin("POST", fmt.Sprintf("/miniship/v1/privacy-applications/%d/decision", id), map[string]string{"result": "reject", "reason": "x"}); code != 200 {
+			t.Fatalf("reject: %d", code)
+		}
+		e.s.Advance(time.Minute)
+	}
+	if n := countCounters(t, e.s, "privacyapply:"+mp.AppID); n > 2 {
+		t.Fatalf("%d counter rows after applying in 4 minutes, want at most 2", n)
+	}
+}

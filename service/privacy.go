@@ -502,7 +502,7 @@ func (s *Service) ApplyPrivacyInterface(ctx context.Context, c *Caller, req Appl
 			}
 		}
 		now := s.Now()
-		if err := take(tx, "privacyapply:"+a.AppID+":"+now.UTC().Format("2006-01-02T15:04"), privacyApplyPerMinute,
+		if err := takeWindow(tx, "privacyapply:"+a.AppID, now.Unix()/60, privacyApplyPerMinute,
 			wxerr.MinuteQuotaReached, "apply_privacy_interface allows 280 calls a minute"); err != nil {
 			return err
 		}
