@@ -300,3 +300,37 @@ func TestPrivacyApplyCounterBounded(t *testing.T) {
 		t.Fatalf("%d counter rows after applying in 4 minutes, want at most 2", n)
 	}
 }
+
+// TestNewSurfaceNeedsPermissionSets: a mini program that granted none of
+// sets 17, 18, 30 and 40 gets 61007 from every new endpoint that takes
+// an authorizer token and acts on the mini program.
+func TestNewSurfaceNeedsPermissionSets(t *testing.T) {
+	f := newFixture(t, mstest.Options{}, nil)
+	if _, err := f.s.Service.Authorize(context.Background(), f.p.AppID, f.app.AppID, []int{19}); err != nil {
+		t.Fatal(err)
+	}
+	// Endpoints taking either token act on the token's own account, or
+	// need a component token (40001 with an authorizer token).
+	free := map[string]bool{"/cgi-bin/component/get_authorizer_option": true, "/cgi-bin/component/set_authorizer_option": true,
+		"/cgi-bin/clear_quota": true, "/cgi-bin/clear_quota/v2": true, "/cgi-bin/component/clear_quota/v2": true,
+		"/cgi-bin/openapi/quota/get": true, "/cgi-bin/component/api_start_push_ticket": true}
+	for _, path := range newSurface {
+		if free[path] {
+			continue
+		}
+		res := rawCall(t, f.s, "POST", path, tok(f.atoken), "{}")
+		var m map[string]any
+		json.NewDecoder(res.Body).Decode(&m)
+		res.Body.Close()
+		code, _ := m["errcode"].(float64)
+		if strings.Contains(path, "/component/") && !strings.Contains(path, "privacy") {
+			if code != 40001 && code != 61014 {
+				t.Errorf("%s with an authorizer token: %v", path, m)
+			}
+			continue
+		}
+		if code != 61007 {
+			t.Errorf("%s without the set: %v", path, m)
+		}
+	}
+}
