@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -331,6 +332,43 @@ func TestNewSurfaceNeedsPermissionSets(t *testing.T) {
 		}
 		if code != 61007 {
 			t.Errorf("%s without the set: %v", path, m)
+		}
+	}
+}
+
+// TestConcurrentDuplicateGrants: the same plugin application, category
+// addition and privacy application sent ten times at once are taken once;
+// the others get the duplicate's errcode, never -1.
+func TestConcurrentDuplicateGrants(t *testing.T) { mstest.Backends(t, testConcurrentDuplicateGrants) }
+
+func testConcurrentDuplicateGrants(t *testing.T, database string) {
+	e, _, _, atok := grSetup(t, database)
+	for _, c := range []struct {
+		path, body string
+		dup        int
+	}{
+		{"/wxa/plugin", `{"action":"apply","plugin_appid":"wx0123456789abcdef"}`, 89237},
+		{"/cgi-bin/wxopen/addcategory", `{"categories":[{"first":287,"second":613}]}`, 53304},
+		{"/wxa/security/apply_privacy_interface", `{"api_name":"wx.chooseLocation","content":"x","url_list":["https://a.example/x"]}`, 61031},
+	} {
+		codes := make([]int, 10)
+		var wg sync.WaitGroup
+		for i := range codes {
+			wg.Go(func() { codes[i] = arCode(wx(t, e.s, "POST", c.path, tok(atok), c.body)) })
+		}
+		wg.Wait()
+		ok := 0
+		for _, code := range codes {
+			switch code {
+			case 0:
+				ok++
+			case c.dup:
+			default:
+				t.Errorf("%s: errcode %d", c.path, code)
+			}
+		}
+		if ok != 1 {
+			t.Errorf("%s: %d of 10 taken, want 1 (%v)", c.path, ok, codes)
 		}
 	}
 }
