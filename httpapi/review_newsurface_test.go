@@ -372,3 +372,39 @@ func testConcurrentDuplicateGrants(t *testing.T, database string) {
 		}
 	}
 }
+
+// TestCallQuotaUnderConcurrency: ten calls at once against a per-minute
+// limit of 3 and a daily limit of 4: exactly 3 pass this minute, and one
+// more the next minute before the daily limit closes the day.
+func TestCallQuotaUnderConcurrency(t *testing.T) { mstest.Backends(t, testCallQuotaUnderConcurrency) }
+
+func testCallQuotaUnderConcurrency(t *testing.T, database string) {
+	const path = "/wxa/get_effective_domain"
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{TokenTTL: arLongTTL},
+		Limits: httpapi.Limits{Daily: map[string]int{path: 4}, PerMinute: map[string]int{path: 3}}}, nil)
+	burst := func() (ok int) {
+		codes := make([]int, 10)
+		var wg sync.WaitGroup
+		for i := range codes {
+			wg.Go(func() { codes[i] = arCode(wx(t, e.s, "POST", path, tok(e.tok), "")) })
+		}
+		wg.Wait()
+		for _, c := range codes {
+			switch c {
+			case 0:
+				ok++
+			case 45009, 45011:
+			default:
+				t.Errorf("errcode %d", c)
+			}
+		}
+		return ok
+	}
+	if n := burst(); n != 3 {
+		t.Fatalf("%d passed in the first minute, want 3", n)
+	}
+	e.s.Advance(time.Minute)
+	if n := burst(); n != 1 {
+		t.Fatalf("%d passed in the second minute, want 1 (daily limit 4)", n)
+	}
+}
