@@ -317,6 +317,7 @@ type Tx interface {
 	TesterTx
 	UtilityTx
 	GrantTx // privacy guides and applications (grants.go)
+	MediaTx // upload pruning (media.go)
 
 	CommitTx // commit.go
 	PushTx

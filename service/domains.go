@@ -228,6 +228,7 @@ func (s *Service) ModifyDomain(ctx context.Context, c *Caller, action string, in
 		for ki, k := range domainKinds {
 			cur := slices.Clone(*k.list(layer))
 			var valid []string
+			seen := map[string]bool{}
 			for _, raw := range *k.list(&in) {
 				inputs++
 				norm, hp, why := parseDomain(k.scheme, raw, true)
@@ -239,9 +240,7 @@ func (s *Service) ModifyDomain(ctx context.Context, c *Caller, action string, in
 					*res.invalid(ki) = append(*res.invalid(ki), raw)
 					continue
 				}
-				if !slices.Contains(valid, norm) {
-					valid = append(valid, norm)
-				}
+				valid = dedupe(valid, seen, norm)
 			}
 			out := editList(action, cur, valid)
 			if !slices.Equal(out, cur) {
@@ -367,6 +366,7 @@ func (s *Service) SetWebviewDomain(ctx context.Context, c *Caller, action string
 			}
 		}
 		var valid []string
+		seen := map[string]bool{}
 		for _, raw := range in {
 			norm, host, why := parseDomain("https://", raw, false)
 			switch {
@@ -379,9 +379,7 @@ func (s *Service) SetWebviewDomain(ctx context.Context, c *Caller, action string
 			case !direct && action != "delete" && !underPlatformList(jump, host):
 				return wxerr.Errorf(wxerr.WebviewDomainNotPlatforms, "%q", raw)
 			}
-			if !slices.Contains(valid, norm) {
-				valid = append(valid, norm)
-			}
+			valid = dedupe(valid, seen, norm)
 		}
 		next := editList(action, cur, valid)
 		if slices.Equal(next, cur) {
@@ -446,6 +444,7 @@ func (s *Service) ModifyPlatformDomains(ctx context.Context, c *Caller, action, 
 			return nil
 		}
 		var valid []string
+		seen := map[string]bool{}
 		for _, h := range strings.Split(hosts, ";") {
 			h = strings.ToLower(strings.TrimSpace(h))
 			if h == "" {
@@ -455,9 +454,7 @@ func (s *Service) ModifyPlatformDomains(ctx context.Context, c *Caller, action, 
 				res.Invalid = append(res.Invalid, h)
 				continue
 			}
-			if !slices.Contains(valid, h) {
-				valid = append(valid, h)
-			}
+			valid = dedupe(valid, seen, h)
 		}
 		apply := func(cur []string) ([]string, error) {
 			out := editList(action, cur, valid)
@@ -564,15 +561,13 @@ func (s *Service) network(tx miniship.Tx, appid string) (map[string][]string, er
 func editList(action string, cur, valid []string) []string {
 	switch action {
 	case "add":
-		out := slices.Clone(cur)
-		for _, v := range valid {
-			if !slices.Contains(out, v) {
-				out = append(out, v)
-			}
-		}
-		return out
+		return union(cur, valid)
 	case "delete":
-		return slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return slices.Contains(valid, v) })
+		drop := make(map[string]bool, len(valid))
+		for _, v := range valid {
+			drop[v] = true
+		}
+		return slices.DeleteFunc(slices.Clone(cur), func(v string) bool { return drop[v] })
 	case "set":
 		return valid
 	}

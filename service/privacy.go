@@ -313,6 +313,11 @@ func labelOf(key string) string {
 // MaxPrivacyExtFile is uploadprivacyextfile's size limit: 100 KB.
 const MaxPrivacyExtFile = 100 << 10
 
+// MaxPrivacyExtFiles is how many uploaded files a mini program keeps
+// besides those its guides use: an upload deletes older ones, so the
+// files stay bounded however often a client uploads.
+const MaxPrivacyExtFiles = 20
+
 // UploadPrivacyExtFile stores a supplementary privacy text (.txt, UTF-8, at
 // most 100 KB) and returns its ext_file_media_id. Oversize is 40126;
 // another file type is 40006, the code the old page gives for it.
@@ -325,13 +330,39 @@ func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name stri
 	case !strings.HasSuffix(strings.ToLower(name), ".txt") || !utf8.Valid(data):
 		return "", wxerr.Errorf(wxerr.InvalidMediaSize, "want a UTF-8 .txt file, got %q", name)
 	}
-	// WeChat's ids are 19-digit numbers; a random one keeps the shape.
-	n, err := randInt(s, 9e18)
+	// WeChat's ids are 19-digit numbers. Here the mini program's upload
+	// count, then 9 random digits: equal-length ids sort by upload, which
+	// tells the newest apart when the clock stood still (PruneMedia).
+	n, err := randInt(s, 1e9)
 	if err != nil {
 		return "", err
 	}
-	m := &miniship.Media{ID: fmt.Sprint(1e18 + n), AuthorizerAppID: c.AuthorizerAppID, Type: mediaPrivacyExt, Data: data, CreatedAt: s.Now()}
-	if err := s.update(ctx, func(tx miniship.Tx) error { return tx.PutMedia(m) }); err != nil {
+	m := &miniship.Media{AuthorizerAppID: c.AuthorizerAppID, Type: mediaPrivacyExt, Data: data, CreatedAt: s.Now()}
+	err = s.update(ctx, func(tx miniship.Tx) error {
+		if _, err := tx.LockAuthorizer(c.AuthorizerAppID); err != nil {
+			return err
+		}
+		seq, err := tx.AddCounter("privacyext:"+c.AuthorizerAppID, 1)
+		if err != nil {
+			return err
+		}
+		m.ID = fmt.Sprint(int64(1e18) + int64(seq%8e9)*1e9 + n)
+		if err := tx.PutMedia(m); err != nil {
+			return err
+		}
+		var inUse []string
+		for _, ver := range []int{PrivacyLive, PrivacyDev} {
+			switch doc, err := loadPrivacy(tx, c.AuthorizerAppID, ver); {
+			case err == nil && doc.OwnerSetting.ExtFileMediaID != "":
+				inUse = append(inUse, doc.OwnerSetting.ExtFileMediaID)
+			case err != nil && !errors.Is(err, miniship.ErrNotFound):
+				return err
+			}
+		}
+		_, err = tx.PruneMedia(c.AuthorizerAppID, mediaPrivacyExt, MaxPrivacyExtFiles, inUse...)
+		return err
+	})
+	if err != nil {
 		return "", err
 	}
 	return m.ID, nil
@@ -471,7 +502,7 @@ func (s *Service) ApplyPrivacyInterface(ctx context.Context, c *Caller, req Appl
 			}
 		}
 		now := s.Now()
-		if err := take(tx, "privacyapply:"+a.AppID+":"+now.UTC().Format("2006-01-02T15:04"), privacyApplyPerMinute,
+		if err := takeWindow(tx, "privacyapply:"+a.AppID, now.Unix()/60, privacyApplyPerMinute,
 			wxerr.MinuteQuotaReached, "apply_privacy_interface allows 280 calls a minute"); err != nil {
 			return err
 		}

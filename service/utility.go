@@ -221,8 +221,15 @@ func (s *Service) ComponentClearQuota(ctx context.Context, component, secret, ap
 func (s *Service) CallsToday(ctx context.Context, who, path string) (int, error) {
 	var n int
 	err := s.view(ctx, func(tx miniship.Tx) error {
-		var err error
-		n, err = tx.GetCounter("call:" + who + ":" + path + ":" + s.day())
+		key := callKey(who, path)
+		w, err := tx.GetCounter(key + ":w")
+		if errors.Is(err, miniship.ErrNotFound) || (err == nil && int64(w) != s.dayNumber()) {
+			return nil // no call counted today
+		}
+		if err != nil {
+			return err
+		}
+		n, err = tx.GetCounter(key + ":n")
 		if errors.Is(err, miniship.ErrNotFound) {
 			return nil
 		}

@@ -123,8 +123,8 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 			if r.CheckPath && v != nil && r.Page != "" && !slices.Contains(v.PageList, r.Page) {
 				return wxerr.Errorf(wxerr.InvalidCodePage, "page %q is not in the %s version", r.Page, env)
 			}
-			minute := s.Now().UTC().Format("2006-01-02T15:04")
-			return take(tx, "wxacodeunlimit:"+c.AuthorizerAppID+":"+minute, maxUnlimitPerMinute, wxerr.DailyQuotaReached, "5000 calls a minute")
+			minute := s.Now().Unix() / 60
+			return takeWindow(tx, "wxacodeunlimit:"+c.AuthorizerAppID, minute, maxUnlimitPerMinute, wxerr.DailyQuotaReached, "5000 calls a minute")
 		}
 		n, err := tx.AddCounter("wxacode:"+c.AuthorizerAppID, 1)
 		if err != nil {
