@@ -238,7 +238,7 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 	noKey("GET", "/miniship/v1/category-applications")
 	catDecision := "/miniship/v1/authorizers/" + mp2.AppID + "/categories/36/37/decision"
 	e.admin("POST", catDecision, map[string]string{"result": "reject", "reason": "证照不清"})
-	e.admin("POST", catDecision, map[string]string{"result": "reject"}) // 409
+	e.admin("POST", catDecision, map[string]string{"result": "reject"})                                                        // 409
 	e.admin("POST", "/miniship/v1/authorizers/"+mp2.AppID+"/categories/36/39/decision", map[string]string{"result": "reject"}) // 404
 	e.ok("POST", "/cgi-bin/wxopen/modifycategory", `{"first":36,"second":37,"certicates":[{"key":"《医疗机构执业许可证》","value":"media-2"}]}`, tok2)
 	e.ok("POST", "/cgi-bin/wxopen/addcategory", `{"categories":[{"first":287,"second":613}]}`, tok2)
@@ -257,7 +257,7 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 	plugDecision := "/miniship/v1/authorizers/" + mp2.AppID + "/plugins/" + plugin + "/decision"
 	e.admin("POST", plugDecision, map[string]string{"result": "approve"})
 	e.admin("POST", plugDecision, map[string]string{"result": "reject"}) // 409
-	e.ok("POST", "/wxa/plugin", `{"action":"list"}`, tok2)              // with the approved plugin
+	e.ok("POST", "/wxa/plugin", `{"action":"list"}`, tok2)               // with the approved plugin
 	e.ok("POST", "/wxa/plugin", `{"action":"unbind","plugin_appid":"`+plugin+`"}`, tok2)
 
 	// Storage.
