@@ -83,6 +83,7 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 	comp(0, "/cgi-bin/component/get_domain_confirmfile", C, `{}`)
 	comp(40001, "/cgi-bin/component/get_domain_confirmfile", badC, `{}`)
 	arWant(t, e.raw("GET", "/cgi-bin/component/get_domain_confirmfile", C, ""), 0)
+	arWant(t, e.raw("GET", "/cgi-bin/component/get_domain_confirmfile", badC, ""), 40001)
 	e.ok("POST", "/wxa/modify_domain", `{"action":"add","requestdomain":["https://api.shop.com","http://evil.com"]}`)
 	e.fails(40001, "POST", "/wxa/modify_domain", `{"action":"get"}`, "bad-token")
 	e.ok("POST", "/wxa/modify_domain_directly", `{"action":"add","tcpdomain":["tcp://game.other.com:9000"]}`)
