@@ -117,11 +117,11 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 		return fmt.Sprintf(`{"component_appid":%q,"authorizer_appid":%q,"option_name":%q,"option_value":%q}`, e.p.AppID, e.mp.AppID, name, value)
 	}
 	comp(0, "/cgi-bin/component/api_set_authorizer_option", C, opt("location_report", "2"))
-	comp(-1, "/cgi-bin/component/api_set_authorizer_option", C, opt("no_such_option", "2"))
+	comp(40097, "/cgi-bin/component/api_set_authorizer_option", C, opt("location_report", "7"))
 	if m := e.raw("POST", "/cgi-bin/component/api_get_authorizer_option", C, opt("location_report", "")); m["option_value"] != "2" {
 		t.Errorf("api_get_authorizer_option: %v", m)
 	}
-	comp(-1, "/cgi-bin/component/api_get_authorizer_option", C, opt("no_such_option", ""))
+	comp(40001, "/cgi-bin/component/api_get_authorizer_option", badC, opt("location_report", ""))
 	e.ok("POST", "/cgi-bin/component/set_authorizer_option", `{"option_name":"voice_recognize","option_value":"1"}`)
 	anyErr("POST", "/cgi-bin/component/set_authorizer_option", `{"option_name":"voice_recognize","option_value":"9"}`)
 	comp(0, "/cgi-bin/component/get_authorizer_option", C, opt("voice_recognize", ""))
