@@ -38,7 +38,9 @@ const minModulePx = 3
 // Render returns the image and its media type: image/jpeg, or image/png
 // for a hyaline badge.
 func Render(content string, o Options) ([]byte, string, error) {
-	q, err := qrcode.New(content, qrcode.Medium)
+	// High error correction: a code printed small or scanned at an angle
+	// still reads, and so does every code a standard decoder is given.
+	q, err := qrcode.New(content, qrcode.High)
 	if err != nil {
 		return nil, "", fmt.Errorf("codeimg: %w", err)
 	}

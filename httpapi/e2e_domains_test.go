@@ -13,10 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
-
 	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/internal/qrread"
 	"github.com/miniship/miniship/mstest"
 )
 
@@ -64,12 +62,11 @@ func fetchImage(t testing.TB, res *http.Response) (image.Image, http.Header) {
 // decodeQR reads the QR code in an image.
 func decodeQR(t testing.TB, img image.Image) string {
 	t.Helper()
-	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
-	r, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	text, err := qrread.Read(img)
 	if err != nil {
 		t.Fatalf("decode QR: %v", err)
 	}
-	return r.GetText()
+	return text
 }
 
 // TestDomainPipeline walks a mini program's domains through the platform's

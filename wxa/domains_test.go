@@ -10,9 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
-
+	"github.com/miniship/miniship/internal/qrread"
 	"github.com/miniship/miniship/mstest"
 	"github.com/miniship/miniship/service"
 	"github.com/miniship/miniship/wxa"
@@ -166,10 +164,9 @@ func readQR(t *testing.T, data []byte) string {
 	if err != nil {
 		t.Fatalf("not an image: %v", err)
 	}
-	bmp, _ := gozxing.NewBinaryBitmapFromImage(img)
-	r, err := qrcode.NewQRCodeReader().Decode(bmp, map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	text, err := qrread.Read(img)
 	if err != nil {
 		t.Fatalf("decode QR: %v", err)
 	}
-	return r.GetText()
+	return text
 }
