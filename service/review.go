@@ -1,0 +1,301 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/wxcrypt"
+)
+
+// The reviewer: decisions from the admin API and the console, and the
+// automatic rules (--auto-approve, --auto-reject-pattern).
+
+// Decision is a reviewer's verdict on an audit in review.
+type Decision struct {
+	Result     string `json:"result"`
+	Reason     string `json:"reason"`
+	ScreenShot string `json:"screenshot"`
+}
+
+// Default reasons when the reviewer gives none; WeChat always gives one.
+const (
+	defaultRejectReason = "1:小程序内容不符合规范:<br>(1):审核未通过。<br>"
+	defaultDelayReason  = "审核延后，请耐心等待"
+)
+
+// DecideAudit applies the reviewer's decision to an audit in review (2, or
+// 4 for approve and reject) and queues the result push in the same
+// transaction. Errors: ErrInvalid for a bad decision, ErrNotFound for an
+// unknown audit, ErrConflict for an audit not in review.
+func (s *Service) DecideAudit(ctx context.Context, auditID int64, d Decision) (*miniship.Audit, error) {
+	switch d.Result {
+	case DecisionApprove, DecisionReject, DecisionDelay:
+	default:
+		return nil, invalidf("result must be approve, reject or delay, not %q", d.Result)
+	}
+	if d.ScreenShot != "" && d.Result != DecisionReject {
+		return nil, invalidf("a screenshot goes only with reject")
+	}
+	var out *miniship.Audit
+	err := s.update(ctx, func(tx miniship.Tx) error {
+		a, err := tx.GetAudit(auditID)
+		if err != nil {
+			return fmt.Errorf("audit %d: %w", auditID, err)
+		}
+		if _, err := tx.LockAuthorizer(a.AuthorizerAppID); err != nil {
+			return err
+		}
+		if a, err = tx.GetAudit(auditID); err != nil { // reread under the lock
+			return err
+		}
+		if !inReview(a.Status) || (d.Result == DecisionDelay && a.Status == miniship.AuditDelayed) {
+			return fmt.Errorf("%w: audit %d has status %d; a decision needs status 2 (or 4 to approve or reject)", miniship.ErrConflict, a.ID, a.Status)
+		}
+		out = a
+		return s.decide(tx, a, d)
+	})
+	return out, err
+}
+
+// decide records the decision and queues the push to the message URL.
+func (s *Service) decide(tx miniship.Tx, a *miniship.Audit, d Decision) error {
+	now := s.Now()
+	m, err := tx.GetAuthorizer(a.AuthorizerAppID)
+	if err != nil {
+		return err
+	}
+	if d.Result == DecisionApprove { // the privacy guide is part of the review (privacy.go)
+		if reason, err := privacyGuideGap(tx, a); err != nil {
+			return err
+		} else if reason != "" {
+			d = Decision{Result: DecisionReject, Reason: reason}
+		}
+	}
+	var ev *wxcrypt.AuditEvent
+	switch d.Result {
+	case DecisionApprove:
+		a.Status, a.Reason, a.ScreenShot = miniship.AuditApproved, "", ""
+		ev = wxcrypt.NewAuditSuccess(m.OriginalID, systemOpenID, now.Unix(), now.Unix())
+	case DecisionReject:
+		a.Status, a.Reason, a.ScreenShot = miniship.AuditRejected, orDefault(d.Reason, defaultRejectReason), d.ScreenShot
+		ev = wxcrypt.NewAuditFail(m.OriginalID, systemOpenID, now.Unix(), a.Reason, now.Unix(), a.ScreenShot)
+	case DecisionDelay:
+		a.Status, a.Reason, a.ScreenShot = miniship.AuditDelayed, orDefault(d.Reason, defaultDelayReason), ""
+		ev = wxcrypt.NewAuditDelay(m.OriginalID, systemOpenID, now.Unix(), a.Reason, now.Unix())
+	}
+	a.DecidedAt = now
+	if err := tx.UpdateAudit(a); err != nil {
+		return err
+	}
+	p, err := tx.GetPlatform(a.PlatformAppID)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(tx, miniProgramEvent(p, m, ev))
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// ListAudits lists audits with the status (all when status < 0), oldest
+// first, optionally of one mini program: the reviewer's queue.
+func (s *Service) ListAudits(ctx context.Context, status int, authorizer string, limit int) ([]*miniship.Audit, error) {
+	var out []*miniship.Audit
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		n := limit // the store limits unless we filter after it
+		if authorizer != "" {
+			n = 0
+		}
+		as, err := tx.ListAudits(miniship.AuditStatus(status), n)
+		for _, a := range as {
+			if (authorizer == "" || a.AuthorizerAppID == authorizer) && len(out) < limit {
+				out = append(out, a)
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+// GetAudit returns one audit and the version it reviews, for the admin API.
+func (s *Service) GetAudit(ctx context.Context, id int64) (*miniship.Audit, *miniship.Version, error) {
+	var a *miniship.Audit
+	var v *miniship.Version
+	err := s.view(ctx, func(tx miniship.Tx) (err error) {
+		if a, err = tx.GetAudit(id); err != nil {
+			return err
+		}
+		v, err = tx.GetVersion(a.VersionID)
+		return err
+	})
+	return a, v, err
+}
+
+// AutoDecide runs the automatic reviewer over the audits in review (see
+// Config.AutoApprove). Tick calls it; each decision is its own transaction,
+// which rereads the audit, so a reviewer deciding at the same moment wins
+// cleanly.
+func (s *Service) AutoDecide(ctx context.Context) error {
+	if s.cfg.AutoApprove <= 0 && s.cfg.AutoReject == nil {
+		return nil
+	}
+	var ids []int64
+	err := s.view(ctx, func(tx miniship.Tx) error {
+		for _, st := range []miniship.AuditStatus{miniship.AuditPending, miniship.AuditDelayed} {
+			as, err := tx.ListAudits(st, 0)
+			if err != nil {
+				return err
+			}
+			for _, a := range as {
+				if !s.autoDue(a) {
+					continue
+				}
+				if s.cfg.AutoReject == nil { // approve-only: every due audit is decided
+					ids = append(ids, a.ID)
+					continue
+				}
+				// Only audits a rule decides cost a write transaction: in
+				// reject-only mode the others wait for the reviewer.
+				v, err := tx.GetVersion(a.VersionID)
+				if err == nil {
+					err = s.reviewable(ctx, v) // derive.go
+				}
+				if err != nil {
+					return err
+				}
+				if _, ok := s.autoVerdict(a, v); ok {
+					ids = append(ids, a.ID)
+				}
+			}
+		}
+		return nil
+	})
+	for _, id := range ids {
+		err = errors.Join(err, s.update(ctx, func(tx miniship.Tx) error {
+			a, err := tx.GetAudit(id)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.LockAuthorizer(a.AuthorizerAppID); err != nil {
+				return err
+			}
+			if a, err = tx.GetAudit(id); err != nil || !inReview(a.Status) || !s.autoDue(a) {
+				return err // decided meanwhile
+			}
+			v, err := tx.GetVersion(a.VersionID)
+			if err == nil {
+				err = s.reviewable(ctx, v) // derive.go
+			}
+			if err != nil {
+				return err
+			}
+			d, ok := s.autoVerdict(a, v)
+			if !ok {
+				return nil
+			}
+			return s.decide(tx, a, d)
+		}))
+	}
+	if err != nil {
+		return fmt.Errorf("auto decide: %w", err)
+	}
+	return nil
+}
+
+// autoDue says whether the automatic reviewer may look at the audit now:
+// with AutoApprove, once the audit has waited that long since submission
+// (since the delay for a delayed one; half as long when sped up); without
+// it, at once (only the reject rule applies then).
+func (s *Service) autoDue(a *miniship.Audit) bool {
+	if s.cfg.AutoApprove <= 0 {
+		return true
+	}
+	wait, since := s.cfg.AutoApprove, a.SubmittedAt
+	if a.SpedUp {
+		wait /= 2
+	}
+	if a.Status == miniship.AuditDelayed {
+		since = a.DecidedAt
+	}
+	return !s.Now().Before(since.Add(wait))
+}
+
+// autoVerdict is the automatic decision: reject when a page title (an
+// item's title, or a navigationBarTitleText of the app or a page) or a
+// string in ext matches AutoReject, else approve when AutoApprove is on;
+// ok is false when neither rule decides.
+func (s *Service) autoVerdict(a *miniship.Audit, v *miniship.Version) (Decision, bool) {
+	if re := s.cfg.AutoReject; re != nil {
+		for _, text := range reviewTexts(a, v) {
+			if re.MatchString(text) {
+				return Decision{Result: DecisionReject, Reason: s.cfg.AutoRejectReason + "命中: " + text}, true
+			}
+		}
+	}
+	if s.cfg.AutoApprove > 0 {
+		return Decision{Result: DecisionApprove}, true
+	}
+	return Decision{}, false
+}
+
+// reviewTexts collects what the automatic reviewer reads.
+func reviewTexts(a *miniship.Audit, v *miniship.Version) []string {
+	var out []string
+	for _, it := range decodeAuditRequest(a).ItemList {
+		if it.Title != "" {
+			out = append(out, it.Title)
+		}
+	}
+	var app struct {
+		Window map[string]any `json:"window"`
+	}
+	_ = json.Unmarshal(v.App, &app)
+	var pages map[string]map[string]any
+	_ = json.Unmarshal(v.Pages, &pages)
+	title := func(m map[string]any) {
+		if t, ok := m["navigationBarTitleText"].(string); ok && t != "" {
+			out = append(out, t)
+		}
+	}
+	title(app.Window)
+	keys := make([]string, 0, len(pages))
+	for k := range pages {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys) // a deterministic first match
+	for _, k := range keys {
+		title(pages[k])
+	}
+	var ext any
+	_ = json.Unmarshal(v.Ext, &ext)
+	var walk func(any)
+	walk = func(x any) {
+		switch x := x.(type) {
+		case string:
+			out = append(out, x)
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		case map[string]any:
+			ks := make([]string, 0, len(x))
+			for k := range x {
+				ks = append(ks, k)
+			}
+			slices.Sort(ks)
+			for _, k := range ks {
+				walk(x[k])
+			}
+		}
+	}
+	walk(ext)
+	return out
+}
