@@ -231,6 +231,8 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 		e.ok(method, "/cgi-bin/wxopen/getcategory", "", tok2)
 		e.fails(40001, method, "/cgi-bin/wxopen/getcategory", "", "bad-token")
 	}
+	e.ok("POST", "/cgi-bin/wxopen/getcategoriesbytype", `{"verify_type":0}`, tok2)
+	e.fails(53303, "POST", "/cgi-bin/wxopen/getcategoriesbytype", `{"verify_type":9}`, tok2)
 	e.ok("POST", "/cgi-bin/wxopen/addcategory", `{"categories":[{"first":36,"second":37,"certicates":[{"key":"《医疗机构执业许可证》","value":"media-1"}]}]}`, tok2)
 	e.fails(53311, "POST", "/cgi-bin/wxopen/addcategory", `{"categories":[{"first":36,"second":38}]}`, tok2)
 	e.ok("GET", "/cgi-bin/wxopen/getcategory", "", tok2) // with one in review
@@ -261,6 +263,10 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 	e.ok("POST", "/wxa/plugin", `{"action":"list"}`, tok2)               // with the approved plugin
 	e.ok("POST", "/wxa/plugin", `{"action":"unbind","plugin_appid":"`+plugin+`"}`, tok2)
 
+	// The platform's authorizations, as rollout --admin-key reads them.
+	e.admin("GET", "/miniship/v1/platforms/"+e.p.AppID+"/authorizations", nil)
+	noKey("GET", "/miniship/v1/platforms/"+e.p.AppID+"/authorizations")
+
 	// Storage.
 	e.admin("GET", "/miniship/v1/storage", nil)
 	e.admin("POST", "/miniship/v1/storage/prune", nil)
@@ -275,6 +281,8 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 		"GET /miniship/v1/privacy-applications 401", "POST /miniship/v1/authorizers/{appid}/categories/{first}/{second}/decision 404", "POST /miniship/v1/authorizers/{appid}/categories/{first}/{second}/decision 409",
 		"POST /miniship/v1/authorizers/{appid}/plugins/{plugin}/decision 200", "POST /miniship/v1/authorizers/{appid}/plugins/{plugin}/decision 409",
 		"GET /miniship/v1/storage 200", "GET /miniship/v1/storage 401", "POST /miniship/v1/storage/prune 200",
+		"GET /miniship/v1/platforms/{appid}/authorizations 200", "GET /miniship/v1/platforms/{appid}/authorizations 401",
+		"POST /cgi-bin/wxopen/getcategoriesbytype 200",
 	} {
 		if v.checked[want] == 0 {
 			t.Errorf("no %s was validated (validated: %v)", want, v.checked)
