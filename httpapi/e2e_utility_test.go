@@ -129,6 +129,17 @@ func BenchmarkAuthorizerList(b *testing.B) {
 	}
 	ctoken := componentTokenB(b, s, p.AppID, p.Secret)
 	q := url.Values{"component_access_token": {ctoken}}
+	// The floor: the same call for a platform with one authorizer, in the
+	// same run, so the numbers read as ratios on a loaded machine.
+	small := s.Platform(b, nil)
+	s.MiniProgram(b, small.AppID, nil)
+	qs := url.Values{"component_access_token": {componentTokenB(b, s, small.AppID, small.Secret)}}
+	b.Run("floor=1 authorizer", func(b *testing.B) {
+		body := fmt.Sprintf(`{"component_appid":%q,"offset":0,"count":10}`, small.AppID)
+		for b.Loop() {
+			rawCallB(b, s, "POST", "/cgi-bin/component/api_get_authorizer_list", qs, body)
+		}
+	})
 	for _, c := range []struct{ off, count int }{{0, 10}, {n - 10, 10}, {0, 500}, {n - 500, 500}} {
 		b.Run(fmt.Sprintf("offset=%d/count=%d", c.off, c.count), func(b *testing.B) {
 			body := fmt.Sprintf(`{"component_appid":%q,"offset":%d,"count":%d}`, p.AppID, c.off, c.count)
