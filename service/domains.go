@@ -194,8 +194,8 @@ func nonNil(d *miniship.ServerDomains) {
 // others are listed as invalid with errcode 0; only when nothing applies
 // does the call fail, storing nothing.
 func (s *Service) ModifyDomain(ctx context.Context, c *Caller, action string, in miniship.ServerDomains, direct bool) (*DomainResult, error) {
-	if !slices.Contains([]string{"add", "delete", "set", "get"}, action) {
-		return nil, wxerr.Errorf(wxerr.InvalidArgs, "action must be add, delete, set or get, not %q", action)
+	if err := checkListAction(action); err != nil {
+		return nil, err
 	}
 	res := &DomainResult{}
 	err := s.update(ctx, func(tx miniship.Tx) error {
@@ -326,8 +326,10 @@ func (s *Service) SetWebviewDomain(ctx context.Context, c *Caller, action string
 	if action == "" && direct {
 		return nil, wxerr.New(wxerr.InvalidArgs, "action is required")
 	}
-	if action != "" && !slices.Contains([]string{"add", "delete", "set", "get"}, action) {
-		return nil, wxerr.Errorf(wxerr.InvalidArgs, "action must be add, delete, set or get, not %q", action)
+	if action != "" {
+		if err := checkListAction(action); err != nil {
+			return nil, err
+		}
 	}
 	var out []string
 	err := s.update(ctx, func(tx miniship.Tx) error {
@@ -423,8 +425,8 @@ type PlatformDomainResult struct {
 // business (jump=true) host list: the testing value, and the published
 // value too when together is set. Deleting an absent host succeeds.
 func (s *Service) ModifyPlatformDomains(ctx context.Context, c *Caller, action, hosts string, together, jump bool) (*PlatformDomainResult, error) {
-	if !slices.Contains([]string{"add", "delete", "set", "get"}, action) {
-		return nil, wxerr.Errorf(wxerr.InvalidArgs, "action must be add, delete, set or get, not %q", action)
+	if err := checkListAction(action); err != nil {
+		return nil, err
 	}
 	res := &PlatformDomainResult{}
 	err := s.update(ctx, func(tx miniship.Tx) error {
@@ -554,6 +556,14 @@ func (s *Service) network(tx miniship.Tx, appid string) (map[string][]string, er
 	}
 	return map[string][]string{"RequestDomain": e.Request, "WsRequestDomain": e.WsRequest, "UploadDomain": e.Upload,
 		"DownloadDomain": e.Download, "UDPDomain": e.UDP, "BizDomain": biz}, nil
+}
+
+// checkListAction refuses an action the domain calls do not know (40097).
+func checkListAction(action string) error {
+	if !slices.Contains([]string{"add", "delete", "set", "get"}, action) {
+		return wxerr.Errorf(wxerr.InvalidArgs, "action must be add, delete, set or get, not %q", action)
+	}
+	return nil
 }
 
 // editList applies a modify action to a list: add appends what is
