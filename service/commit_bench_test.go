@@ -1,8 +1,6 @@
 package service_test
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,59 +10,10 @@ import (
 	"time"
 
 	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/internal/bigtemplate"
 	"github.com/miniship/miniship/service"
 	"github.com/miniship/miniship/sqlstore"
 )
-
-// bigTemplate is a 200-page template (150 main pages, 2 subpackages of 25)
-// and a ~20 KB ext_json, as extjson's BenchmarkApply has them.
-func bigTemplate(b *testing.B) ([]byte, string) {
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	add := func(name, body string) {
-		w, err := zw.Create(name)
-		if err != nil {
-			b.Fatal(err)
-		}
-		w.Write([]byte(body))
-	}
-	var main []string
-	for i := range 150 {
-		p := fmt.Sprintf("pages/p%03d/index", i)
-		main = append(main, p)
-		add(p+".js", "Page({ onLoad() { wx.request({}) } })")
-		add(p+".wxml", "<view/>")
-		add(p+".json", fmt.Sprintf(`{"navigationBarTitleText":"Page %d"}`, i))
-	}
-	var subs []string
-	for _, root := range []string{"pkgA", "pkgB"} {
-		var ps []string
-		for i := range 25 {
-			p := fmt.Sprintf("sub%02d/index", i)
-			ps = append(ps, `"`+p+`"`)
-			add(root+"/"+p+".js", "Page({})")
-			add(root+"/"+p+".wxml", "<view/>")
-		}
-		subs = append(subs, fmt.Sprintf(`{"root":%q,"pages":[%s]}`, root, strings.Join(ps, ",")))
-	}
-	mainJSON, _ := json.Marshal(main)
-	add("app.json", fmt.Sprintf(`{"pages":%s,"subpackages":[%s],"window":{"navigationBarTitleText":"Bench"},"networkTimeout":{"request":10000}}`, mainJSON, strings.Join(subs, ",")))
-	if err := zw.Close(); err != nil {
-		b.Fatal(err)
-	}
-	var ext strings.Builder
-	ext.WriteString(`{"extAppid":"wx0123456789abcdef","ext":{`)
-	for i := range 106 {
-		fmt.Fprintf(&ext, `"attr%02d":{"name":"merchant attribute %d","value":%d,"tags":["a","b","c"]},`, i, i, i*7)
-	}
-	ext.WriteString(`"end":true},"extPages":{`)
-	for i := range 100 {
-		fmt.Fprintf(&ext, `%q:{"navigationBarTitleText":"Merchant page %d","enablePullDownRefresh":true},`, main[i], i)
-	}
-	ext.WriteString(`"pkgA/sub00/index":{"navigationStyle":"custom"}},`)
-	ext.WriteString(`"window":{"navigationBarTitleText":"Merchant","backgroundColor":"#ffffff"},"networkTimeout":{"request":5000}}`)
-	return buf.Bytes(), ext.String()
-}
 
 // BenchmarkCommit200Pages measures Service.Commit of a 200-page template
 // with a 20 KB ext_json on SQLite (engine, encoding, one write
@@ -89,7 +38,7 @@ func BenchmarkCommit200Pages(b *testing.B) {
 	if _, err := svc.Authorize(ctx, p.AppID, a.AppID, nil); err != nil {
 		b.Fatal(err)
 	}
-	pkg, ext := bigTemplate(b)
+	pkg, ext := bigtemplate.Zip(), bigtemplate.ExtJSON("wx0123456789abcdef", "")
 	d := &miniship.Draft{PlatformAppID: p.AppID, UserVersion: "1", Package: pkg}
 	if err := svc.CreateDraft(ctx, d); err != nil {
 		b.Fatal(err)
