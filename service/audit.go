@@ -207,6 +207,9 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 		if now.Before(v.ScanDoneAt) {
 			return wxerr.New(wxerr.PrivacyScanRunning, "")
 		}
+		if err := s.derive(tx, v); err != nil {
+			return err
+		}
 		for i, it := range req.ItemList {
 			if it.Address != "" && !slices.Contains(v.PageList, pagePath(it.Address)) {
 				return wxerr.Errorf(wxerr.InvalidPage, "item_list[%d].address %q is not a page of the committed code", i, it.Address)

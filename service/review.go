@@ -69,7 +69,7 @@ func (s *Service) decide(tx miniship.Tx, a *miniship.Audit, d Decision) error {
 		return err
 	}
 	if d.Result == DecisionApprove { // the privacy guide is part of the review (privacy.go)
-		if reason, err := privacyGuideGap(tx, a); err != nil {
+		if reason, err := s.privacyGuideGap(tx, a); err != nil {
 			return err
 		} else if reason != "" {
 			d = Decision{Result: DecisionReject, Reason: reason}
@@ -133,8 +133,10 @@ func (s *Service) GetAudit(ctx context.Context, id int64) (*miniship.Audit, *min
 		if a, err = tx.GetAudit(id); err != nil {
 			return err
 		}
-		v, err = tx.GetVersion(a.VersionID)
-		return err
+		if v, err = tx.GetVersion(a.VersionID); err != nil {
+			return err
+		}
+		return s.derive(tx, v)
 	})
 	return a, v, err
 }
@@ -166,7 +168,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 				// reject-only mode the others wait for the reviewer.
 				v, err := tx.GetVersion(a.VersionID)
 				if err == nil {
-					err = s.reviewable(ctx, v) // derive.go
+					err = s.reviewable(ctx, tx, v) // derive.go
 				}
 				if err != nil {
 					return err
@@ -192,7 +194,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 			}
 			v, err := tx.GetVersion(a.VersionID)
 			if err == nil {
-				err = s.reviewable(ctx, v) // derive.go
+				err = s.reviewable(ctx, tx, v) // derive.go
 			}
 			if err != nil {
 				return err

@@ -120,6 +120,11 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 			}
 		}
 		if r.Kind == CodeUnlimited {
+			if r.CheckPath && v != nil && r.Page != "" {
+				if err := s.derive(tx, v); err != nil {
+					return err
+				}
+			}
 			if r.CheckPath && v != nil && r.Page != "" && !slices.Contains(v.PageList, r.Page) {
 				return wxerr.Errorf(wxerr.InvalidCodePage, "page %q is not in the %s version", r.Page, env)
 			}
