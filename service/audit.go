@@ -181,6 +181,7 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 	if err != nil {
 		return 0, err
 	}
+	s.prederive(ctx, func(tx miniship.Tx) (*miniship.Version, error) { return tx.LatestVersion(c.AuthorizerAppID) })
 	var id int64
 	err = s.update(ctx, func(tx miniship.Tx) error {
 		now := s.Now()

@@ -67,6 +67,20 @@ func (s *Service) derive(tx miniship.Tx, v *miniship.Version) error {
 	return nil
 }
 
+// prederive derives, in a read transaction, the answers of the version
+// pick reads, so that a write transaction that needs them next finds them
+// cached rather than running the engine while it holds the writer. Errors
+// are left to that transaction, which reads again.
+func (s *Service) prederive(ctx context.Context, pick func(miniship.Tx) (*miniship.Version, error)) {
+	_ = s.view(ctx, func(tx miniship.Tx) error {
+		v, err := pick(tx)
+		if err != nil || v == nil {
+			return err
+		}
+		return s.derive(tx, v)
+	})
+}
+
 // versionTemplate returns a version's template, deleted or not: from the
 // cache, or read in tx and cached.
 func (s *Service) versionTemplate(tx miniship.Tx, v *miniship.Version) (*cachedTemplate, error) {
