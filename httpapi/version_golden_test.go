@@ -113,9 +113,22 @@ func (g *goldenLife) adminRaw(step, path string) {
 }
 
 func (g *goldenLife) commit(version, ext string) {
+	g.call("commit "+version, "POST", "/wxa/commit", g.commitBody(version, ext))
+}
+
+func (g *goldenLife) commitBody(version, ext string) string {
 	extStr, _ := json.Marshal(ext)
-	g.call("commit "+version, "POST", "/wxa/commit", fmt.Sprintf(`{"template_id":%d,"ext_json":%s,"user_version":%q,"user_desc":"desc %s"}`,
-		g.e.tpl, extStr, version, version))
+	return fmt.Sprintf(`{"template_id":%d,"ext_json":%s,"user_version":%q,"user_desc":"desc %s"}`, g.e.tpl, extStr, version, version)
+}
+
+// grant sets the mini program's privacy-API grants through the admin API.
+func (g *goldenLife) grant(apis ...string) {
+	if apis == nil {
+		apis = []string{}
+	}
+	if st, m := g.e.admin("PATCH", "/miniship/v1/authorizers/"+g.e.mp.AppID, map[string]any{"privacy_apis": apis}); st != http.StatusOK {
+		g.e.t.Fatalf("grant %v: HTTP %d %v", apis, st, m)
+	}
 }
 
 func (g *goldenLife) item(page string) string {
@@ -130,6 +143,11 @@ func (g *goldenLife) run(ext func(extra string) string) {
 	e.scanned()
 	g.call("privacy info undeclared", "GET", "/wxa/security/get_code_privacy_info", "")
 	g.call("submit undeclared", "POST", "/wxa/submit_audit", g.item(g.page))
+	g.grant() // and not granted either
+	g.call("privacy info ungranted", "GET", "/wxa/security/get_code_privacy_info", "")
+	g.call("submit ungranted", "POST", "/wxa/submit_audit", g.item(g.page))
+	g.call("commit ungranted", "POST", "/wxa/commit", g.commitBody("0.95", ext(`,"requiredPrivateInfos":["getLocation"]`)))
+	g.grant("getLocation")
 
 	g.commit("1.0", ext(`,"requiredPrivateInfos":["getLocation"]`))
 	g.call("get_page", "GET", "/wxa/get_page", "")
