@@ -181,9 +181,8 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 	if err != nil {
 		return 0, err
 	}
-	s.prederive(ctx, func(tx miniship.Tx) (*miniship.Version, error) { return tx.LatestVersion(c.AuthorizerAppID) })
 	var id int64
-	err = s.update(ctx, func(tx miniship.Tx) error {
+	err = s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
 		now := s.Now()
 		a, err := tx.LockAuthorizer(c.AuthorizerAppID)
 		if err != nil {
@@ -208,7 +207,7 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 		if now.Before(v.ScanDoneAt) {
 			return wxerr.New(wxerr.PrivacyScanRunning, "")
 		}
-		if err := s.derive(tx, v); err != nil {
+		if err := derive(v); err != nil {
 			return err
 		}
 		for i, it := range req.ItemList {

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/miniship/miniship"
@@ -67,18 +68,36 @@ func (s *Service) derive(tx miniship.Tx, v *miniship.Version) error {
 	return nil
 }
 
-// prederive derives, in a read transaction, the answers of the version
-// pick reads, so that a write transaction that needs them next finds them
-// cached rather than running the engine while it holds the writer. Errors
-// are left to that transaction, which reads again.
-func (s *Service) prederive(ctx context.Context, pick func(miniship.Tx) (*miniship.Version, error)) {
-	_ = s.view(ctx, func(tx miniship.Tx) error {
-		v, err := pick(tx)
-		if err != nil || v == nil {
+// errUnderived ends a write transaction that met a version whose answers
+// are not derived yet (updateDeriving).
+var errUnderived = errors.New("service: version answers not derived yet")
+
+// updateDeriving runs fn in a write transaction; fn calls derive for the
+// versions whose answers it needs. A version not in the cache of derived
+// answers ends the first attempt: its answers are derived in a read
+// transaction and fn runs again, so the engine does not run while holding
+// the writer (SQLite has one for all mini programs). The second attempt
+// derives inside if it must (a newer commit came meanwhile).
+func (s *Service) updateDeriving(ctx context.Context, fn func(tx miniship.Tx, derive func(*miniship.Version) error) error) error {
+	for attempt := 0; ; attempt++ {
+		var pending *miniship.Version
+		err := s.update(ctx, func(tx miniship.Tx) error {
+			pending = nil
+			return fn(tx, func(v *miniship.Version) error {
+				if _, ok := s.derived.get(v.ID); ok || !v.Derived || attempt > 0 {
+					return s.derive(tx, v)
+				}
+				pending = v
+				return errUnderived
+			})
+		})
+		if !errors.Is(err, errUnderived) || pending == nil {
 			return err
 		}
-		return s.derive(tx, v)
-	})
+		if err := s.view(ctx, func(tx miniship.Tx) error { return s.derive(tx, pending) }); err != nil {
+			return err
+		}
+	}
 }
 
 // versionTemplate returns a version's template, deleted or not: from the

@@ -103,16 +103,13 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 	}
 	res := &Code{}
 	checkPath := r.Kind == CodeUnlimited && r.CheckPath && r.Page != ""
-	if checkPath {
-		s.prederive(ctx, func(tx miniship.Tx) (*miniship.Version, error) { return codeVersion(tx, c.AuthorizerAppID, env) })
-	}
-	err := s.update(ctx, func(tx miniship.Tx) error {
+	err := s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
 		v, err := codeVersion(tx, c.AuthorizerAppID, env)
 		if err != nil {
 			return err
 		}
 		if checkPath && v != nil {
-			if err := s.derive(tx, v); err != nil {
+			if err := derive(v); err != nil {
 				return err
 			}
 		}
