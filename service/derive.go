@@ -166,11 +166,11 @@ func (s *Service) fillConfig(ctx context.Context, v *miniship.Version) error {
 
 // reviewable prepares a version for autoVerdict, which reads its page
 // titles and ext only when an auto-reject rule is set.
-func (s *Service) reviewable(ctx context.Context, tx miniship.Tx, v *miniship.Version) error {
+func (s *Service) reviewable(ctx context.Context, derive func(*miniship.Version) error, v *miniship.Version) error {
 	if s.cfg.AutoReject == nil {
 		return nil
 	}
-	if err := s.derive(tx, v); err != nil {
+	if err := derive(v); err != nil {
 		return err
 	}
 	return s.fillConfig(ctx, v)

@@ -574,10 +574,10 @@ func (s *Service) DecidePrivacyApplication(ctx context.Context, id int64, d Gran
 // version whose code collects personal data (the keys its APIs fall under)
 // needs each key described in the development guide. WeChat reports a gap
 // as an audit rejection with this reason, not as an errcode.
-func (s *Service) privacyGuideGap(tx miniship.Tx, au *miniship.Audit) (string, error) {
+func privacyGuideGap(tx miniship.Tx, derive func(*miniship.Version) error, au *miniship.Audit) (string, error) {
 	v, err := tx.GetVersion(au.VersionID)
 	if err == nil {
-		err = s.derive(tx, v)
+		err = derive(v)
 	}
 	if err != nil {
 		return "", err
