@@ -184,6 +184,10 @@ type Version struct {
 	// effective requiredPrivateInfos.
 	UsedPrivacyAPIs     []string
 	DeclaredPrivacyAPIs []string
+	// Derived is true when Ext, PageList and the privacy lists are not
+	// stored: the service derives them from the template and ExtJSON when
+	// it reads the version. Versions stored before are false and have them.
+	Derived bool
 	// ScanDoneAt is when the post-commit privacy scan finishes (61039 before).
 	ScanDoneAt time.Time
 	CreatedAt  time.Time

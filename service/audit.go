@@ -182,7 +182,7 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 		return 0, err
 	}
 	var id int64
-	err = s.update(ctx, func(tx miniship.Tx) error {
+	err = s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
 		now := s.Now()
 		a, err := tx.LockAuthorizer(c.AuthorizerAppID)
 		if err != nil {
@@ -206,6 +206,9 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 		}
 		if now.Before(v.ScanDoneAt) {
 			return wxerr.New(wxerr.PrivacyScanRunning, "")
+		}
+		if err := derive(v); err != nil {
+			return err
 		}
 		for i, it := range req.ItemList {
 			if it.Address != "" && !slices.Contains(v.PageList, pagePath(it.Address)) {

@@ -170,7 +170,7 @@ func (s *Service) buildVersion(ctx context.Context, c *Caller, a *miniship.Autho
 // runEngine applies the ext_json to a loaded template.
 func (s *Service) runEngine(ct *cachedTemplate, c *Caller, a *miniship.Authorizer, req CommitRequest) (*miniship.Version, error) {
 	start := time.Now() // real time: the engine's cost, whatever the service clock says
-	res, err := extjson.Apply(ct.tpl, req.ExtJSON, extjson.Options{
+	_, err := extjson.Apply(ct.tpl, req.ExtJSON, extjson.Options{
 		Standard: ct.meta.Type == miniship.TemplateStandard,
 		Grants:   grants{a},
 	})
@@ -180,17 +180,12 @@ func (s *Service) runEngine(ct *cachedTemplate, c *Caller, a *miniship.Authorize
 	if err != nil {
 		return nil, err
 	}
-	v := &miniship.Version{
+	// Only what the commit sent is stored: the rest follows from the
+	// template and the ext_json (derive.go), so a version costs its input.
+	return &miniship.Version{
 		AuthorizerAppID: c.AuthorizerAppID, PlatformAppID: c.PlatformAppID, TemplateID: req.TemplateID,
-		UserVersion: req.UserVersion, UserDesc: req.UserDesc, ExtJSON: req.ExtJSON,
-		PageList: pageList(res.App), UsedPrivacyAPIs: ct.tpl.PrivacyAPIs, DeclaredPrivacyAPIs: res.RequiredPrivateInfos,
-	}
-	// App and Pages are not stored: they follow from the template and the
-	// ext_json (derive.go), so a version costs what the commit sent.
-	if v.Ext, err = json.Marshal(res.Ext); err != nil {
-		return nil, err
-	}
-	return v, nil
+		UserVersion: req.UserVersion, UserDesc: req.UserDesc, ExtJSON: req.ExtJSON, Derived: true,
+	}, nil
 }
 
 // grants exposes a mini program's privacy-API and plugin grants to the
@@ -258,6 +253,9 @@ func (s *Service) GetPage(ctx context.Context, c *Caller) ([]string, error) {
 	var pages []string
 	err := s.view(ctx, func(tx miniship.Tx) error {
 		v, err := experience(tx, c.AuthorizerAppID)
+		if err == nil {
+			err = s.derive(tx, v)
+		}
 		if err == nil {
 			pages = v.PageList
 		}
@@ -330,6 +328,9 @@ func (s *Service) CodePrivacyInfo(ctx context.Context, c *Caller) (*PrivacyInfo,
 		}
 		if s.Now().Before(v.ScanDoneAt) {
 			return wxerr.New(wxerr.PrivacyScanRunning, "")
+		}
+		if err := s.derive(tx, v); err != nil {
+			return err
 		}
 		a, err := tx.GetAuthorizer(c.AuthorizerAppID)
 		if err != nil {

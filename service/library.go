@@ -180,14 +180,19 @@ func (s *Service) loadTemplate(ctx context.Context, platform string, id int64, w
 	if pkg == nil { // evicted since we looked: read the package this time
 		return s.loadTemplate(ctx, platform, id, withDeleted)
 	}
+	return s.parseTemplate(meta, pkg)
+}
+
+// parseTemplate parses a template's package and caches it.
+func (s *Service) parseTemplate(meta *miniship.Template, pkg []byte) (*cachedTemplate, error) {
 	tpl, err := template.ReadZipBytes(pkg, s.cfg.TemplateLimits)
 	if err != nil {
 		if errors.Is(err, wxerr.PackageTooLarge) {
 			return nil, err
 		}
-		return nil, wxerr.Errorf(wxerr.InvalidTemplate, "template_id %d: %s", id, wxerr.From(err).Msg)
+		return nil, wxerr.Errorf(wxerr.InvalidTemplate, "template_id %d: %s", meta.ID, wxerr.From(err).Msg)
 	}
-	ct = &cachedTemplate{meta: meta, tpl: tpl}
-	s.tplCache.put(id, ct)
+	ct := &cachedTemplate{meta: meta, tpl: tpl}
+	s.tplCache.put(meta.ID, ct)
 	return ct, nil
 }

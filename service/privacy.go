@@ -267,6 +267,9 @@ func (s *Service) GetPrivacySetting(ctx context.Context, c *Caller, ver int) (*P
 	err = s.view(ctx, func(tx miniship.Tx) error {
 		switch v, err := tx.LatestVersion(c.AuthorizerAppID); {
 		case err == nil:
+			if err := s.derive(tx, v); err != nil {
+				return err
+			}
 			res.CodeExist = 1
 			res.PrivacyList = append(res.PrivacyList, privacyKeys(v.UsedPrivacyAPIs)...)
 		case !errors.Is(err, miniship.ErrNotFound):
@@ -571,8 +574,11 @@ func (s *Service) DecidePrivacyApplication(ctx context.Context, id int64, d Gran
 // version whose code collects personal data (the keys its APIs fall under)
 // needs each key described in the development guide. WeChat reports a gap
 // as an audit rejection with this reason, not as an errcode.
-func privacyGuideGap(tx miniship.Tx, au *miniship.Audit) (string, error) {
+func privacyGuideGap(tx miniship.Tx, derive func(*miniship.Version) error, au *miniship.Audit) (string, error) {
 	v, err := tx.GetVersion(au.VersionID)
+	if err == nil {
+		err = derive(v)
+	}
 	if err != nil {
 		return "", err
 	}

@@ -41,7 +41,7 @@ func (s *Service) DecideAudit(ctx context.Context, auditID int64, d Decision) (*
 		return nil, invalidf("a screenshot goes only with reject")
 	}
 	var out *miniship.Audit
-	err := s.update(ctx, func(tx miniship.Tx) error {
+	err := s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
 		a, err := tx.GetAudit(auditID)
 		if err != nil {
 			return fmt.Errorf("audit %d: %w", auditID, err)
@@ -56,20 +56,21 @@ func (s *Service) DecideAudit(ctx context.Context, auditID int64, d Decision) (*
 			return fmt.Errorf("%w: audit %d has status %d; a decision needs status 2 (or 4 to approve or reject)", miniship.ErrConflict, a.ID, a.Status)
 		}
 		out = a
-		return s.decide(tx, a, d)
+		return s.decide(tx, derive, a, d)
 	})
 	return out, err
 }
 
 // decide records the decision and queues the push to the message URL.
-func (s *Service) decide(tx miniship.Tx, a *miniship.Audit, d Decision) error {
+// derive fills a version's derived answers (updateDeriving).
+func (s *Service) decide(tx miniship.Tx, derive func(*miniship.Version) error, a *miniship.Audit, d Decision) error {
 	now := s.Now()
 	m, err := tx.GetAuthorizer(a.AuthorizerAppID)
 	if err != nil {
 		return err
 	}
 	if d.Result == DecisionApprove { // the privacy guide is part of the review (privacy.go)
-		if reason, err := privacyGuideGap(tx, a); err != nil {
+		if reason, err := privacyGuideGap(tx, derive, a); err != nil {
 			return err
 		} else if reason != "" {
 			d = Decision{Result: DecisionReject, Reason: reason}
@@ -133,8 +134,10 @@ func (s *Service) GetAudit(ctx context.Context, id int64) (*miniship.Audit, *min
 		if a, err = tx.GetAudit(id); err != nil {
 			return err
 		}
-		v, err = tx.GetVersion(a.VersionID)
-		return err
+		if v, err = tx.GetVersion(a.VersionID); err != nil {
+			return err
+		}
+		return s.derive(tx, v)
 	})
 	return a, v, err
 }
@@ -166,7 +169,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 				// reject-only mode the others wait for the reviewer.
 				v, err := tx.GetVersion(a.VersionID)
 				if err == nil {
-					err = s.reviewable(ctx, v) // derive.go
+					err = s.reviewable(ctx, func(v *miniship.Version) error { return s.derive(tx, v) }, v) // derive.go
 				}
 				if err != nil {
 					return err
@@ -179,7 +182,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 		return nil
 	})
 	for _, id := range ids {
-		err = errors.Join(err, s.update(ctx, func(tx miniship.Tx) error {
+		err = errors.Join(err, s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
 			a, err := tx.GetAudit(id)
 			if err != nil {
 				return err
@@ -192,7 +195,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 			}
 			v, err := tx.GetVersion(a.VersionID)
 			if err == nil {
-				err = s.reviewable(ctx, v) // derive.go
+				err = s.reviewable(ctx, derive, v) // derive.go
 			}
 			if err != nil {
 				return err
@@ -201,7 +204,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 			if !ok {
 				return nil
 			}
-			return s.decide(tx, a, d)
+			return s.decide(tx, derive, a, d)
 		}))
 	}
 	if err != nil {

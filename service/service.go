@@ -144,7 +144,8 @@ type Service struct {
 	log   *slog.Logger
 	cfg   Config
 
-	tplCache *tplCache
+	tplCache tplCache
+	derived  derivedCache // derived version answers (derive.go)
 	onEngine func(time.Duration)
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
@@ -184,6 +185,7 @@ func New(o Options) *Service {
 	}
 	s.cfg.defaults()
 	s.tplCache = newTplCache(s.cfg.TemplateCacheBytes)
+	s.derived = derivedCache{newLRU[*derivedVersion](derivedCacheBytes)}
 	return s
 }
 

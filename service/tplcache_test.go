@@ -1,7 +1,10 @@
 package service
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/miniship/miniship/template"
@@ -53,4 +56,27 @@ func TestTemplateCacheBoundedByBytes(t *testing.T) {
 	if _, ok := c.get(200); ok || c.bytes() > 10*mb {
 		t.Fatalf("a template over the bound was cached (%d bytes held)", c.bytes())
 	}
+}
+
+// The derived-answer cache stays within its bound under concurrent reads
+// and writes, and what a get returns is what was put for that id.
+func TestDerivedCacheConcurrent(t *testing.T) {
+	c := derivedCache{newLRU[*derivedVersion](16 << 10)}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 500 {
+				id := int64(g*1000 + i%50)
+				want := fmt.Sprintf(`{"id":%d}`, id)
+				c.put(id, &derivedVersion{ext: json.RawMessage(want), pageList: []string{"index"}})
+				if d, ok := c.get(id); ok && string(d.ext) != want {
+					t.Errorf("id %d: got %s", id, d.ext)
+				}
+				if c.bytes() > 16<<10 {
+					t.Errorf("cache holds %d bytes", c.bytes())
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

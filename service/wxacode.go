@@ -102,25 +102,19 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 		return nil, wxerr.Errorf(wxerr.SystemError, "unknown code kind %q", r.Kind)
 	}
 	res := &Code{}
-	err := s.update(ctx, func(tx miniship.Tx) error {
-		var v *miniship.Version
-		switch env {
-		case "release":
-			rel, err := onlineRelease(tx, c.AuthorizerAppID)
-			if err != nil {
-				return notFound(err, wxerr.InvalidCodePage, "the mini program has no published version")
-			}
-			if v, err = tx.GetVersion(rel.VersionID); err != nil {
+	checkPath := r.Kind == CodeUnlimited && r.CheckPath && r.Page != ""
+	err := s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
+		v, err := codeVersion(tx, c.AuthorizerAppID, env)
+		if err != nil {
+			return err
+		}
+		if checkPath && v != nil {
+			if err := derive(v); err != nil {
 				return err
-			}
-		case "trial":
-			var err error
-			if v, err = tx.LatestVersion(c.AuthorizerAppID); err != nil {
-				return notFound(err, wxerr.InvalidCodePage, "the mini program has no trial version")
 			}
 		}
 		if r.Kind == CodeUnlimited {
-			if r.CheckPath && v != nil && r.Page != "" && !slices.Contains(v.PageList, r.Page) {
+			if checkPath && v != nil && !slices.Contains(v.PageList, r.Page) {
 				return wxerr.Errorf(wxerr.InvalidCodePage, "page %q is not in the %s version", r.Page, env)
 			}
 			minute := s.Now().Unix() / 60
@@ -141,6 +135,23 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 	}
 	res.Content = scheme + q.Encode()
 	return res, nil
+}
+
+// codeVersion is the version a code of env opens: the published one for
+// release, the latest commit for trial, none for develop.
+func codeVersion(tx miniship.Tx, appid, env string) (*miniship.Version, error) {
+	switch env {
+	case "release":
+		rel, err := onlineRelease(tx, appid)
+		if err != nil {
+			return nil, notFound(err, wxerr.InvalidCodePage, "the mini program has no published version")
+		}
+		return tx.GetVersion(rel.VersionID)
+	case "trial":
+		v, err := tx.LatestVersion(appid)
+		return v, notFound(err, wxerr.InvalidCodePage, "the mini program has no trial version")
+	}
+	return nil, nil
 }
 
 // AuthorizerExists reports whether a mini program is known, for the image

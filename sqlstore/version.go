@@ -9,24 +9,24 @@ import "github.com/miniship/miniship"
 
 const versionCols = `id, authorizer_appid, platform_appid, template_id, user_version, user_desc,
 	ext_json, app, pages, ext, page_list, used_privacy_apis, declared_privacy_apis,
-	scan_done_at, created_at`
+	scan_done_at, created_at, derived`
 
 func scanVersion(r scanner, v *miniship.Version) error {
 	return r.Scan(&v.ID, &v.AuthorizerAppID, &v.PlatformAppID, &v.TemplateID, &v.UserVersion,
 		&v.UserDesc, &v.ExtJSON, rawJSON{&v.App}, rawJSON{&v.Pages}, rawJSON{&v.Ext},
 		jsonText{&v.PageList}, jsonText{&v.UsedPrivacyAPIs}, jsonText{&v.DeclaredPrivacyAPIs},
-		(*nanos)(&v.ScanDoneAt), (*nanos)(&v.CreatedAt))
+		(*nanos)(&v.ScanDoneAt), (*nanos)(&v.CreatedAt), &v.Derived)
 }
 
 func (t *tx) CreateVersion(v *miniship.Version) (err error) {
 	v.ID, err = t.insertID(`INSERT INTO versions (authorizer_appid, platform_appid, template_id,
 		user_version, user_desc, ext_json, app, pages, ext, page_list, used_privacy_apis,
-		declared_privacy_apis, scan_done_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		declared_privacy_apis, scan_done_at, created_at, derived)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		v.AuthorizerAppID, v.PlatformAppID, v.TemplateID, v.UserVersion, v.UserDesc, v.ExtJSON,
 		rawJSON{&v.App}, rawJSON{&v.Pages}, rawJSON{&v.Ext}, jsonText{v.PageList},
 		jsonText{v.UsedPrivacyAPIs}, jsonText{v.DeclaredPrivacyAPIs}, nanos(v.ScanDoneAt),
-		nanos(v.CreatedAt))
+		nanos(v.CreatedAt), v.Derived)
 	return err
 }
 
