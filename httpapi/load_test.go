@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/mstest"
 )
 
@@ -112,4 +113,51 @@ func commitLoad(b *testing.B, o mstest.Options) {
 	b.ReportMetric(noopRate, "noop/s")
 	b.ReportMetric(float64(pct(noopLat, 0.99).Microseconds()), "noop_p99_µs")
 	b.ReportMetric(noopRate/commitRate, "noop/commit")
+}
+
+// BenchmarkReadLoad measures the authenticated reads get_category and
+// get_auditstatus with 32 concurrent clients against the no-op
+// /miniship/healthz of the same server in the same run. Read
+// noop/category and noop/status: how many no-op calls one read costs.
+func BenchmarkReadLoad(b *testing.B) { readLoad(b, mstest.Options{}) }
+
+// BenchmarkReadLoadPostgres is BenchmarkReadLoad on PostgreSQL
+// (MINISHIP_TEST_POSTGRES).
+func BenchmarkReadLoadPostgres(b *testing.B) {
+	readLoad(b, mstest.Options{Database: mstest.PostgresDSN(b)})
+}
+
+func readLoad(b *testing.B, o mstest.Options) {
+	e := arSetup(b, o, &miniship.Platform{AuditQuota: 1 << 30})
+	tokens := make([]string, loadClients)
+	audits := make([]int64, loadClients)
+	for i := range tokens {
+		_, tokens[i] = e.addMiniProgram(arMiniProgram())
+		e.commit("1.0.0", "", tokens[i])
+	}
+	e.scanned()
+	for i := range tokens {
+		audits[i] = e.submit(tokens[i])
+	}
+	n := max(b.N, 200)
+	noopWall, _ := load(b, n, func(int, int) *http.Request {
+		r, _ := http.NewRequest("GET", e.s.URL+"/miniship/healthz", nil)
+		return r
+	})
+	b.ResetTimer()
+	catWall, catLat := load(b, n, func(c, _ int) *http.Request {
+		r, _ := http.NewRequest("GET", e.s.URL+"/wxa/get_category?access_token="+tokens[c], nil)
+		return r
+	})
+	statusWall, _ := load(b, n, func(c, _ int) *http.Request {
+		body := fmt.Sprintf(`{"auditid":%d}`, audits[c])
+		r, _ := http.NewRequest("POST", e.s.URL+"/wxa/get_auditstatus?access_token="+tokens[c], strings.NewReader(body))
+		return r
+	})
+	b.StopTimer()
+	rate := func(d time.Duration) float64 { return float64(n) / d.Seconds() }
+	b.ReportMetric(rate(noopWall), "noop/s")
+	b.ReportMetric(float64(pct(catLat, 0.99).Microseconds()), "category_p99_µs")
+	b.ReportMetric(rate(noopWall)/rate(catWall), "noop/category")
+	b.ReportMetric(rate(noopWall)/rate(statusWall), "noop/status")
 }

@@ -59,6 +59,8 @@ type Store struct {
 	reader *sql.DB // SQLite: a pool of read-only connections; PostgreSQL: the pool
 
 	writerStmts, readerStmts *stmtCache // prepared statements; nil on PostgreSQL
+
+	batch *batcher // SQLite: Updates as a group commit; nil on PostgreSQL
 }
 
 var _ miniship.Store = (*Store)(nil)
@@ -108,6 +110,9 @@ func (s *Store) View(ctx context.Context, fn func(miniship.Tx) error) error {
 // Update runs fn in a read-write transaction, committed when fn returns nil.
 // fn may run again if the database reports a transient conflict.
 func (s *Store) Update(ctx context.Context, fn func(miniship.Tx) error) error {
+	if s.batch != nil {
+		return s.batch.update(ctx, fn)
+	}
 	return s.run(ctx, s.writer, s.writerStmts, &s.d.updateOpts, true, fn)
 }
 
