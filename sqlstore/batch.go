@@ -124,7 +124,7 @@ func (b *batcher) once(batch []*writeReq) (again []*writeReq) {
 			s.writerStmts.prepare(bg, s.d, missed)
 		}
 	}()
-	defer sqlTx.Rollback() // a no-op after Commit
+	defer sqlTx.Rollback()        // a no-op after Commit
 	ctl := func(q string) error { // savepoint statements, prepared once
 		t := &tx{ctx: bg, tx: sqlTx, d: s.d, write: true, stmts: s.writerStmts}
 		_, err := t.exec(q)
