@@ -18,10 +18,19 @@ import (
 // loadClients is the concurrency of the load benchmarks.
 const loadClients = 32
 
+// loadResult is one phase of a load benchmark: its wall time, the CPU
+// time of the whole test process (clients and server) and the sorted
+// latencies. CPU per call is the cost that holds when other jobs share
+// the machine; calls per second is what a client sees.
+type loadResult struct {
+	wall, cpu time.Duration
+	lat       []time.Duration
+}
+
 // load runs n requests from loadClients concurrent clients; req(i, k)
-// builds the k-th request of client i. It returns the wall time and the
-// sorted latencies, and fails on any answer that is not errcode 0.
-func load(b *testing.B, n int, req func(client, k int) *http.Request) (time.Duration, []time.Duration) {
+// builds the k-th request of client i. It fails on any answer that is not
+// errcode 0.
+func load(b *testing.B, n int, req func(client, k int) *http.Request) loadResult {
 	b.Helper()
 	tr := &http.Transport{MaxIdleConnsPerHost: loadClients}
 	defer tr.CloseIdleConnections()
@@ -30,6 +39,7 @@ func load(b *testing.B, n int, req func(client, k int) *http.Request) (time.Dura
 	var next atomic.Int64
 	var failed atomic.Value
 	var wg sync.WaitGroup
+	cpu0 := processCPU()
 	start := time.Now()
 	for c := range loadClients {
 		wg.Add(1)
@@ -55,13 +65,13 @@ func load(b *testing.B, n int, req func(client, k int) *http.Request) (time.Dura
 		}()
 	}
 	wg.Wait()
-	wall := time.Since(start)
+	wall, cpu := time.Since(start), processCPU()-cpu0
 	if f := failed.Load(); f != nil {
 		b.Fatalf("a request failed: %v", f)
 	}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
-	return wall, all
+	return loadResult{wall: wall, cpu: cpu, lat: all}
 }
 
 func pct(sorted []time.Duration, p float64) time.Duration {
@@ -94,25 +104,26 @@ func commitLoad(b *testing.B, o mstest.Options) {
 		tokens[i] = authorizerTokenB(b, s, ctoken, p.AppID, app.AppID, refresh)
 	}
 	n := max(b.N, 200)
-	noopWall, noopLat := load(b, n, func(int, int) *http.Request {
+	noop := load(b, n, func(int, int) *http.Request {
 		r, _ := http.NewRequest("GET", s.URL+"/miniship/healthz", nil)
 		return r
 	})
 	b.ResetTimer()
-	wall, lat := load(b, n, func(c, k int) *http.Request {
+	commit := load(b, n, func(c, k int) *http.Request {
 		body := fmt.Sprintf(`{"template_id":%d,"ext_json":"{\"extAppid\":\"x\",\"ext\":{\"n\":%d},\"requiredPrivateInfos\":[]}","user_version":"1.%d","user_desc":"load"}`, tpl, k, k)
 		r, _ := http.NewRequest("POST", s.URL+"/wxa/commit?access_token="+tokens[c], strings.NewReader(body))
 		return r
 	})
 	b.StopTimer()
-	commitRate := float64(n) / wall.Seconds()
-	noopRate := float64(n) / noopWall.Seconds()
+	commitRate := float64(n) / commit.wall.Seconds()
+	noopRate := float64(n) / noop.wall.Seconds()
 	b.ReportMetric(commitRate, "commit/s")
-	b.ReportMetric(float64(pct(lat, 0.50).Microseconds()), "p50_µs")
-	b.ReportMetric(float64(pct(lat, 0.99).Microseconds()), "p99_µs")
+	b.ReportMetric(float64(pct(commit.lat, 0.50).Microseconds()), "p50_µs")
+	b.ReportMetric(float64(pct(commit.lat, 0.99).Microseconds()), "p99_µs")
 	b.ReportMetric(noopRate, "noop/s")
-	b.ReportMetric(float64(pct(noopLat, 0.99).Microseconds()), "noop_p99_µs")
+	b.ReportMetric(float64(pct(noop.lat, 0.99).Microseconds()), "noop_p99_µs")
 	b.ReportMetric(noopRate/commitRate, "noop/commit")
+	b.ReportMetric(commit.cpu.Seconds()/noop.cpu.Seconds(), "cpu_noop/commit")
 }
 
 // BenchmarkReadLoad measures the authenticated reads get_category and
@@ -140,24 +151,25 @@ func readLoad(b *testing.B, o mstest.Options) {
 		audits[i] = e.submit(tokens[i])
 	}
 	n := max(b.N, 200)
-	noopWall, _ := load(b, n, func(int, int) *http.Request {
+	noop := load(b, n, func(int, int) *http.Request {
 		r, _ := http.NewRequest("GET", e.s.URL+"/miniship/healthz", nil)
 		return r
 	})
 	b.ResetTimer()
-	catWall, catLat := load(b, n, func(c, _ int) *http.Request {
+	category := load(b, n, func(c, _ int) *http.Request {
 		r, _ := http.NewRequest("GET", e.s.URL+"/wxa/get_category?access_token="+tokens[c], nil)
 		return r
 	})
-	statusWall, _ := load(b, n, func(c, _ int) *http.Request {
+	status := load(b, n, func(c, _ int) *http.Request {
 		body := fmt.Sprintf(`{"auditid":%d}`, audits[c])
 		r, _ := http.NewRequest("POST", e.s.URL+"/wxa/get_auditstatus?access_token="+tokens[c], strings.NewReader(body))
 		return r
 	})
 	b.StopTimer()
-	rate := func(d time.Duration) float64 { return float64(n) / d.Seconds() }
-	b.ReportMetric(rate(noopWall), "noop/s")
-	b.ReportMetric(float64(pct(catLat, 0.99).Microseconds()), "category_p99_µs")
-	b.ReportMetric(rate(noopWall)/rate(catWall), "noop/category")
-	b.ReportMetric(rate(noopWall)/rate(statusWall), "noop/status")
+	b.ReportMetric(float64(n)/noop.wall.Seconds(), "noop/s")
+	b.ReportMetric(float64(pct(category.lat, 0.99).Microseconds()), "category_p99_µs")
+	b.ReportMetric(category.wall.Seconds()/noop.wall.Seconds(), "noop/category")
+	b.ReportMetric(status.wall.Seconds()/noop.wall.Seconds(), "noop/status")
+	b.ReportMetric(category.cpu.Seconds()/noop.cpu.Seconds(), "cpu_noop/category")
+	b.ReportMetric(status.cpu.Seconds()/noop.cpu.Seconds(), "cpu_noop/status")
 }

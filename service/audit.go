@@ -371,11 +371,11 @@ func auditResult(a *miniship.Audit) *AuditStatusResult {
 // an auditid that is not one of this mini program's.
 func (s *Service) AuditStatus(ctx context.Context, c *Caller, auditID int64) (*AuditStatusResult, error) {
 	var res *AuditStatusResult
-	err := s.view(ctx, func(tx miniship.Tx) error {
+	err := s.read(ctx, func(tx miniship.Tx) error {
 		if err := s.checkGrant(tx, c); err != nil {
 			return err
 		}
-		if _, err := experience(tx, c.AuthorizerAppID); err != nil {
+		if err := hasExperience(tx, c.AuthorizerAppID); err != nil {
 			return err
 		}
 		a, err := tx.GetAudit(auditID)
@@ -396,7 +396,7 @@ func (s *Service) AuditStatus(ctx context.Context, c *Caller, auditID int64) (*A
 func (s *Service) LatestAuditStatus(ctx context.Context, c *Caller) (*AuditStatusResult, error) {
 	var res *AuditStatusResult
 	err := s.view(ctx, func(tx miniship.Tx) error {
-		if _, err := experience(tx, c.AuthorizerAppID); err != nil {
+		if err := hasExperience(tx, c.AuthorizerAppID); err != nil {
 			return err
 		}
 		a, err := tx.LatestAudit(c.AuthorizerAppID)

@@ -33,7 +33,7 @@ func (t *tx) LockForCommit(platformAppID, authorizerAppID string, templateID int
 	if gen.Valid {
 		a := &miniship.Authorization{PlatformAppID: platformAppID, AuthorizerAppID: authorizerAppID, Generation: gen.Int64}
 		if perms.Valid {
-			if err := (jsonText{&a.PermissionSets}).Scan(perms.String); err != nil {
+			if err := (intList{&a.PermissionSets}).Scan(perms.String); err != nil {
 				return nil, t.fail(q, err)
 			}
 		}

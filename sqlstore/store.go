@@ -107,6 +107,27 @@ func (s *Store) View(ctx context.Context, fn func(miniship.Tx) error) error {
 	return s.run(ctx, s.reader, s.readerStmts, &s.d.viewOpts, false, fn)
 }
 
+// Read runs fn's statements each on its own, outside any transaction: no
+// BEGIN and COMMIT (two round trips on PostgreSQL), but two statements may
+// see different states of the database. It is for the hot reads whose
+// statements need not agree: a grant check and the one row the request
+// reads, where a revoke between the two is as if it came just after. fn
+// must not write (its statements fail).
+func (s *Store) Read(ctx context.Context, fn func(miniship.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := &tx{ctx: ctx, db: s.reader, d: s.d, stmts: s.readerStmts}
+	err := fn(t)
+	if len(t.missed) > 0 {
+		s.readerStmts.prepare(ctx, s.d, t.missed)
+	}
+	if err == nil && t.err != nil {
+		err = t.err
+	}
+	return err
+}
+
 // Update runs fn in a read-write transaction, committed when fn returns nil.
 // fn may run again if the database reports a transient conflict.
 func (s *Store) Update(ctx context.Context, fn func(miniship.Tx) error) error {

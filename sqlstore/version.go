@@ -39,6 +39,13 @@ func (t *tx) LatestVersion(authorizerAppID string) (*miniship.Version, error) {
 		ORDER BY id DESC LIMIT 1`, authorizerAppID)
 }
 
+func (t *tx) HasVersion(authorizerAppID string) (bool, error) {
+	var n int
+	err := t.row(`SELECT COUNT(*) FROM (SELECT 1 FROM versions WHERE authorizer_appid = ? LIMIT 1) v`,
+		[]any{authorizerAppID}, &n)
+	return n > 0, err
+}
+
 // --- audits ---------------------------------------------------------------
 
 const auditCols = `id, authorizer_appid, platform_appid, version_id, status, reason, screenshot,
