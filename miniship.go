@@ -309,6 +309,9 @@ type Store interface {
 	// Read runs fn's reads each on its own, without a transaction: cheaper
 	// than View, for reads that need not see one snapshot.
 	Read(ctx context.Context, fn func(Tx) error) error
+	// UpdateOne is Update for a function that runs a single statement,
+	// which needs no transaction around it to be atomic.
+	UpdateOne(ctx context.Context, fn func(Tx) error) error
 	Update(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }

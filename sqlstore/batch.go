@@ -45,14 +45,15 @@ type writeReq struct {
 	fn   func(miniship.Tx) error
 	wake chan struct{} // closed when done, or when handed the writer
 	lead bool          // set before wake is closed: run the next batch
+	one  bool          // UpdateOne: fn may run one statement
 
 	err      error
 	retry    bool // the failure was transient: run fn again in a later attempt
 	panicked any  // fn panicked with this: the caller panics again with it
 }
 
-func (b *batcher) update(ctx context.Context, fn func(miniship.Tx) error) error {
-	r := &writeReq{ctx: ctx, fn: fn, wake: make(chan struct{})}
+func (b *batcher) update(ctx context.Context, fn func(miniship.Tx) error, one bool) error {
+	r := &writeReq{ctx: ctx, fn: fn, one: one, wake: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
 	lead := !b.busy
@@ -143,7 +144,7 @@ func (b *batcher) once(batch []*writeReq) (again []*writeReq) {
 				return failAll(batch, stored, r, fmt.Errorf("sqlstore: savepoint: %w", err))
 			}
 		}
-		t := &tx{ctx: r.ctx, tx: sqlTx, d: s.d, write: true, stmts: s.writerStmts}
+		t := &tx{ctx: r.ctx, tx: sqlTx, d: s.d, write: true, one: r.one, stmts: s.writerStmts}
 		err := call(r, t)
 		missed = append(missed, t.missed...)
 		if err == nil {

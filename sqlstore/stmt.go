@@ -102,11 +102,14 @@ func (t *tx) stmt(q string) *sql.Stmt {
 }
 
 func (t *tx) execContext(q string, args []any) (sql.Result, error) {
-	if t.tx == nil {
-		return nil, errWriteInRead // exec records it through fail
+	if err := t.allow(q); err != nil {
+		return nil, err // exec records it through fail
 	}
 	if st := t.stmt(q); st != nil {
 		return st.ExecContext(t.ctx, args...)
+	}
+	if t.tx == nil {
+		return t.db.ExecContext(t.ctx, t.d.rebind(q), args...)
 	}
 	return t.tx.ExecContext(t.ctx, t.d.rebind(q), args...)
 }
@@ -119,8 +122,8 @@ func (t *tx) queryRowContext(q string, args []any) *sql.Row {
 }
 
 func (t *tx) queryContext(q string, args []any) (*sql.Rows, error) {
-	if t.tx == nil && !isSelect(q) {
-		return nil, errWriteInRead
+	if err := t.allow(q); err != nil {
+		return nil, err
 	}
 	if st := t.stmt(q); st != nil {
 		return st.QueryContext(t.ctx, args...)
@@ -139,6 +142,26 @@ func (t *tx) runner() interface {
 	}
 	return t.tx
 }
+
+// allow refuses what a statement outside a transaction may not do: write
+// in Read, or be the second of UpdateOne.
+func (t *tx) allow(q string) error {
+	if t.one {
+		if t.ran {
+			return errTwoStatements
+		}
+		t.ran = true
+		return nil
+	}
+	if t.tx == nil && !isSelect(q) {
+		return errWriteInRead
+	}
+	return nil
+}
+
+// errTwoStatements refuses a second statement in UpdateOne, which has no
+// transaction to make two atomic.
+var errTwoStatements = errors.New("sqlstore: a second statement inside UpdateOne")
 
 // errWriteInRead refuses a write inside Read, which has no transaction to
 // make it atomic (SQLite's readers refuse writes anyway; PostgreSQL's pool

@@ -128,11 +128,30 @@ func (s *Store) Read(ctx context.Context, fn func(miniship.Tx) error) error {
 	return err
 }
 
+// UpdateOne is Update for a function that runs one statement, atomic by
+// itself: PostgreSQL runs it without BEGIN and COMMIT (one round trip
+// instead of three), SQLite as Update, in its group commit. A second
+// statement fails. fn does not run again on a transient conflict.
+func (s *Store) UpdateOne(ctx context.Context, fn func(miniship.Tx) error) error {
+	if s.batch != nil {
+		return s.batch.update(ctx, fn, true)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := &tx{ctx: ctx, db: s.writer, d: s.d, write: true, one: true, stmts: s.writerStmts}
+	err := fn(t)
+	if err == nil && t.err != nil {
+		err = t.err
+	}
+	return err
+}
+
 // Update runs fn in a read-write transaction, committed when fn returns nil.
 // fn may run again if the database reports a transient conflict.
 func (s *Store) Update(ctx context.Context, fn func(miniship.Tx) error) error {
 	if s.batch != nil {
-		return s.batch.update(ctx, fn)
+		return s.batch.update(ctx, fn, false)
 	}
 	return s.run(ctx, s.writer, s.writerStmts, &s.d.updateOpts, true, fn)
 }

@@ -19,8 +19,10 @@ import (
 // list, scan function and queries together.
 type tx struct {
 	ctx   context.Context // every statement runs under the transaction's context
-	tx    *sql.Tx         // nil in Read, whose statements run on db, each on its own
+	tx    *sql.Tx         // nil in Read and UpdateOne, whose statements run on db, each on its own
 	db    *sql.DB
+	one   bool // UpdateOne: a single statement
+	ran   bool // UpdateOne: the statement ran
 	d     *dialect
 	write bool  // inside Update: reads may lock rows
 	err   error // the first failed statement; the transaction is spent after it
@@ -93,8 +95,8 @@ func (t *tx) row(q string, args []any, dest ...any) error {
 	if t.err != nil {
 		return t.err
 	}
-	if t.tx == nil && !isSelect(q) {
-		return t.fail(q, errWriteInRead)
+	if err := t.allow(q); err != nil {
+		return t.fail(q, err)
 	}
 	err := t.queryRowContext(q, args).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -111,8 +113,8 @@ func one[T any](t *tx, scan func(scanner, *T) error, q string, args ...any) (*T,
 	if t.err != nil {
 		return nil, t.err
 	}
-	if t.tx == nil && !isSelect(q) {
-		return nil, t.fail(q, errWriteInRead)
+	if err := t.allow(q); err != nil {
+		return nil, t.fail(q, err)
 	}
 	v := new(T)
 	err := scan(t.queryRowContext(q, args), v)

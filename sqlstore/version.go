@@ -1,6 +1,10 @@
 package sqlstore
 
-import "github.com/miniship/miniship"
+import (
+	"strings"
+
+	"github.com/miniship/miniship"
+)
 
 // Newest first means highest id first: ids follow commit order, while the
 // times are the service's clock, which tests and twins move by hand.
@@ -18,15 +22,28 @@ func scanVersion(r scanner, v *miniship.Version) error {
 		(*nanos)(&v.ScanDoneAt), (*nanos)(&v.CreatedAt))
 }
 
-func (t *tx) CreateVersion(v *miniship.Version) (err error) {
-	v.ID, err = t.insertID(`INSERT INTO versions (authorizer_appid, platform_appid, template_id,
-		user_version, user_desc, ext_json, app, pages, ext, page_list, used_privacy_apis,
-		declared_privacy_apis, scan_done_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		v.AuthorizerAppID, v.PlatformAppID, v.TemplateID, v.UserVersion, v.UserDesc, v.ExtJSON,
+// versionInsert is the column list CreateVersion and CreateVersionIf
+// write; versionTypes their SQL types (PostgreSQL types the parameters of
+// an INSERT … SELECT by casts) and versionArgs their values, in order.
+const versionInsert = `authorizer_appid, platform_appid, template_id,
+	user_version, user_desc, ext_json, app, pages, ext, page_list, used_privacy_apis,
+	declared_privacy_apis, scan_done_at, created_at`
+
+var versionTypes = []string{"TEXT", "TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
+	"TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT"}
+
+func versionArgs(v *miniship.Version) []any {
+	return []any{v.AuthorizerAppID, v.PlatformAppID, v.TemplateID, v.UserVersion, v.UserDesc, v.ExtJSON,
 		rawJSON{&v.App}, rawJSON{&v.Pages}, rawJSON{&v.Ext}, jsonText{v.PageList},
 		jsonText{v.UsedPrivacyAPIs}, jsonText{v.DeclaredPrivacyAPIs}, nanos(v.ScanDoneAt),
-		nanos(v.CreatedAt))
+		nanos(v.CreatedAt)}
+}
+
+var createVersionSQL = `INSERT INTO versions (` + versionInsert + `) VALUES (` +
+	strings.TrimSuffix(strings.Repeat("?, ", len(versionTypes)), ", ") + `) RETURNING id`
+
+func (t *tx) CreateVersion(v *miniship.Version) (err error) {
+	v.ID, err = t.insertID(createVersionSQL, versionArgs(v)...)
 	return err
 }
 
