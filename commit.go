@@ -10,6 +10,21 @@ type CommitTx interface {
 	// program and whether the template is in the platform's library.
 	// ErrNotFound when the mini program does not exist.
 	LockForCommit(platformAppID, authorizerAppID string, templateID int64) (*CommitState, error)
+	// CreateVersionIf is CreateVersion in one statement that stores v only
+	// if, as it runs, c holds; ok is false when it stored nothing, and the
+	// caller takes the path that tells why (LockForCommit).
+	CreateVersionIf(v *Version, c CommitCheck) (ok bool, err error)
+}
+
+// CommitCheck is what the common commit finds, checked by CreateVersionIf
+// in its statement: no commit claim, the grants revision the engine ran on,
+// the template undeleted in the platform's library, and the platform's
+// grant the one the caller's token came from, holding Perm (0: any).
+type CommitCheck struct {
+	GrantsRev      int64
+	Generation     int64
+	TokenCreatedAt time.Time
+	Perm           int
 }
 
 // CommitState is what LockForCommit read.

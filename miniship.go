@@ -310,6 +310,12 @@ type EventAttempt struct {
 // errcode answered leaves nothing stored half-way.
 type Store interface {
 	View(ctx context.Context, fn func(Tx) error) error
+	// Read runs fn's reads each on its own, without a transaction: cheaper
+	// than View, for reads that need not see one snapshot.
+	Read(ctx context.Context, fn func(Tx) error) error
+	// UpdateOne is Update for a function that runs a single statement,
+	// which needs no transaction around it to be atomic.
+	UpdateOne(ctx context.Context, fn func(Tx) error) error
 	Update(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }
@@ -343,6 +349,8 @@ type Tx interface {
 
 	CreateAuthorizer(a *Authorizer) error
 	GetAuthorizer(appid string) (*Authorizer, error)
+	// AuthorizerCategories reads only the mini program's categories.
+	AuthorizerCategories(appid string) ([]Category, error)
 	// LockAuthorizer reads the mini program for update: the per-mini-program
 	// serialisation point of every state change.
 	LockAuthorizer(appid string) (*Authorizer, error)
@@ -367,6 +375,8 @@ type Tx interface {
 	CreateVersion(v *Version) error // sets v.ID
 	GetVersion(id int64) (*Version, error)
 	LatestVersion(authorizerAppID string) (*Version, error)
+	// HasVersion reports whether anything was committed, without reading it.
+	HasVersion(authorizerAppID string) (bool, error)
 
 	CreateAudit(a *Audit) error // sets a.ID
 	GetAudit(id int64) (*Audit, error)

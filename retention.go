@@ -23,6 +23,11 @@ type RetentionTx interface {
 	// of minutes before minute and per-call daily counters
 	// ("call:…:2006-01-02") of days before day.
 	PruneCounters(minute, day string, limit int) (int64, error)
+	// PruneQuotaCounters deletes the quota counters of months before month
+	// ("…:2006-01") and of days before day ("…:2006-01-02"), and the
+	// failed sign-in counters ("consent-fail:<code>") of pre-auth codes that
+	// are gone.
+	PruneQuotaCounters(month, day string, limit int) (int64, error)
 	// TableSizes counts the rows of every table.
 	TableSizes() (map[string]int64, error)
 }

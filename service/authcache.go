@@ -14,9 +14,10 @@ import (
 // reissued; only the sweep deletes it, a day after it expired), so each
 // server keeps the ones it has seen in memory and reads the store only for
 // a token it does not know. What can change, the grant behind an authorizer
-// token, is never cached: it is read in a transaction of the request itself
-// (Authenticate's, or, for the endpoints that take it, the endpoint's own),
-// so a revoke on any instance is refused on every instance at once.
+// token, is never cached: every request reads it from the store (in
+// Authenticate, or, for the endpoints that take it, in the endpoint's own
+// transaction or Read), so a revoke on any instance is refused on every
+// instance at once.
 
 // cacheSize bounds each in-memory cache; past it an arbitrary entry goes,
 // and a request for it reads the store again.
@@ -127,7 +128,7 @@ func (s *Service) lookupToken(ctx context.Context, token string, want miniship.T
 		t = nil
 	}
 	if t == nil {
-		err := s.view(ctx, func(tx miniship.Tx) (err error) {
+		err := s.read(ctx, func(tx miniship.Tx) (err error) {
 			t, err = tx.GetToken(want, token)
 			if errors.Is(err, miniship.ErrNotFound) {
 				return s.wrongToken(tx, token, want)

@@ -248,6 +248,15 @@ func experience(tx miniship.Tx, appid string) (*miniship.Version, error) {
 	return v, notFound(err, wxerr.NoExperienceVersion, "")
 }
 
+// hasExperience is experience for callers that need only its existence.
+func hasExperience(tx miniship.Tx, appid string) error {
+	ok, err := tx.HasVersion(appid)
+	if err == nil && !ok {
+		err = wxerr.New(wxerr.NoExperienceVersion, "")
+	}
+	return err
+}
+
 // GetPage lists the pages of the committed code.
 func (s *Service) GetPage(ctx context.Context, c *Caller) ([]string, error) {
 	var pages []string
@@ -294,14 +303,11 @@ const MaxQRLink = 2331
 // GetCategory lists the mini program's categories.
 func (s *Service) GetCategory(ctx context.Context, c *Caller) ([]miniship.Category, error) {
 	var cats []miniship.Category
-	err := s.view(ctx, func(tx miniship.Tx) error {
+	err := s.read(ctx, func(tx miniship.Tx) (err error) {
 		if err := s.checkGrant(tx, c); err != nil {
 			return err
 		}
-		a, err := tx.GetAuthorizer(c.AuthorizerAppID)
-		if err == nil {
-			cats = a.Categories
-		}
+		cats, err = tx.AuthorizerCategories(c.AuthorizerAppID)
 		return err
 	})
 	if cats == nil {

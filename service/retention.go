@@ -60,8 +60,9 @@ type Pruned map[string]int64
 
 // Prune deletes the history past its retention (Config.RetainHistory,
 // Config.RetainEvents; negative keeps it for ever), in batches of
-// sweepBatch rows, each its own transaction. Old per-minute and per-call
-// daily counters go too: their period is over.
+// sweepBatch rows, each its own transaction. Counters whose period is over
+// go too: per-minute, per-call daily, monthly and daily quotas, and failed
+// sign-ins of pre-auth codes that are gone.
 func (s *Service) Prune(ctx context.Context) (Pruned, error) {
 	now := s.Now()
 	out := Pruned{}
@@ -90,6 +91,14 @@ func (s *Service) Prune(ctx context.Context) (Pruned, error) {
 	minute := now.UTC().Add(-time.Hour).Format("2006-01-02T15:04")
 	day := now.In(chinaTime).AddDate(0, 0, -2).Format("2006-01-02")
 	errs = append(errs, run("counters", func(tx miniship.Tx) (int64, error) { return tx.PruneCounters(minute, day, sweepBatch) }))
+	// Quotas count the current month or day; the one before stays for a
+	// clock that steps back over the boundary. A failed sign-in counts
+	// against a pre-auth code, and goes when the code has.
+	china := now.In(chinaTime)
+	month := time.Date(china.Year(), china.Month()-1, 1, 0, 0, 0, 0, chinaTime).Format("2006-01")
+	errs = append(errs, run("counters", func(tx miniship.Tx) (int64, error) {
+		return tx.PruneQuotaCounters(month, day, sweepBatch)
+	}))
 	return out, errors.Join(errs...)
 }
 

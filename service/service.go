@@ -233,6 +233,12 @@ func (s *Service) view(ctx context.Context, fn func(miniship.Tx) error) error {
 	return s.store.View(ctx, fn)
 }
 
+// read is view for reads that need not see one snapshot (Store.Read): a
+// grant check and the row a request reads.
+func (s *Service) read(ctx context.Context, fn func(miniship.Tx) error) error {
+	return s.store.Read(ctx, fn)
+}
+
 func (s *Service) update(ctx context.Context, fn func(miniship.Tx) error) error {
 	return s.store.Update(ctx, fn)
 }

@@ -31,7 +31,7 @@ func (s *Service) Authenticate(ctx context.Context, token string, want miniship.
 	if err != nil || c.pending == nil {
 		return c, err
 	}
-	err = s.view(ctx, func(tx miniship.Tx) error { return s.checkGrant(tx, c) })
+	err = s.read(ctx, func(tx miniship.Tx) error { return s.checkGrant(tx, c) })
 	c.pending = nil
 	return c, err
 }

@@ -28,6 +28,12 @@ func (t *tx) GetAuthorizer(appid string) (*miniship.Authorizer, error) {
 	return one(t, scanAuthorizer, `SELECT `+authorizerRead+` FROM authorizers WHERE appid = ?`, appid)
 }
 
+func (t *tx) AuthorizerCategories(appid string) ([]miniship.Category, error) {
+	var cats []miniship.Category
+	err := t.row(`SELECT categories FROM authorizers WHERE appid = ?`, []any{appid}, jsonText{&cats})
+	return cats, err
+}
+
 // LockAuthorizer reads the mini program and, inside Update on PostgreSQL,
 // locks its row until the transaction ends: a second LockAuthorizer of the
 // same mini program, from any process, waits. On SQLite the writer's
@@ -65,7 +71,7 @@ const authorizationCols = `platform_appid, authorizer_appid, permission_sets, re
 	created_at, updated_at, generation`
 
 func scanAuthorization(r scanner, a *miniship.Authorization) error {
-	return r.Scan(&a.PlatformAppID, &a.AuthorizerAppID, jsonText{&a.PermissionSets}, &a.RefreshToken,
+	return r.Scan(&a.PlatformAppID, &a.AuthorizerAppID, intList{&a.PermissionSets}, &a.RefreshToken,
 		(*nanos)(&a.CreatedAt), (*nanos)(&a.UpdatedAt), &a.Generation)
 }
 

@@ -191,8 +191,10 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 	n := max(4, runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
-	return &Store{d: sqliteDialect, writer: writer, reader: reader,
-		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader)}, nil
+	s := &Store{d: sqliteDialect, writer: writer, reader: reader,
+		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader)}
+	s.batch = &batcher{s: s}
+	return s, nil
 }
 
 // --- PostgreSQL -----------------------------------------------------------

@@ -61,6 +61,15 @@ func (t *tx) PruneCounters(minute, day string, n int) (int64, error) {
 		ORDER BY name LIMIT ?)`, minute, day, n)
 }
 
+func (t *tx) PruneQuotaCounters(month, day string, n int) (int64, error) {
+	return t.deleted(`DELETE FROM counters WHERE name IN (SELECT name FROM counters c
+		WHERE (name LIKE '%:____-__' AND substr(name, length(name) - 6) < ?)
+		OR (name LIKE '%:____-__-__' AND substr(name, length(name) - 9) < ?)
+		OR (name LIKE 'consent-fail:%' AND NOT EXISTS (SELECT 1 FROM tokens k
+			WHERE k.kind = 'pre_auth_code' AND k.value = substr(c.name, 14)))
+		ORDER BY name LIMIT ?)`, month, day, n)
+}
+
 // storageTables are the tables TableSizes counts.
 var storageTables = []string{"platforms", "tokens", "authorizers", "authorizations", "drafts", "templates",
 	"versions", "audits", "releases", "gray_plans", "counters", "media", "events", "event_attempts"}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 )
 
@@ -91,6 +92,9 @@ func (t *tx) stmt(q string) *sql.Stmt {
 		return nil
 	}
 	if st := t.stmts.get(q); st != nil {
+		if t.tx == nil { // Read: the pool's statement itself
+			return st
+		}
 		return t.tx.StmtContext(t.ctx, st)
 	}
 	t.missed = append(t.missed, q)
@@ -98,8 +102,14 @@ func (t *tx) stmt(q string) *sql.Stmt {
 }
 
 func (t *tx) execContext(q string, args []any) (sql.Result, error) {
+	if err := t.allow(q); err != nil {
+		return nil, err // exec records it through fail
+	}
 	if st := t.stmt(q); st != nil {
 		return st.ExecContext(t.ctx, args...)
+	}
+	if t.tx == nil {
+		return t.db.ExecContext(t.ctx, t.d.rebind(q), args...)
 	}
 	return t.tx.ExecContext(t.ctx, t.d.rebind(q), args...)
 }
@@ -108,12 +118,58 @@ func (t *tx) queryRowContext(q string, args []any) *sql.Row {
 	if st := t.stmt(q); st != nil {
 		return st.QueryRowContext(t.ctx, args...)
 	}
-	return t.tx.QueryRowContext(t.ctx, t.d.rebind(q), args...)
+	return t.runner().QueryRowContext(t.ctx, t.d.rebind(q), args...)
 }
 
 func (t *tx) queryContext(q string, args []any) (*sql.Rows, error) {
+	if err := t.allow(q); err != nil {
+		return nil, err
+	}
 	if st := t.stmt(q); st != nil {
 		return st.QueryContext(t.ctx, args...)
 	}
-	return t.tx.QueryContext(t.ctx, t.d.rebind(q), args...)
+	return t.runner().QueryContext(t.ctx, t.d.rebind(q), args...)
+}
+
+// runner is what an unprepared statement runs on: the transaction, or in
+// Read the pool.
+func (t *tx) runner() interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+} {
+	if t.tx == nil {
+		return t.db
+	}
+	return t.tx
+}
+
+// allow refuses what a statement outside a transaction may not do: write
+// in Read, or be the second of UpdateOne.
+func (t *tx) allow(q string) error {
+	if t.one {
+		if t.ran {
+			return errTwoStatements
+		}
+		t.ran = true
+		return nil
+	}
+	if t.tx == nil && !isSelect(q) {
+		return errWriteInRead
+	}
+	return nil
+}
+
+// errTwoStatements refuses a second statement in UpdateOne, which has no
+// transaction to make two atomic.
+var errTwoStatements = errors.New("sqlstore: a second statement inside UpdateOne")
+
+// errWriteInRead refuses a write inside Read, which has no transaction to
+// make it atomic (SQLite's readers refuse writes anyway; PostgreSQL's pool
+// would not).
+var errWriteInRead = errors.New("sqlstore: a write inside Read")
+
+// isSelect tells a read from an INSERT … RETURNING run as a query.
+func isSelect(q string) bool {
+	q = strings.TrimLeft(q, " \t\n")
+	return len(q) >= 6 && (strings.EqualFold(q[:6], "SELECT") || strings.EqualFold(q[:4], "WITH"))
 }

@@ -59,6 +59,8 @@ type Store struct {
 	reader *sql.DB // SQLite: a pool of read-only connections; PostgreSQL: the pool
 
 	writerStmts, readerStmts *stmtCache // prepared statements; nil on PostgreSQL
+
+	batch *batcher // SQLite: Updates as a group commit; nil on PostgreSQL
 }
 
 var _ miniship.Store = (*Store)(nil)
@@ -105,9 +107,52 @@ func (s *Store) View(ctx context.Context, fn func(miniship.Tx) error) error {
 	return s.run(ctx, s.reader, s.readerStmts, &s.d.viewOpts, false, fn)
 }
 
+// Read runs fn's statements each on its own, outside any transaction: no
+// BEGIN and COMMIT (two round trips on PostgreSQL), but two statements may
+// see different states of the database. It is for the hot reads whose
+// statements need not agree: a grant check and the one row the request
+// reads, where a revoke between the two is as if it came just after. fn
+// must not write (its statements fail).
+func (s *Store) Read(ctx context.Context, fn func(miniship.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := &tx{ctx: ctx, db: s.reader, d: s.d, stmts: s.readerStmts}
+	err := fn(t)
+	if len(t.missed) > 0 {
+		s.readerStmts.prepare(ctx, s.d, t.missed)
+	}
+	if err == nil && t.err != nil {
+		err = t.err
+	}
+	return err
+}
+
+// UpdateOne is Update for a function that runs one statement, atomic by
+// itself: PostgreSQL runs it without BEGIN and COMMIT (one round trip
+// instead of three), SQLite as Update, in its group commit. A second
+// statement fails. fn does not run again on a transient conflict.
+func (s *Store) UpdateOne(ctx context.Context, fn func(miniship.Tx) error) error {
+	if s.batch != nil {
+		return s.batch.update(ctx, fn, true)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := &tx{ctx: ctx, db: s.writer, d: s.d, write: true, one: true, stmts: s.writerStmts}
+	err := fn(t)
+	if err == nil && t.err != nil {
+		err = t.err
+	}
+	return err
+}
+
 // Update runs fn in a read-write transaction, committed when fn returns nil.
 // fn may run again if the database reports a transient conflict.
 func (s *Store) Update(ctx context.Context, fn func(miniship.Tx) error) error {
+	if s.batch != nil {
+		return s.batch.update(ctx, fn, false)
+	}
 	return s.run(ctx, s.writer, s.writerStmts, &s.d.updateOpts, true, fn)
 }
 

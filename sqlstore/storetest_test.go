@@ -45,6 +45,8 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"DeadlockRetry", testDeadlockRetry},
 		{"AuthorizerSecret", testAuthorizerSecret}, {"AuthorizationList", testAuthorizationList}, {"ManualClock", testManualClock},
 		{"GrantGenerations", testGrantGenerations}, {"LockForCommit", testLockForCommit}, // commit_test.go
+		{"Read", testRead}, {"CreateVersionIf", testCreateVersionIf}, // read_test.go, commitif_test.go
+		{"PruneQuotaCounters", testPruneQuotaCounters}, // retention_quota_test.go
 	}
 	tests = append(tests, domainSuite...)
 	for _, tc := range tests {

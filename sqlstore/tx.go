@@ -19,7 +19,10 @@ import (
 // list, scan function and queries together.
 type tx struct {
 	ctx   context.Context // every statement runs under the transaction's context
-	tx    *sql.Tx
+	tx    *sql.Tx         // nil in Read and UpdateOne, whose statements run on db, each on its own
+	db    *sql.DB
+	one   bool // UpdateOne: a single statement
+	ran   bool // UpdateOne: the statement ran
 	d     *dialect
 	write bool  // inside Update: reads may lock rows
 	err   error // the first failed statement; the transaction is spent after it
@@ -92,6 +95,9 @@ func (t *tx) row(q string, args []any, dest ...any) error {
 	if t.err != nil {
 		return t.err
 	}
+	if err := t.allow(q); err != nil {
+		return t.fail(q, err)
+	}
 	err := t.queryRowContext(q, args).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return miniship.ErrNotFound
@@ -106,6 +112,9 @@ func (t *tx) row(q string, args []any, dest ...any) error {
 func one[T any](t *tx, scan func(scanner, *T) error, q string, args ...any) (*T, error) {
 	if t.err != nil {
 		return nil, t.err
+	}
+	if err := t.allow(q); err != nil {
+		return nil, t.fail(q, err)
 	}
 	v := new(T)
 	err := scan(t.queryRowContext(q, args), v)

@@ -1,6 +1,10 @@
 package sqlstore
 
-import "github.com/miniship/miniship"
+import (
+	"strings"
+
+	"github.com/miniship/miniship"
+)
 
 // Newest first means highest id first: ids follow commit order, while the
 // times are the service's clock, which tests and twins move by hand.
@@ -18,15 +22,28 @@ func scanVersion(r scanner, v *miniship.Version) error {
 		(*nanos)(&v.ScanDoneAt), (*nanos)(&v.CreatedAt), &v.Derived)
 }
 
-func (t *tx) CreateVersion(v *miniship.Version) (err error) {
-	v.ID, err = t.insertID(`INSERT INTO versions (authorizer_appid, platform_appid, template_id,
-		user_version, user_desc, ext_json, app, pages, ext, page_list, used_privacy_apis,
-		declared_privacy_apis, scan_done_at, created_at, derived)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		v.AuthorizerAppID, v.PlatformAppID, v.TemplateID, v.UserVersion, v.UserDesc, v.ExtJSON,
+// versionInsert is the column list CreateVersion and CreateVersionIf
+// write; versionTypes their SQL types (PostgreSQL types the parameters of
+// an INSERT … SELECT by casts) and versionArgs their values, in order.
+const versionInsert = `authorizer_appid, platform_appid, template_id,
+	user_version, user_desc, ext_json, app, pages, ext, page_list, used_privacy_apis,
+	declared_privacy_apis, scan_done_at, created_at, derived`
+
+var versionTypes = []string{"TEXT", "TEXT", "BIGINT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT", "TEXT",
+	"TEXT", "TEXT", "TEXT", "BIGINT", "BIGINT", "BOOLEAN"}
+
+func versionArgs(v *miniship.Version) []any {
+	return []any{v.AuthorizerAppID, v.PlatformAppID, v.TemplateID, v.UserVersion, v.UserDesc, v.ExtJSON,
 		rawJSON{&v.App}, rawJSON{&v.Pages}, rawJSON{&v.Ext}, jsonText{v.PageList},
 		jsonText{v.UsedPrivacyAPIs}, jsonText{v.DeclaredPrivacyAPIs}, nanos(v.ScanDoneAt),
-		nanos(v.CreatedAt), v.Derived)
+		nanos(v.CreatedAt), v.Derived}
+}
+
+var createVersionSQL = `INSERT INTO versions (` + versionInsert + `) VALUES (` +
+	strings.TrimSuffix(strings.Repeat("?, ", len(versionTypes)), ", ") + `) RETURNING id`
+
+func (t *tx) CreateVersion(v *miniship.Version) (err error) {
+	v.ID, err = t.insertID(createVersionSQL, versionArgs(v)...)
 	return err
 }
 
@@ -37,6 +54,13 @@ func (t *tx) GetVersion(id int64) (*miniship.Version, error) {
 func (t *tx) LatestVersion(authorizerAppID string) (*miniship.Version, error) {
 	return one(t, scanVersion, `SELECT `+versionCols+` FROM versions WHERE authorizer_appid = ?
 		ORDER BY id DESC LIMIT 1`, authorizerAppID)
+}
+
+func (t *tx) HasVersion(authorizerAppID string) (bool, error) {
+	var n int
+	err := t.row(`SELECT COUNT(*) FROM (SELECT 1 FROM versions WHERE authorizer_appid = ? LIMIT 1) v`,
+		[]any{authorizerAppID}, &n)
+	return n > 0, err
 }
 
 // --- audits ---------------------------------------------------------------

@@ -1,0 +1,229 @@
+package sqlstore
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"testing"
+
+	"github.com/miniship/miniship"
+)
+
+// TestBatchIsolation queues 40 Updates behind one that holds the writer,
+// so that they run as group commits of 32 and 8, and checks that each
+// caller gets its own outcome: what failed, panicked, ignored a failed
+// statement or was cancelled stores nothing, and the rest are all stored.
+func TestBatchIsolation(t *testing.T) {
+	s := openSQLiteT(t)
+	before := s.batch.txs.Load()
+
+	held, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error)
+	go func() {
+		first <- s.Update(t.Context(), func(tx miniship.Tx) error {
+			close(held)
+			<-release
+			return tx.CreatePlatform(&miniship.Platform{AppID: "first"})
+		})
+	}()
+	<-held
+
+	const n = 40
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	errBusiness := errors.New("business rule")
+	type outcome struct {
+		err      error
+		panicked any
+	}
+	got := make([]outcome, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() { got[i].panicked = recover() }()
+			ctx := t.Context()
+			if i == 11 {
+				ctx = cancelled
+			}
+			got[i].err = s.Update(ctx, func(tx miniship.Tx) error {
+				if err := tx.CreatePlatform(&miniship.Platform{AppID: fmt.Sprintf("wxp%02d", i)}); err != nil {
+					return err
+				}
+				switch {
+				case i == 7:
+					panic("boom")
+				case i%3 == 0:
+					return errBusiness
+				case i%5 == 1:
+					// A failed statement the function ignores: the
+					// platform and mini program do not exist.
+					_ = tx.PutAuthorization(&miniship.Authorization{PlatformAppID: "none", AuthorizerAppID: "none"})
+				}
+				return nil
+			})
+		})
+	}
+	for { // every caller queued behind the held transaction
+		s.batch.mu.Lock()
+		queued := len(s.batch.queue)
+		s.batch.mu.Unlock()
+		if queued == n {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(release)
+	ok(t, <-first)
+	wg.Wait()
+
+	// The held transaction, then batches of 32 and 8.
+	equal(t, s.batch.txs.Load()-before, int64(3))
+	view(t, s, func(tx miniship.Tx) error {
+		_, err := tx.GetPlatform("first")
+		ok(t, err)
+		for i, o := range got {
+			_, err := tx.GetPlatform(fmt.Sprintf("wxp%02d", i))
+			stored := err == nil
+			var want bool
+			switch {
+			case i == 7:
+				if o.panicked != "boom" {
+					t.Errorf("%d: panic %v reached its caller as %v", i, "boom", o.panicked)
+				}
+			case i == 11:
+				if !errors.Is(o.err, context.Canceled) {
+					t.Errorf("%d: err %v, want context.Canceled", i, o.err)
+				}
+			case i%3 == 0:
+				if !errors.Is(o.err, errBusiness) {
+					t.Errorf("%d: err %v, want the function's", i, o.err)
+				}
+			case i%5 == 1:
+				if !errors.Is(o.err, miniship.ErrNotFound) {
+					t.Errorf("%d: err %v, want the ignored statement's ErrNotFound", i, o.err)
+				}
+			default:
+				ok(t, o.err)
+				want = true
+			}
+			if stored != want {
+				t.Errorf("%d: stored %v, want %v (err %v)", i, stored, want, o.err)
+			}
+		}
+		return nil
+	})
+}
+
+// TestBatchLoneUpdate: an Update that finds the writer idle runs alone, in
+// its own transaction, and a failure rolls all of it back.
+func TestBatchLoneUpdate(t *testing.T) {
+	s := openSQLiteT(t)
+	before := s.batch.txs.Load()
+	err := s.Update(t.Context(), func(tx miniship.Tx) error {
+		ok(t, tx.CreatePlatform(&miniship.Platform{AppID: "a"}))
+		return errors.New("no")
+	})
+	if err == nil || err.Error() != "no" {
+		t.Fatalf("err %v", err)
+	}
+	update(t, s, func(tx miniship.Tx) error { return tx.CreatePlatform(&miniship.Platform{AppID: "b"}) })
+	equal(t, s.batch.txs.Load()-before, int64(2))
+	view(t, s, func(tx miniship.Tx) error {
+		if _, err := tx.GetPlatform("a"); !errors.Is(err, miniship.ErrNotFound) {
+			t.Errorf("a: %v, want not stored", err)
+		}
+		_, err := tx.GetPlatform("b")
+		return err
+	})
+}
+
+// TestSQLiteKillBatched: with 8 writers at once, so that commits are
+// grouped, every commit a process reported survives its kill -9.
+func TestSQLiteKillBatched(t *testing.T) {
+	if path := os.Getenv("SQLSTORE_KILL_BATCHED_CHILD"); path != "" {
+		killBatchedChild(path)
+		return
+	}
+	if testing.Short() {
+		t.Skip("short")
+	}
+	path := filepath.Join(t.TempDir(), "miniship.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteKillBatched$")
+	cmd.Env = append(os.Environ(), "SQLSTORE_KILL_BATCHED_CHILD="+path)
+	out, err := cmd.StdoutPipe()
+	ok(t, err)
+	ok(t, cmd.Start())
+	lines := bufio.NewScanner(out)
+	acked := make([]int, killWriters)
+	total := 0
+	for lines.Scan() {
+		var w, n int
+		if _, err := fmt.Sscanf(lines.Text(), "%d %d", &w, &n); err != nil || w < 0 || w >= killWriters {
+			continue
+		}
+		acked[w] = max(acked[w], n)
+		if total++; total == 800 {
+			ok(t, cmd.Process.Kill()) // SIGKILL: no cleanup, no final fsync
+		}
+	}
+	_ = cmd.Wait()
+	if total < 800 {
+		t.Fatalf("child acknowledged only %d commits", total)
+	}
+	s, err := OpenSQLite(t.Context(), path)
+	ok(t, err)
+	defer s.Close()
+	found := 0
+	view(t, s, func(tx miniship.Tx) error {
+		for w, a := range acked {
+			got, err := tx.GetCounter(fmt.Sprintf("n%d", w))
+			ok(t, err)
+			found += got
+			// A writer may have committed one more than it managed to report.
+			if got < a || got > a+1 {
+				t.Errorf("writer %d: counter %d after kill, child acknowledged %d", w, got, a)
+			}
+		}
+		return nil
+	})
+	t.Logf("%d acknowledged commits, %d found after kill -9", total, found)
+}
+
+const killWriters = 8
+
+// killBatchedChild runs killWriters writers that commit forever, each
+// reporting "writer n" once its commit returned.
+func killBatchedChild(path string) {
+	s, err := OpenSQLite(context.Background(), path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	var mu sync.Mutex // one line per write to the unbuffered stdout
+	for w := range killWriters {
+		go func() {
+			key := fmt.Sprintf("n%d", w)
+			for {
+				var n int
+				err := s.Update(context.Background(), func(tx miniship.Tx) (err error) {
+					n, err = tx.AddCounter(key, 1)
+					return err
+				})
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(2)
+				}
+				mu.Lock()
+				fmt.Printf("%d %d\n", w, n)
+				mu.Unlock()
+			}
+		}()
+	}
+	select {}
+}
