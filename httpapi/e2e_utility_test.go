@@ -1,13 +1,11 @@
 package httpapi_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/httpapi"
 	"github.com/miniship/miniship/mstest"
 )
@@ -111,22 +109,7 @@ func BenchmarkAuthorizerList(b *testing.B) {
 	s := mstest.New(b, mstest.Options{})
 	p := s.Platform(b, nil)
 	const n = 100000
-	now := s.Clock.Now()
-	if err := s.Store.Update(context.Background(), func(tx miniship.Tx) error {
-		for i := range n {
-			id := fmt.Sprintf("wxbench%09d", i)
-			if err := tx.CreateAuthorizer(&miniship.Authorizer{AppID: id, CreatedAt: now}); err != nil {
-				return err
-			}
-			at := now.Add(time.Duration(i) * time.Millisecond)
-			if err := tx.PutAuthorization(&miniship.Authorization{PlatformAppID: p.AppID, AuthorizerAppID: id, RefreshToken: "r" + id, CreatedAt: at, UpdatedAt: at}); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	s.SeedApps(b, mstest.Seed{Apps: n, Platform: p.AppID})
 	ctoken := componentTokenB(b, s, p.AppID, p.Secret)
 	q := url.Values{"component_access_token": {ctoken}}
 	// The floor: the same call for a platform with one authorizer, in the
