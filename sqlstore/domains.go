@@ -90,9 +90,12 @@ func prefixCols(alias, cols string) string {
 	return strings.Join(fields, ", ")
 }
 
+// CountAuthorizations reads the count the triggers of migration 00070 keep
+// in the grants' own transactions: one row, however many grants.
 func (t *tx) CountAuthorizations(platformAppID string) (int, error) {
 	var n int
-	err := t.row(`SELECT COUNT(*) FROM authorizations WHERE platform_appid = ?`, []any{platformAppID}, &n)
+	err := t.row(`SELECT COALESCE((SELECT n FROM authorization_counts WHERE platform_appid = ?), 0)`,
+		[]any{platformAppID}, &n)
 	return n, err
 }
 
