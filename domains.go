@@ -83,6 +83,10 @@ type UtilityTx interface {
 	// order (created_at, then appid) from offset, at most limit of them.
 	PageAuthorizations(platformAppID string, offset, limit int) ([]*Authorization, error)
 	CountAuthorizations(platformAppID string) (int, error)
+	// ListAuthorizationsAfter lists at most limit of the platform's grants
+	// in authorizer appid order, from the first appid after afterAppID
+	// ("" for the first page): a keyset page, the same cost at any depth.
+	ListAuthorizationsAfter(platformAppID, afterAppID string, limit int) ([]*Authorization, error)
 	// GetAuthorizerOption returns ErrNotFound for an option never set.
 	GetAuthorizerOption(authorizerAppID, name string) (string, error)
 	PutAuthorizerOption(authorizerAppID, name, value string) error

@@ -81,6 +81,14 @@ func (t *tx) PageAuthorizations(platformAppID string, offset, n int) ([]*minishi
 		platformAppID, n, offset, platformAppID)
 }
 
+// ListAuthorizationsAfter seeks in the primary key (platform_appid,
+// authorizer_appid) and reads the page's rows only.
+func (t *tx) ListAuthorizationsAfter(platformAppID, afterAppID string, n int) ([]*miniship.Authorization, error) {
+	return all(t, scanAuthorization, `SELECT `+authorizationCols+` FROM authorizations
+		WHERE platform_appid = ? AND authorizer_appid > ? ORDER BY authorizer_appid LIMIT ?`,
+		platformAppID, afterAppID, n)
+}
+
 // prefixCols qualifies a column list with a table alias.
 func prefixCols(alias, cols string) string {
 	fields := strings.Split(cols, ",")
