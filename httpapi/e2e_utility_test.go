@@ -1,11 +1,13 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"testing"
 	"time"
 
+	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/httpapi"
 	"github.com/miniship/miniship/mstest"
 )
@@ -103,8 +105,11 @@ func testComponentUtilities(t *testing.T, database string) {
 }
 
 // BenchmarkAuthorizerList pages api_get_authorizer_list over the wire on a
-// platform with 100,000 authorizers: the last page (offset 99,500, count
-// 500), which an offset scan of the table would make the slowest.
+// platform with 100,000 authorizers: first and last pages asked again and
+// again (a page asked before starts from its remembered key), deep offsets
+// asked once each (skipped in the index), and walks from offset 0 to the
+// end page after page, as a client lists them (each page starts from where
+// the previous one ended).
 func BenchmarkAuthorizerList(b *testing.B) {
 	s := mstest.New(b, mstest.Options{})
 	p := s.Platform(b, nil)
@@ -112,25 +117,56 @@ func BenchmarkAuthorizerList(b *testing.B) {
 	s.SeedApps(b, mstest.Seed{Apps: n, Platform: p.AppID})
 	ctoken := componentTokenB(b, s, p.AppID, p.Secret)
 	q := url.Values{"component_access_token": {ctoken}}
-	// The floor: the same call for a platform with one authorizer, in the
-	// same run, so the numbers read as ratios on a loaded machine.
-	small := s.Platform(b, nil)
-	s.MiniProgram(b, small.AppID, nil)
-	qs := url.Values{"component_access_token": {componentTokenB(b, s, small.AppID, small.Secret)}}
-	b.Run("floor=1 authorizer", func(b *testing.B) {
-		body := fmt.Sprintf(`{"component_appid":%q,"offset":0,"count":10}`, small.AppID)
-		for b.Loop() {
-			rawCallB(b, s, "POST", "/cgi-bin/component/api_get_authorizer_list", qs, body)
+	// The floors: the same calls for platforms with one and with 500
+	// authorizers, in the same run, so the numbers read as ratios on a
+	// loaded machine.
+	one, five := s.Platform(b, nil), s.Platform(b, nil)
+	s.MiniProgram(b, one.AppID, nil)
+	for i := range 500 {
+		if _, err := s.Service.Authorize(context.Background(), five.AppID, fmt.Sprintf("wxbench%08d", i), nil); err != nil {
+			b.Fatal(err)
 		}
-	})
+	}
+	for _, f := range []struct {
+		p           *miniship.Platform
+		apps, count int
+	}{{one, 1, 10}, {five, 500, 500}} {
+		qf := url.Values{"component_access_token": {componentTokenB(b, s, f.p.AppID, f.p.Secret)}}
+		b.Run(fmt.Sprintf("floor=%d authorizers/count=%d", f.apps, f.count), func(b *testing.B) {
+			body := fmt.Sprintf(`{"component_appid":%q,"offset":0,"count":%d}`, f.p.AppID, f.count)
+			for b.Loop() {
+				rawCallB(b, s, "POST", "/cgi-bin/component/api_get_authorizer_list", qf, body)
+			}
+		})
+	}
+	page := func(b *testing.B, off, count int) {
+		body := fmt.Sprintf(`{"component_appid":%q,"offset":%d,"count":%d}`, p.AppID, off, count)
+		m := rawCallB(b, s, "POST", "/cgi-bin/component/api_get_authorizer_list", q, body)
+		if l, _ := m["list"].([]any); len(l) != count || m["total_count"] != float64(n) {
+			b.Fatalf("page of %d, total %v", len(l), m["total_count"])
+		}
+	}
 	for _, c := range []struct{ off, count int }{{0, 10}, {n - 10, 10}, {0, 500}, {n - 500, 500}} {
 		b.Run(fmt.Sprintf("offset=%d/count=%d", c.off, c.count), func(b *testing.B) {
-			body := fmt.Sprintf(`{"component_appid":%q,"offset":%d,"count":%d}`, p.AppID, c.off, c.count)
 			for b.Loop() {
-				m := rawCallB(b, s, "POST", "/cgi-bin/component/api_get_authorizer_list", q, body)
-				if l, _ := m["list"].([]any); len(l) != c.count {
-					b.Fatalf("page of %d", len(l))
-				}
+				page(b, c.off, c.count)
+			}
+		})
+	}
+	// A deep offset asked for the first time still skips in the index.
+	b.Run("cold offset=99,990-k/count=10", func(b *testing.B) {
+		k := 0
+		for b.Loop() {
+			page(b, n-10-k%50000, 10)
+			k++
+		}
+	})
+	for _, count := range []int{10, 500} {
+		b.Run(fmt.Sprintf("walk/count=%d", count), func(b *testing.B) {
+			off := 0
+			for b.Loop() {
+				page(b, off, count)
+				off = (off + count) % n
 			}
 		})
 	}

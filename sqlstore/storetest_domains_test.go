@@ -16,7 +16,7 @@ var domainSuite = []struct {
 	{"Domains", testDomains},
 	{"Testers", testTesters},
 	{"AuthorizationPages", testAuthorizationPages},
-	{"AuthorizationCount", testAuthorizationCount}, // authcount_test.go
+	{"AuthorizationCount", testAuthorizationCount}, {"AuthorizationRev", testAuthorizationRev}, // authcount_test.go
 	{"AuthorizerOptions", testAuthorizerOptions},
 	{"DeleteCounters", testDeleteCounters},
 }
