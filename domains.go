@@ -83,6 +83,17 @@ type UtilityTx interface {
 	// order (created_at, then appid) from offset, at most limit of them.
 	PageAuthorizations(platformAppID string, offset, limit int) ([]*Authorization, error)
 	CountAuthorizations(platformAppID string) (int, error)
+	// CountAuthorizationsRev is the count with the revision of the order,
+	// which moves whenever a grant goes or comes anywhere but last: while
+	// it stays, the grant at each offset stays.
+	CountAuthorizationsRev(platformAppID string) (n int, rev int64, err error)
+	// PageAuthorizationsFrom is PageAuthorizations from the grant after
+	// (afterCreated, afterAppID) in the same order, not from an offset.
+	PageAuthorizationsFrom(platformAppID string, afterCreated time.Time, afterAppID string, limit int) ([]*Authorization, error)
+	// ListAuthorizationsAfter lists at most limit of the platform's grants
+	// in authorizer appid order, from the first appid after afterAppID
+	// ("" for the first page): a keyset page, the same cost at any depth.
+	ListAuthorizationsAfter(platformAppID, afterAppID string, limit int) ([]*Authorization, error)
 	// GetAuthorizerOption returns ErrNotFound for an option never set.
 	GetAuthorizerOption(authorizerAppID, name string) (string, error)
 	PutAuthorizerOption(authorizerAppID, name, value string) error

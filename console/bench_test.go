@@ -1,8 +1,6 @@
 package console_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/mstest"
 )
 
@@ -101,40 +98,9 @@ func envInt(k string, def int) int {
 	return def
 }
 
-// seed writes apps mini programs and versions versions spread over them,
-// in batches of one transaction each.
+// seed writes apps mini programs with versions/apps versions each (at
+// least one), in bulk statements of one transaction per batch.
 func seed(b *testing.B, s *mstest.Server, apps, versions int) {
-	start := time.Now()
-	ctx := context.Background()
-	app := json.RawMessage(`{"pages":["pages/index/index","pages/store/store"],"window":{"navigationBarTitleText":"Shop"}}`)
-	const batch = 5000
-	for i := 0; i < apps; i += batch {
-		err := s.Store.Update(ctx, func(tx miniship.Tx) error {
-			for j := i; j < min(i+batch, apps); j++ {
-				if err := tx.CreateAuthorizer(&miniship.Authorizer{AppID: fmt.Sprintf("wxbench%08d", j), Nickname: fmt.Sprintf("Shop %d", j), VisitStatus: 1}); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	for i := 0; i < versions; i += batch {
-		err := s.Store.Update(ctx, func(tx miniship.Tx) error {
-			for j := i; j < min(i+batch, versions); j++ {
-				v := &miniship.Version{AuthorizerAppID: fmt.Sprintf("wxbench%08d", j%apps), PlatformAppID: "wxp", TemplateID: 1,
-					UserVersion: fmt.Sprintf("1.0.%d", j/apps), App: app, Pages: json.RawMessage(`{}`), Ext: json.RawMessage(`null`)}
-				if err := tx.CreateVersion(v); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.Logf("seeded %d mini programs and %d versions in %s", apps, versions, time.Since(start).Round(time.Second))
+	took := s.SeedApps(b, mstest.Seed{Apps: apps, Versions: max(1, versions/apps)})
+	b.Logf("seeded %d mini programs and %d versions in %s", apps, max(1, versions/apps)*apps, took.Round(time.Second))
 }

@@ -265,6 +265,8 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 
 	// The platform's authorizations, as rollout --admin-key reads them.
 	e.admin("GET", "/miniship/v1/platforms/"+e.p.AppID+"/authorizations", nil)
+	e.admin("GET", "/miniship/v1/platforms/"+e.p.AppID+"/authorizations?limit=1&after=wx", nil)
+	e.admin("GET", "/miniship/v1/platforms/"+e.p.AppID+"/authorizations?limit=-1", nil) // 400
 	noKey("GET", "/miniship/v1/platforms/"+e.p.AppID+"/authorizations")
 
 	// Storage.
@@ -282,6 +284,7 @@ func TestOpenAPIValidatesAreaTraffic(t *testing.T) {
 		"POST /miniship/v1/authorizers/{appid}/plugins/{plugin}/decision 200", "POST /miniship/v1/authorizers/{appid}/plugins/{plugin}/decision 409",
 		"GET /miniship/v1/storage 200", "GET /miniship/v1/storage 401", "POST /miniship/v1/storage/prune 200",
 		"GET /miniship/v1/platforms/{appid}/authorizations 200", "GET /miniship/v1/platforms/{appid}/authorizations 401",
+		"GET /miniship/v1/platforms/{appid}/authorizations 400",
 		"POST /cgi-bin/wxopen/getcategoriesbytype 200",
 	} {
 		if v.checked[want] == 0 {

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -175,20 +176,46 @@ func (c *Credentials) RefreshTokenSource(baseURL string) func(func(Target) error
 }
 
 // FetchRefreshTokens streams the refresh tokens of the platform's
-// authorizations from a miniship server's admin API.
+// authorizations from a miniship server's admin API, page by page.
 func FetchRefreshTokens(ctx context.Context, hc *http.Client, baseURL, adminKey, component string, fn func(Target) error) error {
+	return fetchRefreshTokens(ctx, hc, baseURL, adminKey, component, refreshTokensPage, fn)
+}
+
+// refreshTokensPage is the admin list's page size rollout asks for.
+const refreshTokensPage = 1000
+
+func fetchRefreshTokens(ctx context.Context, hc *http.Client, baseURL, adminKey, component string, limit int, fn func(Target) error) error {
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	u := strings.TrimRight(baseURL, "/") + "/miniship/v1/platforms/" + url.PathEscape(component) + "/authorizations"
+	after := ""
+	for {
+		next, err := fetchRefreshTokenPage(ctx, hc, baseURL, adminKey, component, after, limit, fn)
+		if err != nil {
+			return fmt.Errorf("fetch refresh tokens: %w", err)
+		}
+		if next == "" {
+			return nil
+		}
+		after = next
+	}
+}
+
+// fetchRefreshTokenPage streams one page to fn and returns its next_after.
+func fetchRefreshTokenPage(ctx context.Context, hc *http.Client, baseURL, adminKey, component, after string, limit int, fn func(Target) error) (string, error) {
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if after != "" {
+		q.Set("after", after)
+	}
+	u := strings.TrimRight(baseURL, "/") + "/miniship/v1/platforms/" + url.PathEscape(component) + "/authorizations?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
 	if err != nil {
-		return err
+		return "", err
 	}
 	req.Header.Set("Authorization", "Bearer "+adminKey)
 	res, err := hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("fetch refresh tokens: %w", err)
+		return "", err
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
@@ -196,29 +223,37 @@ func FetchRefreshTokens(ctx context.Context, hc *http.Client, baseURL, adminKey,
 			Error string `json:"error"`
 		}
 		json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&e)
-		return fmt.Errorf("fetch refresh tokens: HTTP %d %s", res.StatusCode, e.Error)
+		return "", fmt.Errorf("HTTP %d %s", res.StatusCode, e.Error)
 	}
-	// Streamed: the list grows with the fleet.
+	// Streamed: a page may be large.
 	dec := json.NewDecoder(res.Body)
 	if err := expect(dec, json.Delim('{')); err != nil {
-		return fmt.Errorf("fetch refresh tokens: %w", err)
+		return "", err
 	}
+	next := ""
 	for dec.More() {
 		var key string
 		if t, err := dec.Token(); err != nil {
-			return fmt.Errorf("fetch refresh tokens: %w", err)
+			return "", err
 		} else {
 			key, _ = t.(string)
 		}
-		if key != "authorizations" {
+		switch key {
+		case "next_after":
+			if err := dec.Decode(&next); err != nil {
+				return "", err
+			}
+			continue
+		case "authorizations":
+		default:
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
-				return fmt.Errorf("fetch refresh tokens: %w", err)
+				return "", err
 			}
 			continue
 		}
 		if err := expect(dec, json.Delim('[')); err != nil {
-			return fmt.Errorf("fetch refresh tokens: %w", err)
+			return "", err
 		}
 		for dec.More() {
 			var a struct {
@@ -226,17 +261,17 @@ func FetchRefreshTokens(ctx context.Context, hc *http.Client, baseURL, adminKey,
 				Refresh string `json:"authorizer_refresh_token"`
 			}
 			if err := dec.Decode(&a); err != nil {
-				return fmt.Errorf("fetch refresh tokens: %w", err)
+				return "", err
 			}
 			if err := fn(Target{AppID: a.AppID, RefreshToken: a.Refresh}); err != nil {
-				return err
+				return "", err
 			}
 		}
 		if err := expect(dec, json.Delim(']')); err != nil {
-			return fmt.Errorf("fetch refresh tokens: %w", err)
+			return "", err
 		}
 	}
-	return nil
+	return next, nil
 }
 
 func expect(dec *json.Decoder, d json.Delim) error {

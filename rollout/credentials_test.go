@@ -47,7 +47,8 @@ func TestCredentials(t *testing.T) {
 
 // TestRefreshTokensFromAdmin: with the admin key, the refresh tokens come
 // from the server's list of the platform's authorizations, exactly those
-// the server issued; a wrong key is an error, not an empty fleet.
+// the server issued, whatever the page size; a wrong key is an error, not
+// an empty fleet.
 func TestRefreshTokensFromAdmin(t *testing.T) {
 	f := newFleet(t, 3, mstest.Options{})
 	want := map[string]string{}
@@ -66,6 +67,20 @@ func TestRefreshTokensFromAdmin(t *testing.T) {
 	})
 	if err != nil || !maps.Equal(got, want) {
 		t.Fatalf("refresh tokens %v, %v; want %v", got, err, want)
+	}
+	// Pages of 1 and 2 (the last one short, or exactly full) give the same.
+	for _, limit := range []int{1, 2, 3} {
+		got := map[string]string{}
+		err := rollout.FetchRefreshTokensPaged(t.Context(), nil, f.srv.URL, f.srv.AdminKey, f.platform.AppID, limit, func(tg rollout.Target) error {
+			if _, dup := got[tg.AppID]; dup {
+				t.Errorf("limit %d: %s twice", limit, tg.AppID)
+			}
+			got[tg.AppID] = tg.RefreshToken
+			return nil
+		})
+		if err != nil || !maps.Equal(got, want) {
+			t.Fatalf("limit %d: refresh tokens %v, %v; want %v", limit, got, err, want)
+		}
 	}
 	c.AdminKey = "wrong"
 	if err := c.RefreshTokenSource(f.srv.URL)(func(rollout.Target) error { return nil }); err == nil {

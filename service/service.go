@@ -153,6 +153,8 @@ type Service struct {
 	tokens tokenCache  // access tokens seen (authcache.go)
 	grants grantsCache // mini programs' engine grants, by revision
 
+	listKeys pageKeys // where authorizer-list pages ended (pagekeys.go)
+
 	// lastMediaSweep is the unix nanos of the last expired-media sweep.
 	lastMediaSweep atomic.Int64
 	lastPrune      atomic.Int64 // unix nanos of the last Prune by the tick

@@ -71,7 +71,8 @@ type AuthorizerList struct {
 
 // ListAuthorizers pages the platform's authorizers in authorization order,
 // which stays stable while pages are fetched (new grants go last). count 0
-// means 10, past 500 is 40170.
+// means 10, past 500 is 40170. total_count is the count the store keeps;
+// a page that starts where an earlier one ended is a seek (pagekeys.go).
 func (s *Service) ListAuthorizers(ctx context.Context, c *Caller, appid string, offset, count int) (*AuthorizerList, error) {
 	if err := checkComponentAppID(c, appid); err != nil {
 		return nil, err
@@ -86,11 +87,31 @@ func (s *Service) ListAuthorizers(ctx context.Context, c *Caller, appid string, 
 	}
 	res := &AuthorizerList{List: []AuthorizerListItem{}}
 	err := s.view(ctx, func(tx miniship.Tx) error {
-		var err error
-		if res.TotalCount, err = tx.CountAuthorizations(appid); err != nil {
+		n, rev, err := tx.CountAuthorizationsRev(appid)
+		if err != nil {
 			return err
 		}
-		as, err := tx.PageAuthorizations(appid, offset, count)
+		res.TotalCount = n
+		var as []*miniship.Authorization
+		k, ok := s.listKeys.get(pageAt{appid, rev, offset})
+		switch {
+		case offset == 0:
+			as, err = tx.PageAuthorizations(appid, 0, count)
+		case ok:
+			as, err = tx.PageAuthorizationsFrom(appid, k.created, k.appid, count)
+		default:
+			// Skipped in the index, from the grant before the page: its
+			// key lets the same offset be asked again at a seek's cost.
+			as, err = tx.PageAuthorizations(appid, offset-1, count+1)
+			if len(as) > 0 {
+				s.listKeys.put(pageAt{appid, rev, offset}, pageKey{as[0].CreatedAt, as[0].AuthorizerAppID})
+				as = as[1:]
+			}
+		}
+		if len(as) > 0 {
+			last := as[len(as)-1]
+			s.listKeys.put(pageAt{appid, rev, offset + len(as)}, pageKey{last.CreatedAt, last.AuthorizerAppID})
+		}
 		for _, a := range as {
 			res.List = append(res.List, AuthorizerListItem{a.AuthorizerAppID, a.RefreshToken, a.CreatedAt.Unix()})
 		}

@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"errors"
 	"strings"
+	"time"
 
 	"github.com/miniship/miniship"
 )
@@ -81,6 +83,23 @@ func (t *tx) PageAuthorizations(platformAppID string, offset, n int) ([]*minishi
 		platformAppID, n, offset, platformAppID)
 }
 
+// PageAuthorizationsFrom seeks to the key in the (platform_appid,
+// created_at, authorizer_appid) index and reads the page from there.
+func (t *tx) PageAuthorizationsFrom(platformAppID string, afterCreated time.Time, afterAppID string, n int) ([]*miniship.Authorization, error) {
+	return all(t, scanAuthorization, `SELECT `+authorizationCols+` FROM authorizations
+		WHERE platform_appid = ? AND created_at >= ? AND (created_at > ? OR authorizer_appid > ?)
+		ORDER BY created_at, authorizer_appid LIMIT ?`,
+		platformAppID, nanos(afterCreated), nanos(afterCreated), afterAppID, n)
+}
+
+// ListAuthorizationsAfter seeks in the primary key (platform_appid,
+// authorizer_appid) and reads the page's rows only.
+func (t *tx) ListAuthorizationsAfter(platformAppID, afterAppID string, n int) ([]*miniship.Authorization, error) {
+	return all(t, scanAuthorization, `SELECT `+authorizationCols+` FROM authorizations
+		WHERE platform_appid = ? AND authorizer_appid > ? ORDER BY authorizer_appid LIMIT ?`,
+		platformAppID, afterAppID, n)
+}
+
 // prefixCols qualifies a column list with a table alias.
 func prefixCols(alias, cols string) string {
 	fields := strings.Split(cols, ",")
@@ -90,10 +109,23 @@ func prefixCols(alias, cols string) string {
 	return strings.Join(fields, ", ")
 }
 
+// CountAuthorizations reads the count the triggers of migration 00070 keep
+// in the grants' own transactions: one row, however many grants.
 func (t *tx) CountAuthorizations(platformAppID string) (int, error) {
-	var n int
-	err := t.row(`SELECT COUNT(*) FROM authorizations WHERE platform_appid = ?`, []any{platformAppID}, &n)
+	n, _, err := t.CountAuthorizationsRev(platformAppID)
 	return n, err
+}
+
+// CountAuthorizationsRev reads the count and the order's revision
+// (migration 00070) in one statement.
+func (t *tx) CountAuthorizationsRev(platformAppID string) (int, int64, error) {
+	var n int
+	var rev int64
+	err := t.row(`SELECT n, rev FROM authorization_counts WHERE platform_appid = ?`, []any{platformAppID}, &n, &rev)
+	if errors.Is(err, miniship.ErrNotFound) {
+		return 0, 0, nil // never granted
+	}
+	return n, rev, err
 }
 
 func (t *tx) GetAuthorizerOption(authorizerAppID, name string) (string, error) {

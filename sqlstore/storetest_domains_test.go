@@ -16,6 +16,7 @@ var domainSuite = []struct {
 	{"Domains", testDomains},
 	{"Testers", testTesters},
 	{"AuthorizationPages", testAuthorizationPages},
+	{"AuthorizationCount", testAuthorizationCount}, {"AuthorizationRev", testAuthorizationRev}, // authcount_test.go
 	{"AuthorizerOptions", testAuthorizerOptions},
 	{"DeleteCounters", testDeleteCounters},
 }
@@ -123,6 +124,10 @@ func testAuthorizationPages(t *testing.T, s miniship.Store) {
 		equal(t, ids(must[[]*miniship.Authorization](t)(tx.PageAuthorizations("wxp", 4, 10))), []string{})
 		equal(t, must[[]*miniship.Authorization](t)(tx.PageAuthorizations("wxp", 0, 4)), want)
 		equal(t, must[int](t)(tx.CountAuthorizations("wxp")), 4)
+		// The admin pages: appid order from after a cursor.
+		equal(t, ids(must[[]*miniship.Authorization](t)(tx.ListAuthorizationsAfter("wxp", "", 3))), []string{"wx0", "wx1", "wx2"})
+		equal(t, ids(must[[]*miniship.Authorization](t)(tx.ListAuthorizationsAfter("wxp", "wx2", 3))), []string{"wx3"})
+		equal(t, ids(must[[]*miniship.Authorization](t)(tx.ListAuthorizationsAfter("wxp", "wx3", 3))), []string{})
 		equal(t, must[int](t)(tx.CountAuthorizations("wxq")), 1)
 		equal(t, must[int](t)(tx.CountAuthorizations("none")), 0)
 		return nil
