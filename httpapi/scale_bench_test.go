@@ -127,7 +127,8 @@ func scaleRun(b *testing.B, apps int) {
 		line := fmt.Sprintf("round %d (load %s):", r+1, strings.Join(strings.Fields(string(avg))[:3], " "))
 		var noop float64
 		for _, c := range calls {
-			wall, lat := load(b, n, c.req)
+			res := load(b, n, c.req)
+			wall, lat := res.wall, res.lat
 			per := float64(wall) / float64(n)
 			if c.name == "noop" {
 				noop = per
