@@ -329,7 +329,8 @@ type Tx interface {
 	GrantTx // privacy guides and applications (grants.go)
 	MediaTx // upload pruning (media.go)
 
-	CommitTx // commit.go
+	CommitTx    // commit.go
+	GrantReadTx // commit.go
 	PushTx
 	MediaTx
 	RetentionTx
@@ -349,8 +350,6 @@ type Tx interface {
 
 	CreateAuthorizer(a *Authorizer) error
 	GetAuthorizer(appid string) (*Authorizer, error)
-	// AuthorizerCategories reads only the mini program's categories.
-	AuthorizerCategories(appid string) ([]Category, error)
 	// LockAuthorizer reads the mini program for update: the per-mini-program
 	// serialisation point of every state change.
 	LockAuthorizer(appid string) (*Authorizer, error)

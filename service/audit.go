@@ -375,21 +375,21 @@ func auditResult(a *miniship.Audit) *AuditStatusResult {
 func (s *Service) AuditStatus(ctx context.Context, c *Caller, auditID int64) (*AuditStatusResult, error) {
 	var res *AuditStatusResult
 	err := s.read(ctx, func(tx miniship.Tx) error {
-		if err := s.checkGrant(tx, c); err != nil {
-			return err
-		}
 		// The mini program's own audit implies a commit (retention keeps
 		// every mini program's latest version), so 86001 is asked only
-		// when there is none.
-		a, err := tx.GetAudit(auditID)
-		if err == nil && a.AuthorizerAppID != c.AuthorizerAppID {
-			err = miniship.ErrNotFound
-		}
+		// when there is none; the grant comes with the audit.
+		a, g, err := tx.AuditWithGrant(c.PlatformAppID, c.AuthorizerAppID, auditID)
 		if err != nil {
+			if err := s.checkGrant(tx, c); err != nil {
+				return err
+			}
 			if err := hasExperience(tx, c.AuthorizerAppID); err != nil {
 				return err
 			}
 			return notFound(err, wxerr.InvalidAuditID, fmt.Sprintf("auditid %d", auditID))
+		}
+		if err := c.checkGrantOf(g); err != nil {
+			return err
 		}
 		res = auditResult(a)
 		return nil

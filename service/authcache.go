@@ -160,6 +160,15 @@ func (s *Service) checkGrant(tx miniship.Tx, c *Caller) error {
 	return c.grant(a)
 }
 
+// checkGrantOf is checkGrant on a grant the request read with its own row
+// (GrantReadTx) rather than on its own.
+func (c *Caller) checkGrantOf(a *miniship.Authorization) error {
+	if c.pending == nil {
+		return nil
+	}
+	return c.grant(a)
+}
+
 // grant judges the authorization found for the caller's token.
 func (c *Caller) grant(a *miniship.Authorization) error {
 	if a == nil {

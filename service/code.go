@@ -303,12 +303,16 @@ const MaxQRLink = 2331
 // GetCategory lists the mini program's categories.
 func (s *Service) GetCategory(ctx context.Context, c *Caller) ([]miniship.Category, error) {
 	var cats []miniship.Category
-	err := s.read(ctx, func(tx miniship.Tx) (err error) {
-		if err := s.checkGrant(tx, c); err != nil {
+	err := s.read(ctx, func(tx miniship.Tx) error {
+		cs, g, err := tx.CategoriesWithGrant(c.PlatformAppID, c.AuthorizerAppID)
+		if err != nil {
+			if gerr := s.checkGrant(tx, c); gerr != nil {
+				return gerr
+			}
 			return err
 		}
-		cats, err = tx.AuthorizerCategories(c.AuthorizerAppID)
-		return err
+		cats = cs
+		return c.checkGrantOf(g)
 	})
 	if cats == nil {
 		cats = []miniship.Category{}

@@ -28,12 +28,6 @@ func (t *tx) GetAuthorizer(appid string) (*miniship.Authorizer, error) {
 	return one(t, scanAuthorizer, `SELECT `+authorizerRead+` FROM authorizers WHERE appid = ?`, appid)
 }
 
-func (t *tx) AuthorizerCategories(appid string) ([]miniship.Category, error) {
-	var cats []miniship.Category
-	err := t.row(`SELECT categories FROM authorizers WHERE appid = ?`, []any{appid}, jsonText{&cats})
-	return cats, err
-}
-
 // LockAuthorizer reads the mini program and, inside Update on PostgreSQL,
 // locks its row until the transaction ends: a second LockAuthorizer of the
 // same mini program, from any process, waits. On SQLite the writer's

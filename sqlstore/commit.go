@@ -25,26 +25,15 @@ func (t *tx) LockForCommit(platformAppID, authorizerAppID string, templateID int
 		q += t.d.forUpdate + " OF a" // the nullable sides of the joins cannot be locked
 	}
 	st := &miniship.CommitState{}
-	var perms sql.NullString
-	var gen sql.NullInt64
-	var created sql.NullInt64
+	var g grantCols
 	var deleted sql.NullBool
 	err := t.row(q, []any{platformAppID, platformAppID, templateID, authorizerAppID},
-		(*nanos)(&st.CommitUntil), &st.GrantsRev, &perms, &gen, &created, &deleted)
+		(*nanos)(&st.CommitUntil), &st.GrantsRev, &g.perms, &g.gen, &g.created, &deleted)
 	if err != nil {
 		return nil, err
 	}
-	if gen.Valid {
-		a := &miniship.Authorization{PlatformAppID: platformAppID, AuthorizerAppID: authorizerAppID, Generation: gen.Int64}
-		if perms.Valid {
-			if err := (intList{&a.PermissionSets}).Scan(perms.String); err != nil {
-				return nil, t.fail(q, err)
-			}
-		}
-		if err := (*nanos)(&a.CreatedAt).Scan(created.Int64); err != nil {
-			return nil, t.fail(q, err)
-		}
-		st.Authorization = a
+	if st.Authorization, err = g.authorization(platformAppID, authorizerAppID); err != nil {
+		return nil, t.fail(q, err)
 	}
 	st.TemplateFound, st.TemplateDeleted = deleted.Valid, deleted.Bool
 	return st, nil
@@ -89,3 +78,74 @@ func (t *tx) CreateVersionIf(v *miniship.Version, c miniship.CommitCheck) (bool,
 	v.ID = id
 	return true, nil
 }
+
+// grantCols are the grant's columns a read joins in: NULL when the
+// platform has no grant from the mini program.
+type grantCols struct {
+	perms        sql.NullString
+	gen, created sql.NullInt64
+}
+
+func (g *grantCols) dest() []any { return []any{&g.perms, &g.gen, &g.created} }
+
+// authorization is the grant read, or nil when there is none.
+func (g *grantCols) authorization(platformAppID, authorizerAppID string) (*miniship.Authorization, error) {
+	if !g.gen.Valid {
+		return nil, nil
+	}
+	a := &miniship.Authorization{PlatformAppID: platformAppID, AuthorizerAppID: authorizerAppID, Generation: g.gen.Int64}
+	if g.perms.Valid {
+		if err := (intList{&a.PermissionSets}).Scan(g.perms.String); err != nil {
+			return nil, err
+		}
+	}
+	if err := (*nanos)(&a.CreatedAt).Scan(g.created.Int64); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (t *tx) CategoriesWithGrant(platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
+	q := `SELECT a.categories, g.permission_sets, g.generation, g.created_at FROM authorizers a
+		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = a.appid
+		WHERE a.appid = ?`
+	var cats []miniship.Category
+	var g grantCols
+	if err := t.row(q, []any{platformAppID, authorizerAppID}, append([]any{jsonText{&cats}}, g.dest()...)...); err != nil {
+		return nil, nil, err
+	}
+	a, err := g.authorization(platformAppID, authorizerAppID)
+	if err != nil {
+		return nil, nil, t.fail(q, err)
+	}
+	return cats, a, nil
+}
+
+func (t *tx) AuditWithGrant(platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
+	q := `SELECT ` + auditCols + `,
+		(SELECT permission_sets FROM authorizations WHERE platform_appid = ? AND authorizer_appid = ?),
+		(SELECT generation FROM authorizations WHERE platform_appid = ? AND authorizer_appid = ?),
+		(SELECT created_at FROM authorizations WHERE platform_appid = ? AND authorizer_appid = ?)
+		FROM audits WHERE id = ? AND authorizer_appid = ?`
+	var g grantCols
+	au, err := one(t, func(r scanner, a *miniship.Audit) error {
+		return scanAudit(withDest{r, g.dest()}, a)
+	}, q, platformAppID, authorizerAppID, platformAppID, authorizerAppID, platformAppID, authorizerAppID,
+		auditID, authorizerAppID)
+	if err != nil {
+		return nil, nil, err
+	}
+	a, err := g.authorization(platformAppID, authorizerAppID)
+	if err != nil {
+		return nil, nil, t.fail(q, err)
+	}
+	return au, a, nil
+}
+
+// withDest scans the columns a scan function knows, then extra ones.
+type withDest struct {
+	r     scanner
+	extra []any
+}
+
+func (w withDest) Scan(dest ...any) error { return w.r.Scan(append(dest, w.extra...)...) }

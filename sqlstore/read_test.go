@@ -2,35 +2,70 @@ package sqlstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/miniship/miniship"
 )
 
 // testRead: Read sees what was committed, refuses writes on both backends
-// (PostgreSQL's pool would take them), and the lean reads the hot
-// endpoints use answer as the full ones do.
+// (PostgreSQL's pool would take them), and the reads of the hot endpoints
+// return their row with the grant, or no grant when there is none.
 func testRead(t *testing.T, s miniship.Store) {
 	cats := []miniship.Category{{FirstClass: "工具", SecondClass: "效率", FirstID: 1, SecondID: 2}}
+	grant := &miniship.Authorization{PlatformAppID: "wxp", AuthorizerAppID: "wxa", PermissionSets: []int{18, 30},
+		RefreshToken: "r", CreatedAt: at(3), UpdatedAt: at(3)}
+	var audit *miniship.Audit
 	update(t, s, func(tx miniship.Tx) error {
+		ok(t, tx.CreatePlatform(&miniship.Platform{AppID: "wxp"}))
 		ok(t, tx.CreateAuthorizer(&miniship.Authorizer{AppID: "wxa", Categories: cats}))
 		ok(t, tx.CreateAuthorizer(&miniship.Authorizer{AppID: "wxb"}))
-		return tx.CreateVersion(&miniship.Version{AuthorizerAppID: "wxa", UserVersion: "1.0.0"})
+		ok(t, tx.PutAuthorization(grant))
+		v := &miniship.Version{AuthorizerAppID: "wxa", UserVersion: "1.0.0"}
+		ok(t, tx.CreateVersion(v))
+		audit = &miniship.Audit{AuthorizerAppID: "wxa", PlatformAppID: "wxp", VersionID: v.ID, Reason: "r",
+			Request: json.RawMessage(`{"item_list":[]}`), SubmittedAt: at(5), DecidedAt: at(6)}
+		return tx.CreateAudit(audit)
 	})
+	// The grant a hot read returns with its row: no refresh token.
+	want := *grant
+	want.RefreshToken, want.UpdatedAt = "", time.Time{}
 	read := func(fn func(tx miniship.Tx) error) error { return s.Read(t.Context(), fn) }
 	ok(t, read(func(tx miniship.Tx) error {
-		equal(t, must[[]miniship.Category](t)(tx.AuthorizerCategories("wxa")), cats)
-		equal(t, must[[]miniship.Category](t)(tx.AuthorizerCategories("wxb")), []miniship.Category(nil))
-		_, err := tx.AuthorizerCategories("nope")
+		c, g, err := tx.CategoriesWithGrant("wxp", "wxa")
+		ok(t, err)
+		equal(t, c, cats)
+		equal(t, g, &want)
+		c, g, err = tx.CategoriesWithGrant("other", "wxa") // no grant from wxa to other
+		ok(t, err)
+		equal(t, [2]any{c, g}, [2]any{cats, (*miniship.Authorization)(nil)})
+		c, g, err = tx.CategoriesWithGrant("wxp", "wxb")
+		ok(t, err)
+		equal(t, [2]any{c, g}, [2]any{[]miniship.Category(nil), (*miniship.Authorization)(nil)})
+		_, _, err = tx.CategoriesWithGrant("wxp", "nope")
 		wantErr(t, err, miniship.ErrNotFound)
+
+		a, g, err := tx.AuditWithGrant("wxp", "wxa", audit.ID)
+		ok(t, err)
+		equal(t, a, audit)
+		equal(t, g, &want)
+		_, g, err = tx.AuditWithGrant("other", "wxa", audit.ID)
+		ok(t, err)
+		equal(t, g, (*miniship.Authorization)(nil))
+		_, _, err = tx.AuditWithGrant("wxp", "wxb", audit.ID) // another mini program's audit
+		wantErr(t, err, miniship.ErrNotFound)
+		_, _, err = tx.AuditWithGrant("wxp", "wxa", audit.ID+1)
+		wantErr(t, err, miniship.ErrNotFound)
+
 		equal(t, must[bool](t)(tx.HasVersion("wxa")), true)
 		equal(t, must[bool](t)(tx.HasVersion("wxb")), false)
 		return nil
 	}))
 
 	for name, write := range map[string]func(tx miniship.Tx) error{
-		"exec":      func(tx miniship.Tx) error { return tx.CreatePlatform(&miniship.Platform{AppID: "wxp"}) },
+		"exec":      func(tx miniship.Tx) error { return tx.CreatePlatform(&miniship.Platform{AppID: "wxp2"}) },
 		"returning": func(tx miniship.Tx) error { _, err := tx.AddCounter("n", 1); return err },
 		"version": func(tx miniship.Tx) error {
 			return tx.CreateVersion(&miniship.Version{AuthorizerAppID: "wxb", UserVersion: "9"})
@@ -42,7 +77,7 @@ func testRead(t *testing.T, s miniship.Store) {
 		}
 	}
 	view(t, s, func(tx miniship.Tx) error {
-		_, err := tx.GetPlatform("wxp")
+		_, err := tx.GetPlatform("wxp2")
 		wantErr(t, err, miniship.ErrNotFound)
 		equal(t, must[bool](t)(tx.HasVersion("wxb")), false)
 		_, err = tx.GetCounter("n")
