@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -32,6 +33,7 @@ func newRolloutCmd() *cobra.Command {
 		commitWait              time.Duration
 		dryRun, noProgress      bool
 		reset, verbose          bool
+		cpuProfile              string
 	)
 	cmd := &cobra.Command{
 		Use:   "rollout PLAN",
@@ -61,6 +63,13 @@ or setup.`,
 				return err
 			}
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			if dryRun {
 				return rolloutDryRun(plan, tplDir, report, stdout)
 			}
@@ -165,6 +174,8 @@ or setup.`,
 	f.BoolVar(&noProgress, "no-progress", false, "no progress bars")
 	f.BoolVar(&reset, "reset", false, "forget the apps the state file holds (another rollout's included)")
 	f.BoolVar(&verbose, "verbose", false, "log every step")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
+	f.MarkHidden("cpuprofile") // a tool for measuring the rollout itself
 	return cmd
 }
 
@@ -193,6 +204,18 @@ func rolloutDryRun(plan *rollout.Plan, tplDir, report string, stdout io.Writer) 
 		return exitError{1}
 	}
 	return nil
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func writeReport(path string, write func(io.Writer) error) error {
