@@ -119,8 +119,17 @@ func (e *engine) loadStarted(ctx context.Context) error {
 	})
 }
 
-// process takes one app as far as it goes without waiting, saving after
-// every step, and leaves it waiting, failed or done.
+// process takes one app as far as it goes without waiting, and leaves it
+// waiting, failed or done, its row saved.
+//
+// Not every change is written at once. A step done that the worker follows
+// with another call is carried by the next write (the mark before a
+// commit, submit_audit or release, or the app's next save), since the
+// writer keeps each app's writes in order: a crash in between leaves the
+// row one step behind, and the step is looked at again, as after any
+// crash. A scan or audit poll answered "not yet" is not written at all:
+// the row already says what the app waits for, and a resumed run only
+// looks again sooner. So a fleet costs six writes an app, not ten.
 func (e *engine) process(ctx context.Context, a *app) {
 	for {
 		st, ok := e.plan.next(a.Done)
@@ -133,14 +142,22 @@ func (e *engine) process(ctx context.Context, a *app) {
 		w, err := e.step(ctx, a, st)
 		switch {
 		case err != nil && ctx.Err() != nil:
-			// Interrupted: what is known (inflight) is saved already.
+			// Interrupted: a mark in flight is saved already; a step done
+			// since the last write is saved now.
+			if a.dirty {
+				e.save(a)
+			}
 			return
 		case err != nil:
 			e.fail(a, st, err)
 			return
 		case w != WaitNone:
+			// A poll changes nothing but the time of the next look.
+			again := (st == StepPrivacyScan || st == StepWaitAudit) && a.Wait == w && !a.dirty
 			e.wait(a, st, w)
-			e.save(a)
+			if !again {
+				e.save(a)
+			}
 			return
 		}
 		a.Done, a.Inflight, a.Tries, a.Attempts, a.Err = st, 0, 0, 0, nil
@@ -148,11 +165,13 @@ func (e *engine) process(ctx context.Context, a *app) {
 		// A scan or an audit just started is not over yet: the first look
 		// comes one poll later, and the worker moves on meanwhile.
 		w = e.firstPoll(st)
-		if w != WaitNone {
+		if w == WaitNone {
+			a.dirty = true // the next call's write carries it
+		} else {
 			e.wait(a, st, w)
-		}
-		if !e.save(a) {
-			return
+			if !e.save(a) {
+				return
+			}
 		}
 		e.Observer.Advanced(st)
 		e.log.Debug("rollout: step done", "appid", a.ID, "step", st)
@@ -197,17 +216,19 @@ func (e *engine) markInflight(a *app, st Step) error {
 		now := e.clock.Now()
 		a.Wait, a.WaitSince, a.NextAt = WaitCommit, now, now.Add(e.CommitWait)
 	}
-	if err := e.writer.write(a, true); err != nil {
+	if err := e.writer.write(a); err != nil {
 		return fmt.Errorf("%w: state file: %v", errLocal, err)
 	}
+	a.dirty = false
 	return nil
 }
 
 func (e *engine) save(a *app) bool {
-	if err := e.writer.write(a, false); err != nil {
+	if err := e.writer.write(a); err != nil {
 		e.log.Error("rollout: save state", "appid", a.ID, "err", err)
 		return false
 	}
+	a.dirty = false
 	return true
 }
 

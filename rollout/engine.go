@@ -142,7 +142,9 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if w, ok := c.Observer.(WaitObserver); ok {
 		w.Watch(func() []Waiting { return e.sched.waits(e.plan, e.clock.Now()) })
 	}
+	e.state.tokens.group.Store(e.writer)
 	runErr := e.dispatch(ctx)
+	e.state.tokens.group.Store(nil)
 	e.writer.close()
 	c.Observer.End()
 	// The report reads the file on a fresh context: an interrupted run

@@ -11,20 +11,26 @@ import (
 // transaction, with statements prepared once. Each caller returns only
 // once its update is committed, so a mark in flight is in the file before
 // its call is made, exactly as with one transaction per update, at a
-// fraction of the cost.
+// fraction of the cost. Every update writes the whole row, so a write
+// carries the app's changes not written before it (see process).
 type writer struct {
-	db   *sql.DB
-	save *sql.Stmt
-	mark *sql.Stmt
-	ops  chan *writeOp
-	done chan struct{}
+	db        *sql.DB
+	save, tok *sql.Stmt
+	ops       chan *writeOp
+	done      chan struct{}
 }
 
+// writeOp is an app's row or, with tok set, a token (tokenStore.Set).
 type writeOp struct {
-	a    app // a copy: the worker may change its app while this waits
-	mark bool
-	at   int64
-	err  chan error
+	a   app // a copy: the worker may change its app while this waits
+	tok *tokenRow
+	at  int64
+	err chan error
+}
+
+type tokenRow struct {
+	key, value string
+	expires    int64
 }
 
 // maxBatch bounds a group commit; the workers (Concurrency) bound it first.
@@ -36,12 +42,12 @@ func newWriter(db *sql.DB) (*writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	mark, err := db.Prepare(`UPDATE apps SET inflight=?, next_at=?, wait_kind=?, wait_since=?, updated_at=? WHERE appid=?`)
+	tok, err := db.Prepare(setToken)
 	if err != nil {
 		save.Close()
 		return nil, err
 	}
-	w := &writer{db: db, save: save, mark: mark, ops: make(chan *writeOp, maxBatch), done: make(chan struct{})}
+	w := &writer{db: db, save: save, tok: tok, ops: make(chan *writeOp, maxBatch), done: make(chan struct{})}
 	go w.loop()
 	return w, nil
 }
@@ -51,13 +57,20 @@ func (w *writer) close() {
 	close(w.ops)
 	<-w.done
 	w.save.Close()
-	w.mark.Close()
+	w.tok.Close()
 }
 
 // write waits for a's row to be committed. It does not take a context: a
 // result obtained must be recorded even while the run is being cancelled.
-func (w *writer) write(a *app, mark bool) error {
-	op := &writeOp{a: *a, mark: mark, at: time.Now().UnixMilli(), err: make(chan error, 1)}
+func (w *writer) write(a *app) error {
+	op := &writeOp{a: *a, at: time.Now().UnixMilli(), err: make(chan error, 1)}
+	w.ops <- op
+	return <-op.err
+}
+
+// writeToken waits for a token's row to be committed.
+func (w *writer) writeToken(t tokenRow) error {
+	op := &writeOp{tok: &t, err: make(chan error, 1)}
 	w.ops <- op
 	return <-op.err
 }
@@ -93,19 +106,21 @@ func (w *writer) commit(batch []*writeOp) error {
 		return err
 	}
 	defer tx.Rollback()
-	save, mark := tx.StmtContext(ctx, w.save), tx.StmtContext(ctx, w.mark)
+	save, tok := tx.StmtContext(ctx, w.save), tx.StmtContext(ctx, w.tok)
 	for _, op := range batch {
-		a := &op.a
-		if op.mark {
-			_, err = mark.ExecContext(ctx, int(a.Inflight), ms(a.NextAt), int(a.Wait), ms(a.WaitSince), op.at, a.ID)
-		} else {
-			code, kind, msg := 0, "", ""
-			if a.Err != nil {
-				code, kind, msg = a.Err.Code, a.Err.Kind, a.Err.Msg
+		if t := op.tok; t != nil {
+			if _, err := tok.ExecContext(ctx, t.key, t.value, t.expires); err != nil {
+				return err
 			}
-			_, err = save.ExecContext(ctx, a.Status, int(a.Done), a.Done == 0, int(a.Inflight), a.GrayPct, a.AuditID, ms(a.NextAt),
-				a.Attempts, a.Tries, code, kind, msg, int(a.Wait), ms(a.WaitSince), op.at, a.ID)
+			continue
 		}
+		a := &op.a
+		code, kind, msg := 0, "", ""
+		if a.Err != nil {
+			code, kind, msg = a.Err.Code, a.Err.Kind, a.Err.Msg
+		}
+		_, err = save.ExecContext(ctx, a.Status, int(a.Done), a.Done == 0, int(a.Inflight), a.GrayPct, a.AuditID, ms(a.NextAt),
+			a.Attempts, a.Tries, code, kind, msg, int(a.Wait), ms(a.WaitSince), op.at, a.ID)
 		if err != nil {
 			return err
 		}
