@@ -125,8 +125,9 @@ or setup.`,
 				ComponentAppID: creds.ComponentAppID, ComponentSecret: creds.ComponentSecret, Ticket: ticket,
 				RefreshTokens: creds.RefreshTokenSource(baseURL),
 				Concurrency:   concurrency, Rate: rps, MaxAttempts: attempts, Reset: reset, CommitWait: commitWait,
-				Observer: obs,
-				Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
+				LeanReport: true,
+				Observer:   obs,
+				Logger:     slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
 			})
 			interrupted := errors.Is(runErr, context.Canceled)
 			if rep == nil {
@@ -139,7 +140,10 @@ or setup.`,
 			}
 			rep.PrintSummary(stdout, 50)
 			if report != "" {
-				if err := writeReport(report, rep.WriteJSON); err != nil {
+				err := writeReport(report, func(w io.Writer) error {
+					return state.WriteReport(context.WithoutCancel(cmd.Context()), w, rep)
+				})
+				if err != nil {
 					return err
 				}
 			}

@@ -45,6 +45,9 @@ type Config struct {
 	CommitWait time.Duration
 	// Reset forgets the apps of another rollout in the state file.
 	Reset bool
+	// LeanReport leaves Report.Outcomes nil, for State.WriteReport to
+	// stream from the file: a report in memory grows with the fleet.
+	LeanReport bool
 
 	HTTPClient *http.Client
 	// Clock schedules the waits (default the wall clock).
@@ -149,7 +152,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	c.Observer.End()
 	// The report reads the file on a fresh context: an interrupted run
 	// still says where it stopped.
-	rep, err := e.state.report(context.WithoutCancel(ctx), e.plan, started)
+	rep, err := e.state.report(context.WithoutCancel(ctx), e.plan, started, c.LeanReport)
 	if err != nil {
 		return nil, errors.Join(runErr, err)
 	}
