@@ -129,7 +129,8 @@ func (e *engine) loadStarted(ctx context.Context) error {
 // row one step behind, and the step is looked at again, as after any
 // crash. A scan or audit poll answered "not yet" is not written at all:
 // the row already says what the app waits for, and a resumed run only
-// looks again sooner. So a fleet costs six writes an app, not ten.
+// looks again sooner. So a fleet costs six writes an app, not ten, and
+// the worker waits only for the three marks.
 func (e *engine) process(ctx context.Context, a *app) {
 	for {
 		st, ok := e.plan.next(a.Done)
@@ -169,9 +170,7 @@ func (e *engine) process(ctx context.Context, a *app) {
 			a.dirty = true // the next call's write carries it
 		} else {
 			e.wait(a, st, w)
-			if !e.save(a) {
-				return
-			}
+			e.save(a)
 		}
 		e.Observer.Advanced(st)
 		e.log.Debug("rollout: step done", "appid", a.ID, "step", st)
@@ -223,13 +222,12 @@ func (e *engine) markInflight(a *app, st Step) error {
 	return nil
 }
 
-func (e *engine) save(a *app) bool {
-	if err := e.writer.write(a); err != nil {
-		e.log.Error("rollout: save state", "appid", a.ID, "err", err)
-		return false
-	}
+// save queues a's row for the writer without waiting for it: only marks
+// must be in the file before the worker goes on, and the writer keeps an
+// app's writes in order, so a later mark commits after it (or with it).
+func (e *engine) save(a *app) {
+	e.writer.post(a)
 	a.dirty = false
-	return true
 }
 
 // fail records a failed step: retried later in this run when transient
@@ -263,9 +261,7 @@ func (e *engine) fail(a *app, st Step, err error) {
 		}
 		a.NextAt = next
 	}
-	if !e.save(a) {
-		return
-	}
+	e.save(a)
 	if a.Status == "pending" {
 		e.log.Debug("rollout: will retry", "appid", a.ID, "step", st, "err", err, "next_check", a.NextAt.Format(time.TimeOnly))
 		return

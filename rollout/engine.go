@@ -138,7 +138,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if e.writer, err = newWriter(e.state.db); err != nil {
+	if e.writer, err = newWriter(e.state.db, e.log); err != nil {
 		return nil, err
 	}
 	c.Observer.Begin(total, counts)

@@ -3,17 +3,20 @@ package rollout
 import (
 	"context"
 	"database/sql"
+	"log/slog"
 	"time"
 )
 
 // writer applies the workers' row updates to the state file in group
 // commits: one goroutine takes every update waiting and writes them in one
-// transaction, with statements prepared once. Each caller returns only
-// once its update is committed, so a mark in flight is in the file before
-// its call is made, exactly as with one transaction per update, at a
-// fraction of the cost. Every update writes the whole row, so a write
-// carries the app's changes not written before it (see process).
+// transaction, with statements prepared once. A mark in flight (write)
+// returns only once it is committed, so it is in the file before its call
+// is made, exactly as with one transaction per update, at a fraction of
+// the cost; other updates (post) are queued without waiting. Updates are
+// committed in the order queued and each writes the whole row, so a write
+// carries the app's changes before it (see process).
 type writer struct {
+	log       *slog.Logger
 	db        *sql.DB
 	save, tok *sql.Stmt
 	ops       chan *writeOp
@@ -21,6 +24,7 @@ type writer struct {
 }
 
 // writeOp is an app's row or, with tok set, a token (tokenStore.Set).
+// err is nil for a write no one waits for (post).
 type writeOp struct {
 	a   app // a copy: the worker may change its app while this waits
 	tok *tokenRow
@@ -36,7 +40,7 @@ type tokenRow struct {
 // maxBatch bounds a group commit; the workers (Concurrency) bound it first.
 const maxBatch = 256
 
-func newWriter(db *sql.DB) (*writer, error) {
+func newWriter(db *sql.DB, log *slog.Logger) (*writer, error) {
 	save, err := db.Prepare(`UPDATE apps SET status=?, done=?, fresh=?, inflight=?, gray_pct=?, auditid=?, next_at=?,
 		attempts=?, tries=?, errcode=?, errkind=?, errmsg=?, wait_kind=?, wait_since=?, updated_at=? WHERE appid=?`)
 	if err != nil {
@@ -47,7 +51,7 @@ func newWriter(db *sql.DB) (*writer, error) {
 		save.Close()
 		return nil, err
 	}
-	w := &writer{db: db, save: save, tok: tok, ops: make(chan *writeOp, maxBatch), done: make(chan struct{})}
+	w := &writer{log: log, db: db, save: save, tok: tok, ops: make(chan *writeOp, maxBatch), done: make(chan struct{})}
 	go w.loop()
 	return w, nil
 }
@@ -66,6 +70,12 @@ func (w *writer) write(a *app) error {
 	op := &writeOp{a: *a, at: time.Now().UnixMilli(), err: make(chan error, 1)}
 	w.ops <- op
 	return <-op.err
+}
+
+// post queues a's row and returns at once; a failure to write it is
+// logged (the app's next mark, which waits, meets it too).
+func (w *writer) post(a *app) {
+	w.ops <- &writeOp{a: *a, at: time.Now().UnixMilli()}
 }
 
 // writeToken waits for a token's row to be committed.
@@ -94,7 +104,12 @@ func (w *writer) loop() {
 		}
 		err := w.commit(batch)
 		for _, op := range batch {
-			op.err <- err
+			switch {
+			case op.err != nil:
+				op.err <- err
+			case err != nil:
+				w.log.Error("rollout: save state", "appid", op.a.ID, "err", err)
+			}
 		}
 	}
 }
