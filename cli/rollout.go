@@ -168,7 +168,7 @@ or setup.`,
 	f.StringVar(&creds.AdminKey, "admin-key", "", "miniship admin key: fetch the ticket from the server")
 	f.StringVar(&creds.RefreshTokensFile, "refresh-tokens", "", "file of appid,refresh_token (.csv, .json, .jsonl)")
 	f.StringVar(&credFile, "credentials", os.Getenv("MINISHIP_ROLLOUT_CREDENTIALS"), "credentials file (YAML or JSON)")
-	f.IntVar(&concurrency, "concurrency", envInt("MINISHIP_ROLLOUT_CONCURRENCY", 16), "mini programs worked on at once")
+	f.IntVar(&concurrency, "concurrency", envInt("MINISHIP_ROLLOUT_CONCURRENCY", 32), "mini programs worked on at once (requests in flight: a waiting app holds none)")
 	f.Float64Var(&rps, "rate", 50, "global limit of API requests per second (0: none)")
 	f.IntVar(&attempts, "max-attempts", 5, "transient failures of a step before its app fails for this run")
 	f.DurationVar(&commitWait, "commit-wait", 30*time.Second, "after a resumed commit meets 9402202, wait this long before checking the server again; longer than a commit takes")

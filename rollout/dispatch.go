@@ -155,13 +155,18 @@ func (e *engine) process(ctx context.Context, a *app) {
 		case w != WaitNone:
 			// A poll changes nothing but the time of the next look.
 			again := (st == StepPrivacyScan || st == StepWaitAudit) && a.Wait == w && !a.dirty
+			if again {
+				a.misses++
+			} else {
+				a.misses = 0
+			}
 			e.wait(a, st, w)
 			if !again {
 				e.save(a)
 			}
 			return
 		}
-		a.Done, a.Inflight, a.Tries, a.Attempts, a.Err = st, 0, 0, 0, nil
+		a.Done, a.Inflight, a.Tries, a.Attempts, a.Err, a.misses = st, 0, 0, 0, nil, 0
 		a.NextAt, a.Wait, a.WaitSince = time.Time{}, WaitNone, time.Time{}
 		// A scan or an audit just started is not over yet: the first look
 		// comes one poll later, and the worker moves on meanwhile.
@@ -184,12 +189,22 @@ func (e *engine) process(ctx context.Context, a *app) {
 // with --verbose.
 func (e *engine) wait(a *app, at Step, w Wait) {
 	d, _ := e.length(w)
+	d *= backoff(a.misses)
 	now := e.clock.Now()
 	a.Wait, a.WaitSince, a.NextAt = w, now, now.Add(d)
 	if next, ok := e.plan.next(a.Done); ok {
 		at = next
 	}
 	e.log.Debug("rollout: waiting", "appid", a.ID, "step", at, "for", w.String(), "next_check", a.NextAt.Format(time.TimeOnly))
+}
+
+// backoff is how many polls long the next look at a scan or audit comes
+// after the misses-th answer "not yet" in a row: 1, 1, 2, then 4. An
+// audit decided within two polls is seen as soon as before; one that
+// takes longer (a reviewer with a backlog, WeChat's hours) costs fewer
+// looks, at most 4 polls late. A resumed run starts over at 1.
+func backoff(misses int) time.Duration {
+	return time.Duration(1 << min(max(misses-1, 0), 2))
 }
 
 func (e *engine) firstPoll(done Step) Wait {

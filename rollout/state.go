@@ -239,6 +239,8 @@ type app struct {
 	Err       *Failure
 	// dirty: a step done is not in the file yet (see process).
 	dirty bool
+	// misses counts the polls of the current wait answered "not yet".
+	misses int
 }
 
 const appColumns = `appid, seq, done, inflight, gray_pct, auditid, attempts, tries, next_at, wait_kind, wait_since`
