@@ -493,10 +493,12 @@ func (t *tokenStore) Set(ctx context.Context, key string, tok wxa.Token) error {
 		return err
 	}
 	t.cache.drop(key) // should the write fail, the file decides
-	var err error
+	err := errClosed
 	if w := t.group.Load(); w != nil {
+		// A refresh shared by the SDK may end after the run's writer.
 		err = w.writeToken(tokenRow{key, tok.Value, exp})
-	} else {
+	}
+	if errors.Is(err, errClosed) {
 		_, err = t.set.ExecContext(ctx, key, tok.Value, exp)
 	}
 	if err != nil {

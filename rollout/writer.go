@@ -3,7 +3,9 @@ package rollout
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"log/slog"
+	"sync"
 	"time"
 )
 
@@ -16,6 +18,10 @@ import (
 // committed in the order queued and each writes the whole row, so a write
 // carries the app's changes before it (see process).
 type writer struct {
+	// mu lets close wait for senders: a token refresh the SDK shares
+	// between callers may still finish after the run (see send).
+	mu        sync.RWMutex
+	closed    bool
 	log       *slog.Logger
 	db        *sql.DB
 	save, tok *sql.Stmt
@@ -58,30 +64,53 @@ func newWriter(db *sql.DB, log *slog.Logger) (*writer, error) {
 
 // close stops the writer once every update sent is written.
 func (w *writer) close() {
+	w.mu.Lock()
+	w.closed = true
 	close(w.ops)
+	w.mu.Unlock()
 	<-w.done
 	w.save.Close()
 	w.tok.Close()
+}
+
+// errClosed is a write after close.
+var errClosed = errors.New("rollout: state writer closed")
+
+// send queues op unless the writer is closed.
+func (w *writer) send(op *writeOp) bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	if w.closed {
+		return false
+	}
+	w.ops <- op
+	return true
 }
 
 // write waits for a's row to be committed. It does not take a context: a
 // result obtained must be recorded even while the run is being cancelled.
 func (w *writer) write(a *app) error {
 	op := &writeOp{a: *a, at: time.Now().UnixMilli(), err: make(chan error, 1)}
-	w.ops <- op
+	if !w.send(op) {
+		return errClosed
+	}
 	return <-op.err
 }
 
 // post queues a's row and returns at once; a failure to write it is
 // logged (the app's next mark, which waits, meets it too).
 func (w *writer) post(a *app) {
-	w.ops <- &writeOp{a: *a, at: time.Now().UnixMilli()}
+	if !w.send(&writeOp{a: *a, at: time.Now().UnixMilli()}) {
+		w.log.Error("rollout: save state", "appid", a.ID, "err", errClosed)
+	}
 }
 
 // writeToken waits for a token's row to be committed.
 func (w *writer) writeToken(t tokenRow) error {
 	op := &writeOp{tok: &t, err: make(chan error, 1)}
-	w.ops <- op
+	if !w.send(op) {
+		return errClosed
+	}
 	return <-op.err
 }
 
