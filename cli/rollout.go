@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -32,6 +33,7 @@ func newRolloutCmd() *cobra.Command {
 		commitWait              time.Duration
 		dryRun, noProgress      bool
 		reset, verbose          bool
+		cpuProfile              string
 	)
 	cmd := &cobra.Command{
 		Use:   "rollout PLAN",
@@ -61,6 +63,13 @@ or setup.`,
 				return err
 			}
 			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
 			if dryRun {
 				return rolloutDryRun(plan, tplDir, report, stdout)
 			}
@@ -116,8 +125,9 @@ or setup.`,
 				ComponentAppID: creds.ComponentAppID, ComponentSecret: creds.ComponentSecret, Ticket: ticket,
 				RefreshTokens: creds.RefreshTokenSource(baseURL),
 				Concurrency:   concurrency, Rate: rps, MaxAttempts: attempts, Reset: reset, CommitWait: commitWait,
-				Observer: obs,
-				Logger:   slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
+				LeanReport: true,
+				Observer:   obs,
+				Logger:     slog.New(slog.NewTextHandler(logOut, &slog.HandlerOptions{Level: level})),
 			})
 			interrupted := errors.Is(runErr, context.Canceled)
 			if rep == nil {
@@ -130,7 +140,10 @@ or setup.`,
 			}
 			rep.PrintSummary(stdout, 50)
 			if report != "" {
-				if err := writeReport(report, rep.WriteJSON); err != nil {
+				err := writeReport(report, func(w io.Writer) error {
+					return state.WriteReport(context.WithoutCancel(cmd.Context()), w, rep)
+				})
+				if err != nil {
 					return err
 				}
 			}
@@ -155,7 +168,7 @@ or setup.`,
 	f.StringVar(&creds.AdminKey, "admin-key", "", "miniship admin key: fetch the ticket from the server")
 	f.StringVar(&creds.RefreshTokensFile, "refresh-tokens", "", "file of appid,refresh_token (.csv, .json, .jsonl)")
 	f.StringVar(&credFile, "credentials", os.Getenv("MINISHIP_ROLLOUT_CREDENTIALS"), "credentials file (YAML or JSON)")
-	f.IntVar(&concurrency, "concurrency", envInt("MINISHIP_ROLLOUT_CONCURRENCY", 16), "mini programs worked on at once")
+	f.IntVar(&concurrency, "concurrency", envInt("MINISHIP_ROLLOUT_CONCURRENCY", 32), "mini programs worked on at once (requests in flight: a waiting app holds none)")
 	f.Float64Var(&rps, "rate", 50, "global limit of API requests per second (0: none)")
 	f.IntVar(&attempts, "max-attempts", 5, "transient failures of a step before its app fails for this run")
 	f.DurationVar(&commitWait, "commit-wait", 30*time.Second, "after a resumed commit meets 9402202, wait this long before checking the server again; longer than a commit takes")
@@ -165,6 +178,8 @@ or setup.`,
 	f.BoolVar(&noProgress, "no-progress", false, "no progress bars")
 	f.BoolVar(&reset, "reset", false, "forget the apps the state file holds (another rollout's included)")
 	f.BoolVar(&verbose, "verbose", false, "log every step")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for `go tool pprof`)")
+	f.MarkHidden("cpuprofile") // a tool for measuring the rollout itself
 	return cmd
 }
 
@@ -193,6 +208,18 @@ func rolloutDryRun(plan *rollout.Plan, tplDir, report string, stdout io.Writer) 
 		return exitError{1}
 	}
 	return nil
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func writeReport(path string, write func(io.Writer) error) error {

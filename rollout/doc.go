@@ -22,11 +22,13 @@
 // time (the privacy scan and the audit are polled, gray steps wait
 // Gray.Wait). A waiting audit costs no goroutine, and the first releases
 // come while the fleet is still being committed. The file is the durable
-// log: every update goes through one writer that commits the updates of
-// all workers waiting at that moment in one transaction (prepared
-// statements), and a worker goes on only once its update is committed. The
-// authorizer tokens in use are cached in front of the file. All requests,
-// token calls included, share one rate limiter.
+// log: every update (token writes included) goes through one writer that
+// commits all updates queued at that moment in one transaction (prepared
+// statements), in order, each writing the whole row. A worker waits only
+// for the in-flight marks (below); a step done that the worker follows
+// with another call rides on the next write, and a poll answered "not
+// yet" is not written. The authorizer tokens in use are cached in front of
+// the file. All requests, token calls included, share one rate limiter.
 //
 // Each waiting app's row records what it waits for and since when, so a
 // resumed run applies the plan's current waits (a poll shortened in the

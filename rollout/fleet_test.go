@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,15 +32,28 @@ type fleet struct {
 	apps     []string
 	dir      string
 	dbPath   string
+	poll     string // the plan's poll durations
 }
 
 func newFleet(tb testing.TB, n int, o mstest.Options) *fleet {
+	return newFleetWaits(tb, n, o, 0)
+}
+
+// newFleetWaits with waits > 0 is a fleet like `miniship serve
+// --scan-duration waits --auto-approve waits`: the server clock follows
+// the wall clock and the automatic reviewer runs once a second, as serve's
+// tick does; the plan polls every waits.
+func newFleetWaits(tb testing.TB, n int, o mstest.Options, waits time.Duration) *fleet {
 	tb.Helper()
-	f := &fleet{dir: tb.TempDir()}
+	f := &fleet{dir: tb.TempDir(), poll: "{privacy_scan: 10ms, audit: 10ms}"}
 	f.dbPath = filepath.Join(f.dir, "server.db")
 	o.Database = f.dbPath
 	o.Config.ScanDuration = time.Millisecond
 	o.Config.AutoApprove = time.Millisecond
+	if waits > 0 {
+		o.Config.ScanDuration, o.Config.AutoApprove = waits, waits
+		f.poll = fmt.Sprintf("{privacy_scan: %s, audit: %s}", waits, waits)
+	}
 	f.srv = mstest.New(tb, o)
 	f.platform = f.srv.Platform(tb, &miniship.Platform{AuditQuota: 2*n + 10})
 	f.tplID = f.srv.Template(tb, f.platform.AppID, nil, 0)
@@ -57,22 +71,32 @@ func newFleet(tb testing.TB, n int, o mstest.Options) *fleet {
 	}
 	// The server clock runs at 4× real time: scans (1 ms) end and audits are
 	// decided at the next tick; tokens and tickets last half an hour or more.
+	// With waits, it runs at real time and decides once a second.
 	stop := make(chan struct{})
-	ticked := make(chan struct{})
-	go func() {
-		defer close(ticked)
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				f.srv.Advance(20 * time.Millisecond)
+	var ticked sync.WaitGroup
+	every := func(d time.Duration, fn func(elapsed time.Duration)) {
+		ticked.Go(func() {
+			t := time.NewTicker(d)
+			defer t.Stop()
+			last := time.Now()
+			for {
+				select {
+				case <-stop:
+					return
+				case now := <-t.C:
+					fn(now.Sub(last))
+					last = now
+				}
 			}
-		}
-	}()
-	tb.Cleanup(func() { close(stop); <-ticked })
+		})
+	}
+	if waits <= 0 {
+		every(5*time.Millisecond, func(time.Duration) { f.srv.Advance(20 * time.Millisecond) })
+	} else {
+		every(5*time.Millisecond, func(d time.Duration) { f.srv.Clock.Advance(d) })
+		every(time.Second, func(time.Duration) { f.srv.Service.Tick(context.Background()) })
+	}
+	tb.Cleanup(func() { close(stop); ticked.Wait() })
 	return f
 }
 
@@ -96,8 +120,8 @@ user_version: %q
 user_desc: rollout test
 targets_file: targets.csv
 ext_json: '{"extAppid": {{json .appid}}, "ext": {"name": {{json .name}}}, "window": {"navigationBarTitleText": {{json .name}}}}'
-poll: {privacy_scan: 10ms, audit: 10ms}
-%s`, f.tplID, userVersion, extra)
+poll: %s
+%s`, f.tplID, userVersion, f.poll, extra)
 }
 
 func (f *fleet) config(tb testing.TB, p *rollout.Plan, st *rollout.State) rollout.Config {

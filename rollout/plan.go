@@ -75,7 +75,9 @@ type Gray struct {
 }
 
 // Poll paces the two waits: the privacy scan (default 10 s) and the audit
-// (default 5 min). Waiting apps free their worker until the next poll.
+// (default 5 min). Waiting apps free their worker until the next poll;
+// after the second "not yet" in a row an app's polls back off to 2, then
+// 4 intervals apart.
 type Poll struct {
 	PrivacyScan Duration `json:"privacy_scan,omitempty"`
 	Audit       Duration `json:"audit,omitempty"`

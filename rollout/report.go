@@ -1,6 +1,8 @@
 package rollout
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,7 +29,8 @@ type Report struct {
 	Pending     int         `json:"pending"`
 	Steps       []StepCount `json:"steps"`
 	Failures    []Failure   `json:"failures"`
-	// Outcomes is every app of the run, in target order.
+	// Outcomes is every app of the run, in target order; nil with
+	// Config.LeanReport (State.WriteReport then reads them from the file).
 	Outcomes []Outcome `json:"outcomes"`
 }
 
@@ -45,7 +48,7 @@ type Outcome struct {
 // OK reports whether every app completed the plan.
 func (r *Report) OK() bool { return !r.Interrupted && r.Apps > 0 && r.Succeeded == r.Apps }
 
-func (s *State) report(ctx context.Context, p *Plan, started time.Time) (*Report, error) {
+func (s *State) report(ctx context.Context, p *Plan, started time.Time, lean bool) (*Report, error) {
 	r := &Report{TemplateID: p.Template.ID, UserVersion: p.UserVersion, Run: s.run, StartedAt: started, Failures: []Failure{}}
 	var err error
 	if r.Apps, r.Steps, err = s.counts(ctx, p.steps); err != nil {
@@ -61,34 +64,89 @@ func (s *State) report(ctx context.Context, p *Plan, started time.Time) (*Report
 		r.Failures = append(r.Failures, f)
 		return nil
 	})
-	if err == nil {
-		r.Outcomes, err = s.outcomes(ctx)
+	if err == nil && !lean {
+		err = s.outcomes(ctx, func(o Outcome) error {
+			r.Outcomes = append(r.Outcomes, o)
+			return nil
+		})
+		if r.Outcomes == nil {
+			r.Outcomes = []Outcome{}
+		}
 	}
 	r.FinishedAt = time.Now()
 	r.Seconds = r.FinishedAt.Sub(started).Seconds()
 	return r, err
 }
 
-func (s *State) outcomes(ctx context.Context) ([]Outcome, error) {
+// outcomes streams the run's apps in target order.
+func (s *State) outcomes(ctx context.Context, fn func(Outcome) error) error {
 	rows, err := s.db.QueryContext(ctx, `SELECT appid, status, done, auditid, errcode, errmsg FROM apps WHERE run=? ORDER BY seq`, s.run)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	out := []Outcome{}
 	for rows.Next() {
 		var o Outcome
 		var done Step
 		if err := rows.Scan(&o.AppID, &o.Status, &done, &o.AuditID, &o.Code, &o.Msg); err != nil {
-			return nil, err
+			return err
 		}
 		o.Done = done.String()
 		if o.Status == "done" {
 			o.Code, o.Msg = 0, ""
 		}
-		out = append(out, o)
+		if err := fn(o); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
+}
+
+// WriteReport writes r as WriteJSON does; a report of a LeanReport run
+// gets its outcomes streamed from the file, one at a time, so writing it
+// takes no memory that grows with the fleet.
+func (s *State) WriteReport(ctx context.Context, w io.Writer, r *Report) error {
+	if r.Outcomes != nil {
+		return r.WriteJSON(w)
+	}
+	head := *r
+	head.Outcomes = []Outcome{}
+	var b bytes.Buffer
+	if err := head.WriteJSON(&b); err != nil {
+		return err
+	}
+	// The head ends with the empty list: `"outcomes": []` and the closing
+	// brace. The outcomes go in between, indented as WriteJSON's.
+	const tail = "[]\n}\n"
+	out := bufio.NewWriter(w)
+	out.Write(bytes.TrimSuffix(b.Bytes(), []byte(tail)))
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	n := 0
+	err := s.outcomes(ctx, func(o Outcome) error {
+		b.Reset()
+		if err := enc.Encode(o); err != nil {
+			return err
+		}
+		sep := ",\n    "
+		if n == 0 {
+			sep = "[\n    "
+		}
+		n++
+		out.WriteString(sep)
+		_, err := out.Write(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		out.WriteString(tail)
+	} else {
+		out.WriteString("\n  ]\n}\n")
+	}
+	return out.Flush()
 }
 
 // WriteJSON writes the report, indented.

@@ -50,3 +50,13 @@ func TestScheduleOrderAndWaits(t *testing.T) {
 		t.Fatalf("at +45s: %+v, want scan first", a)
 	}
 }
+
+// TestBackoff: polls come one interval apart until the second "not yet",
+// then 2, then at most 4.
+func TestBackoff(t *testing.T) {
+	for misses, want := range []time.Duration{1, 1, 2, 4, 4, 4} {
+		if got := backoff(misses); got != want {
+			t.Errorf("backoff(%d) = %d, want %d", misses, got, want)
+		}
+	}
+}

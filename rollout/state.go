@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -236,6 +237,10 @@ type app struct {
 	Wait      Wait
 	WaitSince time.Time
 	Err       *Failure
+	// dirty: a step done is not in the file yet (see process).
+	dirty bool
+	// misses counts the polls of the current wait answered "not yet".
+	misses int
 }
 
 const appColumns = `appid, seq, done, inflight, gray_pct, auditid, attempts, tries, next_at, wait_kind, wait_since`
@@ -420,16 +425,21 @@ type tokenStore struct {
 	// every API call reads its token.
 	get, set *sql.Stmt
 	cache    *tokenCache
+	// group, while a run's writer runs, takes the writes: they join its
+	// group commits instead of each being a transaction of its own.
+	group atomic.Pointer[writer]
 }
 
 func (t *tokenStore) prepare() (err error) {
 	if t.get, err = t.db.Prepare(`SELECT value, expires_at FROM tokens WHERE key=?`); err != nil {
 		return err
 	}
-	t.set, err = t.db.Prepare(`INSERT INTO tokens (key, value, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at`)
+	t.set, err = t.db.Prepare(setToken)
 	return err
 }
+
+const setToken = `INSERT INTO tokens (key, value, expires_at) VALUES (?, ?, ?)
+	ON CONFLICT (key) DO UPDATE SET value=excluded.value, expires_at=excluded.expires_at`
 
 func (t *tokenStore) close() {
 	for _, s := range []*sql.Stmt{t.get, t.set} {
@@ -483,7 +493,15 @@ func (t *tokenStore) Set(ctx context.Context, key string, tok wxa.Token) error {
 		return err
 	}
 	t.cache.drop(key) // should the write fail, the file decides
-	if _, err := t.set.ExecContext(ctx, key, tok.Value, exp); err != nil {
+	err := errClosed
+	if w := t.group.Load(); w != nil {
+		// A refresh shared by the SDK may end after the run's writer.
+		err = w.writeToken(tokenRow{key, tok.Value, exp})
+	}
+	if errors.Is(err, errClosed) {
+		_, err = t.set.ExecContext(ctx, key, tok.Value, exp)
+	}
+	if err != nil {
 		return err
 	}
 	t.cache.put(key, tok)
