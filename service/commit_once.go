@@ -142,8 +142,8 @@ func (s *Service) engineGrants(ctx context.Context, appid string, reread bool) (
 // or a claim as the row lock would.
 func (s *Service) commitFast(ctx context.Context, c *Caller, v *miniship.Version, rev int64) (ok bool, err error) {
 	p := c.pending
-	if p == nil || len(p.perms) > 1 {
-		return false, nil
+	if p == nil || len(p.perms) > 1 || (len(p.perms) == 1 && p.perms[0] == 0) {
+		return false, nil // the statement tests one permission set, or none
 	}
 	check := miniship.CommitCheck{GrantsRev: rev, Generation: p.token.Generation, TokenCreatedAt: p.token.CreatedAt}
 	if len(p.perms) == 1 {

@@ -2,8 +2,10 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -63,11 +65,33 @@ func (b *batcher) update(ctx context.Context, fn func(miniship.Tx) error, one bo
 		<-r.wake
 	}
 	if lead || r.lead {
-		b.mu.Lock()
-		batch := b.queue[:min(len(b.queue), maxBatch)] // r is the head
-		b.queue = b.queue[len(batch):]
-		b.mu.Unlock()
-		b.run(batch)
+		b.lead()
+	}
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
+	return r.err
+}
+
+// lead runs the batch the caller's request heads, then hands the writer to
+// the oldest waiting request and wakes the batch. Should the batch end
+// abnormally (a panic outside the functions, runtime.Goexit), the writer
+// is handed on and the batch woken all the same, with an error, rather
+// than left taken for ever.
+func (b *batcher) lead() {
+	b.mu.Lock()
+	batch := b.queue[:min(len(b.queue), maxBatch)] // the caller's request is the head
+	b.queue = b.queue[len(batch):]
+	b.mu.Unlock()
+	done := false
+	defer func() {
+		if !done {
+			for _, o := range batch {
+				if o.err == nil && o.panicked == nil {
+					o.err = errors.New("sqlstore: the batch's transaction ended abnormally")
+				}
+			}
+		}
 		b.mu.Lock()
 		if len(b.queue) == 0 {
 			b.busy = false
@@ -80,11 +104,9 @@ func (b *batcher) update(ctx context.Context, fn func(miniship.Tx) error, one bo
 		for _, o := range batch[1:] {
 			close(o.wake)
 		}
-	}
-	if r.panicked != nil {
-		panic(r.panicked)
-	}
-	return r.err
+	}()
+	b.run(batch)
+	done = true
 }
 
 // run runs the batch, rerunning the requests whose failure was transient
@@ -144,8 +166,15 @@ func (b *batcher) once(batch []*writeReq) (again []*writeReq) {
 				return failAll(batch, stored, r, fmt.Errorf("sqlstore: savepoint: %w", err))
 			}
 		}
-		t := &tx{ctx: r.ctx, tx: sqlTx, d: s.d, write: true, one: r.one, stmts: s.writerStmts}
+		// Statements run under the caller's context without its
+		// cancellation: SQLite rolls back the whole transaction when a
+		// write is interrupted, which would take the batch with it. A
+		// caller cancelled meanwhile is rolled back to its savepoint below.
+		t := &tx{ctx: context.WithoutCancel(r.ctx), tx: sqlTx, d: s.d, write: true, one: r.one, stmts: s.writerStmts}
 		err := call(r, t)
+		if err == nil {
+			err = r.ctx.Err()
+		}
 		missed = append(missed, t.missed...)
 		if err == nil {
 			if save {
@@ -172,6 +201,9 @@ func (b *batcher) once(batch []*writeReq) (again []*writeReq) {
 	if len(stored) > 0 {
 		if err := sqlTx.Commit(); err != nil {
 			retry := s.d.classify(err) == errRetry
+			if retry {
+				rerunAfter(batch, stored)
+			}
 			for _, r := range stored {
 				r.err, r.retry = fmt.Errorf("sqlstore: commit: %w", err), retry
 			}
@@ -199,8 +231,11 @@ func call(r *writeReq, t *tx) (err error) {
 
 // failAll handles a savepoint statement that failed while r was current:
 // the transaction cannot be trusted any more, so nothing of it is kept and
-// the functions that had succeeded run again in the next attempt.
+// the functions that had succeeded run again in the next attempt, as do
+// those that failed after them (their failure may rest on a write now
+// undone).
 func failAll(batch, stored []*writeReq, r *writeReq, err error) []*writeReq {
+	rerunAfter(batch, stored)
 	for _, o := range stored {
 		o.err, o.retry = err, true
 	}
@@ -213,6 +248,25 @@ func failAll(batch, stored []*writeReq, r *writeReq, err error) []*writeReq {
 		}
 	}
 	return retryable(batch)
+}
+
+// rerunAfter marks for another attempt every request that failed by its
+// own function after the first of stored ran: it saw writes of the batch
+// that will not be kept.
+func rerunAfter(batch, stored []*writeReq) {
+	if len(stored) == 0 {
+		return
+	}
+	after := false
+	for _, o := range batch {
+		if o == stored[0] {
+			after = true
+			continue
+		}
+		if after && o.err != nil && o.panicked == nil && !slices.Contains(stored, o) {
+			o.retry = true
+		}
+	}
 }
 
 func retryable(batch []*writeReq) []*writeReq {

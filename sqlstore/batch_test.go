@@ -47,7 +47,8 @@ func TestBatchIsolation(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			defer func() { got[i].panicked = recover() }()
-			ctx := t.Context()
+			ctx, cancelMe := context.WithCancel(t.Context())
+			defer cancelMe()
 			if i == 11 {
 				ctx = cancelled
 			}
@@ -56,6 +57,12 @@ func TestBatchIsolation(t *testing.T) {
 					return err
 				}
 				switch {
+				case i == 13:
+					// Its caller gives up half-way: its writes go, and
+					// not the batch's (SQLite would roll back the whole
+					// transaction on an interrupted write).
+					cancelMe()
+					return tx.CreatePlatform(&miniship.Platform{AppID: "wxp13b"})
 				case i == 7:
 					panic("boom")
 				case i%3 == 0:
@@ -82,11 +89,13 @@ func TestBatchIsolation(t *testing.T) {
 	ok(t, <-first)
 	wg.Wait()
 
-	// The held transaction, then batches of 32 and 8.
+	// The held transaction, then batches of 32 and 8: nothing reran.
 	equal(t, s.batch.txs.Load()-before, int64(3))
 	view(t, s, func(tx miniship.Tx) error {
 		_, err := tx.GetPlatform("first")
 		ok(t, err)
+		_, err = tx.GetPlatform("wxp13b")
+		wantErr(t, err, miniship.ErrNotFound)
 		for i, o := range got {
 			_, err := tx.GetPlatform(fmt.Sprintf("wxp%02d", i))
 			stored := err == nil
@@ -96,7 +105,7 @@ func TestBatchIsolation(t *testing.T) {
 				if o.panicked != "boom" {
 					t.Errorf("%d: panic %v reached its caller as %v", i, "boom", o.panicked)
 				}
-			case i == 11:
+			case i == 11 || i == 13:
 				if !errors.Is(o.err, context.Canceled) {
 					t.Errorf("%d: err %v, want context.Canceled", i, o.err)
 				}
@@ -226,4 +235,69 @@ func killBatchedChild(path string) {
 		}()
 	}
 	select {}
+}
+
+// TestBatchLeaderExits: a function that ends its goroutine
+// (runtime.Goexit, as t.FailNow does) in the middle of a batch leaves the
+// batch's other callers an error and the writer free, not taken for ever.
+func TestBatchLeaderExits(t *testing.T) {
+	s := openSQLiteT(t)
+	held, release := make(chan struct{}), make(chan struct{})
+	go s.Update(t.Context(), func(tx miniship.Tx) error {
+		close(held)
+		<-release
+		return nil
+	})
+	<-held
+	var wg sync.WaitGroup
+	var other error
+	wg.Go(func() {
+		_ = s.Update(t.Context(), func(tx miniship.Tx) error {
+			_ = tx.CreatePlatform(&miniship.Platform{AppID: "gone"})
+			runtime.Goexit()
+			return nil
+		})
+	})
+	for queued := 0; queued < 1; { // the exiting one first, then the other
+		s.batch.mu.Lock()
+		queued = len(s.batch.queue)
+		s.batch.mu.Unlock()
+		runtime.Gosched()
+	}
+	wg.Go(func() {
+		other = s.Update(t.Context(), func(tx miniship.Tx) error {
+			return tx.CreatePlatform(&miniship.Platform{AppID: "other"})
+		})
+	})
+	for queued := 0; queued < 2; {
+		s.batch.mu.Lock()
+		queued = len(s.batch.queue)
+		s.batch.mu.Unlock()
+		runtime.Gosched()
+	}
+	close(release)
+	wg.Wait()
+	if other == nil {
+		t.Error("a caller of the abandoned batch was told its write was stored")
+	}
+	update(t, s, func(tx miniship.Tx) error { return tx.CreatePlatform(&miniship.Platform{AppID: "after"}) })
+	view(t, s, func(tx miniship.Tx) error {
+		for _, id := range []string{"gone", "other"} {
+			_, err := tx.GetPlatform(id)
+			wantErr(t, err, miniship.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+func TestIsSelect(t *testing.T) {
+	for q, want := range map[string]bool{
+		"SELECT 1": true, "  select x FROM t": true, "WITH a AS (SELECT 1) SELECT * FROM a": true,
+		"INSERT INTO t VALUES (1) RETURNING id": false, "WITH RECURSIVE s(n) AS (SELECT 1) INSERT INTO t SELECT n FROM s": false,
+		"WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x": false, "UPDATE t SET a = 1 RETURNING a": false, "": false,
+	} {
+		if got := isSelect(q); got != want {
+			t.Errorf("isSelect(%q) = %v, want %v", q, got, want)
+		}
+	}
 }

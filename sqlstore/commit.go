@@ -42,10 +42,10 @@ func (t *tx) LockForCommit(platformAppID, authorizerAppID string, templateID int
 // createVersionIfSQL inserts a version when the mini program, its grant and
 // the template are as a CommitCheck has them. The permission test reads
 // the grant's JSON list ("[1,18,25]", as jsonText writes it) as text, the
-// one form both backends share: ",1,18,25," contains ",18,". The pattern is
-// a CAST, not a bare parameter: SQLite re-prepares a statement whose LIKE
-// pattern is a parameter each time it runs (its LIKE optimization), which
-// cost more than the whole rest of the commit.
+// one form both backends share: "[1,18,25]" made ",1,18,25," contains
+// ",18,". The pattern is a CAST, not a bare parameter: SQLite re-prepares
+// a statement whose LIKE pattern is a parameter each time it runs (its
+// LIKE optimization), which cost more than the whole rest of the commit.
 var createVersionIfSQL = func() string {
 	casts := make([]string, len(versionTypes))
 	for i, typ := range versionTypes {
@@ -57,7 +57,7 @@ var createVersionIfSQL = func() string {
 			JOIN templates t ON t.platform_appid = ? AND t.id = ?
 			WHERE a.appid = ? AND a.commit_until = ? AND a.grants_rev = ? AND NOT t.deleted
 			AND g.generation = ? AND g.created_at <= ?
-			AND ',' || substr(g.permission_sets, 2, length(g.permission_sets) - 2) || ',' LIKE CAST(? AS TEXT))
+			AND replace(replace(g.permission_sets, '[', ','), ']', ',') LIKE CAST(? AS TEXT))
 		RETURNING id`
 }()
 

@@ -168,8 +168,19 @@ var errTwoStatements = errors.New("sqlstore: a second statement inside UpdateOne
 // would not).
 var errWriteInRead = errors.New("sqlstore: a write inside Read")
 
-// isSelect tells a read from an INSERT … RETURNING run as a query.
+// isSelect tells a read from an INSERT … RETURNING run as a query, and
+// from a CTE that writes.
 func isSelect(q string) bool {
 	q = strings.TrimLeft(q, " \t\n")
-	return len(q) >= 6 && (strings.EqualFold(q[:6], "SELECT") || strings.EqualFold(q[:4], "WITH"))
+	if len(q) < 6 {
+		return false
+	}
+	if strings.EqualFold(q[:6], "SELECT") {
+		return true
+	}
+	if !strings.EqualFold(q[:4], "WITH") {
+		return false
+	}
+	u := strings.ToUpper(q)
+	return !strings.Contains(u, "INSERT") && !strings.Contains(u, "UPDATE") && !strings.Contains(u, "DELETE")
 }

@@ -114,24 +114,36 @@ func (s *Store) View(ctx context.Context, fn func(miniship.Tx) error) error {
 // reads, where a revoke between the two is as if it came just after. fn
 // must not write (its statements fail).
 func (s *Store) Read(ctx context.Context, fn func(miniship.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := &tx{ctx: ctx, db: s.reader, d: s.d, stmts: s.readerStmts}
+		err := fn(t)
+		if len(t.missed) > 0 {
+			s.readerStmts.prepare(ctx, s.d, t.missed)
+		}
+		if err == nil && t.err != nil {
+			err = t.err
+		}
+		// As View reruns on a transient conflict (a reader's rare
+		// SQLITE_BUSY), so does Read.
+		if t.err == nil || s.d.classify(t.err) != errRetry || attempt == maxAttempts {
+			return err
+		}
+		d := time.Duration(1<<attempt) * time.Millisecond
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(d + rand.N(d)):
+		}
 	}
-	t := &tx{ctx: ctx, db: s.reader, d: s.d, stmts: s.readerStmts}
-	err := fn(t)
-	if len(t.missed) > 0 {
-		s.readerStmts.prepare(ctx, s.d, t.missed)
-	}
-	if err == nil && t.err != nil {
-		err = t.err
-	}
-	return err
 }
 
 // UpdateOne is Update for a function that runs one statement, atomic by
 // itself: PostgreSQL runs it without BEGIN and COMMIT (one round trip
-// instead of three), SQLite as Update, in its group commit. A second
-// statement fails. fn does not run again on a transient conflict.
+// instead of three), SQLite as Update, in its group commit, where it may
+// run again as any Update may. A second statement fails.
 func (s *Store) UpdateOne(ctx context.Context, fn func(miniship.Tx) error) error {
 	if s.batch != nil {
 		return s.batch.update(ctx, fn, true)
