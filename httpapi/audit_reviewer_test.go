@@ -145,3 +145,35 @@ func testAutoRejectOnly(t *testing.T, database string) {
 	e.s.Advance(0)
 	e.wantStatus(b, 1)
 }
+
+// TestAutoReviewerMany: due audits of many mini programs, decided side by
+// side at one tick, are each decided once: approved, with the platform's
+// audit quota spent once per submission.
+func TestAutoReviewerMany(t *testing.T) { mstest.Backends(t, testAutoReviewerMany) }
+
+func testAutoReviewerMany(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{AutoApprove: 30 * time.Second}}, nil)
+	const n = 40
+	tokens := []string{e.tok}
+	for len(tokens) < n {
+		_, tok := e.addMiniProgram(arMiniProgram())
+		tokens = append(tokens, tok)
+	}
+	for _, tok := range tokens {
+		e.commit("1.0.0", "", tok)
+	}
+	e.scanned()
+	audits := make([]int64, n)
+	for i, tok := range tokens {
+		audits[i] = e.submit(tok)
+	}
+	quota := func() int64 { return arInt(t, e.ok("GET", "/wxa/queryquota", ""), "rest") }
+	before := quota()
+	e.s.Advance(30 * time.Second)
+	for i, tok := range tokens {
+		e.wantStatus(audits[i], 0, tok)
+	}
+	if after := quota(); after != before {
+		t.Fatalf("quota left %d after the decisions, %d before: a decision spent or refunded it", after, before)
+	}
+}

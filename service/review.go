@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/wxcrypt"
@@ -181,36 +182,62 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 		}
 		return nil
 	})
+	// Decisions run side by side, at most reviewWorkers at once: on SQLite
+	// they share the writer's group commits, on PostgreSQL they lock
+	// different mini programs at once. One at a time, a burst of due
+	// audits was decided seconds late under load. Each rereads its audit,
+	// so their order does not matter.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, reviewWorkers)
 	for _, id := range ids {
-		err = errors.Join(err, s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
-			a, err := tx.GetAudit(id)
-			if err != nil {
-				return err
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if e := s.decideAuto(ctx, id); e != nil {
+				mu.Lock()
+				err = errors.Join(err, e)
+				mu.Unlock()
 			}
-			if _, err := tx.LockAuthorizer(a.AuthorizerAppID); err != nil {
-				return err
-			}
-			if a, err = tx.GetAudit(id); err != nil || !inReview(a.Status) || !s.autoDue(a) {
-				return err // decided meanwhile
-			}
-			v, err := tx.GetVersion(a.VersionID)
-			if err == nil {
-				err = s.reviewable(ctx, derive, v) // derive.go
-			}
-			if err != nil {
-				return err
-			}
-			d, ok := s.autoVerdict(a, v)
-			if !ok {
-				return nil
-			}
-			return s.decide(tx, derive, a, d)
-		}))
+		})
 	}
+	wg.Wait()
 	if err != nil {
 		return fmt.Errorf("auto decide: %w", err)
 	}
 	return nil
+}
+
+// reviewWorkers bounds the automatic reviewer's decisions in flight.
+const reviewWorkers = 16
+
+// decideAuto makes the automatic reviewer's decision on one audit, if it
+// is still in review and due.
+func (s *Service) decideAuto(ctx context.Context, id int64) error {
+	return s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
+		a, err := tx.GetAudit(id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.LockAuthorizer(a.AuthorizerAppID); err != nil {
+			return err
+		}
+		if a, err = tx.GetAudit(id); err != nil || !inReview(a.Status) || !s.autoDue(a) {
+			return err // decided meanwhile
+		}
+		v, err := tx.GetVersion(a.VersionID)
+		if err == nil {
+			err = s.reviewable(ctx, derive, v) // derive.go
+		}
+		if err != nil {
+			return err
+		}
+		d, ok := s.autoVerdict(a, v)
+		if !ok {
+			return nil
+		}
+		return s.decide(tx, derive, a, d)
+	})
 }
 
 // autoDue says whether the automatic reviewer may look at the audit now:
