@@ -1,13 +1,9 @@
 package sqlstore
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -154,88 +150,7 @@ func TestBatchLoneUpdate(t *testing.T) {
 
 // TestSQLiteKillBatched: with 8 writers at once, so that commits are
 // grouped, every commit a process reported survives its kill -9.
-func TestSQLiteKillBatched(t *testing.T) {
-	if path := os.Getenv("SQLSTORE_KILL_BATCHED_CHILD"); path != "" {
-		killBatchedChild(path)
-		return
-	}
-	if testing.Short() {
-		t.Skip("short")
-	}
-	path := filepath.Join(t.TempDir(), "miniship.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteKillBatched$")
-	cmd.Env = append(os.Environ(), "SQLSTORE_KILL_BATCHED_CHILD="+path)
-	out, err := cmd.StdoutPipe()
-	ok(t, err)
-	ok(t, cmd.Start())
-	lines := bufio.NewScanner(out)
-	acked := make([]int, killWriters)
-	total := 0
-	for lines.Scan() {
-		var w, n int
-		if _, err := fmt.Sscanf(lines.Text(), "%d %d", &w, &n); err != nil || w < 0 || w >= killWriters {
-			continue
-		}
-		acked[w] = max(acked[w], n)
-		if total++; total == 800 {
-			ok(t, cmd.Process.Kill()) // SIGKILL: no cleanup, no final fsync
-		}
-	}
-	_ = cmd.Wait()
-	if total < 800 {
-		t.Fatalf("child acknowledged only %d commits", total)
-	}
-	s, err := OpenSQLite(t.Context(), path)
-	ok(t, err)
-	defer s.Close()
-	found := 0
-	view(t, s, func(tx miniship.Tx) error {
-		for w, a := range acked {
-			got, err := tx.GetCounter(fmt.Sprintf("n%d", w))
-			ok(t, err)
-			found += got
-			// A writer may have committed one more than it managed to report.
-			if got < a || got > a+1 {
-				t.Errorf("writer %d: counter %d after kill, child acknowledged %d", w, got, a)
-			}
-		}
-		return nil
-	})
-	t.Logf("%d acknowledged commits, %d found after kill -9", total, found)
-}
-
-const killWriters = 8
-
-// killBatchedChild runs killWriters writers that commit forever, each
-// reporting "writer n" once its commit returned.
-func killBatchedChild(path string) {
-	s, err := OpenSQLite(context.Background(), path)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	var mu sync.Mutex // one line per write to the unbuffered stdout
-	for w := range killWriters {
-		go func() {
-			key := fmt.Sprintf("n%d", w)
-			for {
-				var n int
-				err := s.Update(context.Background(), func(tx miniship.Tx) (err error) {
-					n, err = tx.AddCounter(key, 1)
-					return err
-				})
-				if err != nil {
-					fmt.Fprintln(os.Stderr, err)
-					os.Exit(2)
-				}
-				mu.Lock()
-				fmt.Printf("%d %d\n", w, n)
-				mu.Unlock()
-			}
-		}()
-	}
-	select {}
-}
+func TestSQLiteKillBatched(t *testing.T) { killTest(t, "TestSQLiteKillBatched", 8, 800) }
 
 // TestBatchLeaderExits: a function that ends its goroutine
 // (runtime.Goexit, as t.FailNow does) in the middle of a batch leaves the

@@ -122,16 +122,13 @@ func (t *tx) CategoriesWithGrant(platformAppID, authorizerAppID string) ([]minis
 }
 
 func (t *tx) AuditWithGrant(platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
-	q := `SELECT ` + auditCols + `,
-		(SELECT permission_sets FROM authorizations WHERE platform_appid = ? AND authorizer_appid = ?),
-		(SELECT generation FROM authorizations WHERE platform_appid = ? AND authorizer_appid = ?),
-		(SELECT created_at FROM authorizations WHERE platform_appid = ? AND authorizer_appid = ?)
-		FROM audits WHERE id = ? AND authorizer_appid = ?`
+	q := `SELECT au.*, g.permission_sets, g.generation, g.created_at
+		FROM (SELECT ` + auditCols + ` FROM audits WHERE id = ? AND authorizer_appid = ?) au
+		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = au.authorizer_appid`
 	var g grantCols
 	au, err := one(t, func(r scanner, a *miniship.Audit) error {
 		return scanAudit(withDest{r, g.dest()}, a)
-	}, q, platformAppID, authorizerAppID, platformAppID, authorizerAppID, platformAppID, authorizerAppID,
-		auditID, authorizerAppID)
+	}, q, auditID, authorizerAppID, platformAppID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -207,71 +207,92 @@ func TestSQLiteBeginImmediate(t *testing.T) {
 }
 
 // TestSQLiteKill: every commit a process reported survives its kill -9.
-func TestSQLiteKill(t *testing.T) {
+func TestSQLiteKill(t *testing.T) { killTest(t, "TestSQLiteKill", 1, 300) }
+
+// killTest runs this test binary as a child (test name) with writers
+// goroutines that commit forever, each reporting "writer n" once its
+// commit returned, kills it with SIGKILL after after reports, and checks
+// that every reported commit is in the database, which is intact.
+func killTest(t *testing.T, name string, writers, after int) {
 	if path := os.Getenv("SQLSTORE_KILL_CHILD"); path != "" {
-		killChild(path)
+		killChild(path, writers)
 		return
 	}
 	if testing.Short() {
 		t.Skip("short")
 	}
 	path := filepath.Join(t.TempDir(), "miniship.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestSQLiteKill$")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$")
 	cmd.Env = append(os.Environ(), "SQLSTORE_KILL_CHILD="+path)
 	out, err := cmd.StdoutPipe()
 	ok(t, err)
 	ok(t, cmd.Start())
 	lines := bufio.NewScanner(out)
-	acked := 0
+	acked := make([]int, writers)
+	total := 0
 	for lines.Scan() {
-		if n, err := strconv.Atoi(lines.Text()); err == nil {
-			acked = n
-			if n == 300 {
-				ok(t, cmd.Process.Kill()) // SIGKILL: no cleanup, no final fsync
-			}
+		var w, n int
+		if _, err := fmt.Sscanf(lines.Text(), "%d %d", &w, &n); err != nil || w < 0 || w >= writers {
+			continue
+		}
+		acked[w] = max(acked[w], n)
+		if total++; total == after {
+			ok(t, cmd.Process.Kill()) // SIGKILL: no cleanup, no final fsync
 		}
 	}
 	_ = cmd.Wait()
-	if acked < 300 {
-		t.Fatalf("child acknowledged only %d commits", acked)
+	if total < after {
+		t.Fatalf("child acknowledged only %d commits", total)
 	}
 	s, err := OpenSQLite(t.Context(), path)
 	ok(t, err)
 	defer s.Close()
-	var got int
+	found := 0
 	view(t, s, func(tx miniship.Tx) error {
-		got = must[int](t)(tx.GetCounter("n"))
+		for w, a := range acked {
+			got := must[int](t)(tx.GetCounter(fmt.Sprintf("n%d", w)))
+			found += got
+			// A writer may have committed one more than it managed to report.
+			if got < a || got > a+1 {
+				t.Errorf("writer %d: counter %d after kill, child acknowledged %d", w, got, a)
+			}
+		}
 		return nil
 	})
-	// The child may have committed one more than it managed to report.
-	if got < acked || got > acked+1 {
-		t.Fatalf("counter %d after kill, child acknowledged %d", got, acked)
-	}
 	var check string
 	ok(t, s.reader.QueryRowContext(t.Context(), "PRAGMA integrity_check").Scan(&check))
 	equal(t, check, "ok")
-	t.Logf("%d acknowledged commits, %d found after kill -9", acked, got)
+	t.Logf("%d acknowledged commits, %d found after kill -9", total, found)
 }
 
-// killChild commits forever, reporting each commit once it returned.
-func killChild(path string) {
+// killChild runs the writers of killTest.
+func killChild(path string, writers int) {
 	s, err := OpenSQLite(context.Background(), path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	for {
-		var n int
-		err := s.Update(context.Background(), func(tx miniship.Tx) (err error) {
-			n, err = tx.AddCounter("n", 1)
-			return err
-		})
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(2)
-		}
-		fmt.Println(n) // os.Stdout is unbuffered
+	var mu sync.Mutex // one line per write to the unbuffered stdout
+	for w := range writers {
+		go func() {
+			key := fmt.Sprintf("n%d", w)
+			for {
+				var n int
+				err := s.Update(context.Background(), func(tx miniship.Tx) (err error) {
+					n, err = tx.AddCounter(key, 1)
+					return err
+				})
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					os.Exit(2)
+				}
+				mu.Lock()
+				fmt.Printf("%d %d\n", w, n)
+				mu.Unlock()
+			}
+		}()
 	}
+	select {}
 }
 
 // TestPostgresConcurrentOpen: servers starting together on a fresh schema
