@@ -19,16 +19,7 @@ func TestBatchIsolation(t *testing.T) {
 	s := openSQLiteT(t)
 	before := s.batch.txs.Load()
 
-	held, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error)
-	go func() {
-		first <- s.Update(t.Context(), func(tx miniship.Tx) error {
-			close(held)
-			<-release
-			return tx.CreatePlatform(&miniship.Platform{AppID: "first"})
-		})
-	}()
-	<-held
+	release := holdWriter(t, s)
 
 	const n = 40
 	cancelled, cancel := context.WithCancel(t.Context())
@@ -72,17 +63,8 @@ func TestBatchIsolation(t *testing.T) {
 			})
 		})
 	}
-	for { // every caller queued behind the held transaction
-		s.batch.mu.Lock()
-		queued := len(s.batch.queue)
-		s.batch.mu.Unlock()
-		if queued == n {
-			break
-		}
-		runtime.Gosched()
-	}
-	close(release)
-	ok(t, <-first)
+	waitQueued(s, n) // every caller queued behind the held transaction
+	ok(t, release())
 	wg.Wait()
 
 	// The held transaction, then batches of 32 and 8: nothing reran.
@@ -157,13 +139,7 @@ func TestSQLiteKillBatched(t *testing.T) { killTest(t, "TestSQLiteKillBatched", 
 // batch's other callers an error and the writer free, not taken for ever.
 func TestBatchLeaderExits(t *testing.T) {
 	s := openSQLiteT(t)
-	held, release := make(chan struct{}), make(chan struct{})
-	go s.Update(t.Context(), func(tx miniship.Tx) error {
-		close(held)
-		<-release
-		return nil
-	})
-	<-held
+	release := holdWriter(t, s)
 	var wg sync.WaitGroup
 	var other error
 	wg.Go(func() {
@@ -173,24 +149,14 @@ func TestBatchLeaderExits(t *testing.T) {
 			return nil
 		})
 	})
-	for queued := 0; queued < 1; { // the exiting one first, then the other
-		s.batch.mu.Lock()
-		queued = len(s.batch.queue)
-		s.batch.mu.Unlock()
-		runtime.Gosched()
-	}
+	waitQueued(s, 1) // the exiting one first, then the other
 	wg.Go(func() {
 		other = s.Update(t.Context(), func(tx miniship.Tx) error {
 			return tx.CreatePlatform(&miniship.Platform{AppID: "other"})
 		})
 	})
-	for queued := 0; queued < 2; {
-		s.batch.mu.Lock()
-		queued = len(s.batch.queue)
-		s.batch.mu.Unlock()
-		runtime.Gosched()
-	}
-	close(release)
+	waitQueued(s, 2)
+	ok(t, release())
 	wg.Wait()
 	if other == nil {
 		t.Error("a caller of the abandoned batch was told its write was stored")
@@ -214,5 +180,121 @@ func TestIsSelect(t *testing.T) {
 		if got := isSelect(q); got != want {
 			t.Errorf("isSelect(%q) = %v, want %v", q, got, want)
 		}
+	}
+}
+
+// TestBatchOneStatement: UpdateOnes in a batch run without savepoints. A
+// statement that breaks a constraint is undone by SQLite alone and the
+// batch goes on; a write that stood when its function failed cannot be
+// undone alone, so that batch keeps nothing and its other writes run again;
+// a caller cancelled after its statement ran keeps its write.
+func TestBatchOneStatement(t *testing.T) {
+	errAfter := errors.New("failed after its write")
+	for _, bad := range []bool{false, true} {
+		t.Run(fmt.Sprintf("failAfterWrite=%v", bad), func(t *testing.T) {
+			s := openSQLiteT(t)
+			before := s.batch.txs.Load()
+			release := holdWriter(t, s)
+			const n = 12
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					ctx, cancel := context.WithCancel(t.Context())
+					defer cancel()
+					id := fmt.Sprintf("wxp%02d", i)
+					fn := func(tx miniship.Tx) error {
+						return tx.CreatePlatform(&miniship.Platform{AppID: id})
+					}
+					switch {
+					case i == 2: // breaks the foreign key: nothing stored
+						fn = func(tx miniship.Tx) error {
+							return tx.PutAuthorization(&miniship.Authorization{PlatformAppID: "none", AuthorizerAppID: "none", Generation: 1})
+						}
+					case i == 4: // its caller goes away once the statement ran
+						fn = func(tx miniship.Tx) error {
+							err := tx.CreatePlatform(&miniship.Platform{AppID: id})
+							cancel()
+							return err
+						}
+					case i == 8 && bad:
+						fn = func(tx miniship.Tx) error {
+							if err := tx.CreatePlatform(&miniship.Platform{AppID: id}); err != nil {
+								return err
+							}
+							return errAfter
+						}
+					}
+					if i%2 == 1 {
+						errs[i] = s.Update(ctx, fn) // an ordinary Update in between, with its savepoint
+					} else {
+						errs[i] = s.UpdateOne(ctx, fn)
+					}
+				})
+			}
+			waitQueued(s, n)
+			ok(t, release())
+			wg.Wait()
+
+			wantTxs := int64(2) // the held transaction and one batch
+			if bad {
+				wantTxs = 3 // and the batch again without the failed write
+			}
+			equal(t, s.batch.txs.Load()-before, wantTxs)
+			view(t, s, func(tx miniship.Tx) error {
+				for i, err := range errs {
+					_, gerr := tx.GetPlatform(fmt.Sprintf("wxp%02d", i))
+					switch {
+					case i == 2:
+						wantErr(t, err, miniship.ErrNotFound)
+					case i == 8 && bad:
+						if !errors.Is(err, errAfter) {
+							t.Errorf("8: err %v, want its function's", err)
+						}
+						wantErr(t, gerr, miniship.ErrNotFound)
+					case i == 4 && bad && err != nil:
+						// Its batch was undone (8 failed after it) and its
+						// caller is gone: the rerun finds it cancelled and
+						// stores nothing.
+						wantErr(t, err, context.Canceled)
+						wantErr(t, gerr, miniship.ErrNotFound)
+					default:
+						ok(t, err)
+						ok(t, gerr)
+					}
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// holdWriter starts an Update that holds the writer until the function it
+// returns is called, which then returns that Update's error: the Updates
+// started meanwhile queue behind it.
+func holdWriter(t *testing.T, s *Store) (release func() error) {
+	held, done := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- s.Update(t.Context(), func(tx miniship.Tx) error {
+			close(held)
+			<-done
+			return tx.CreatePlatform(&miniship.Platform{AppID: "first"})
+		})
+	}()
+	<-held
+	return func() error { close(done); return <-first }
+}
+
+// waitQueued waits until n Updates queue for the writer.
+func waitQueued(s *Store, n int) {
+	for {
+		s.batch.mu.Lock()
+		queued := len(s.batch.queue)
+		s.batch.mu.Unlock()
+		if queued >= n {
+			return
+		}
+		runtime.Gosched()
 	}
 }
