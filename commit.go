@@ -24,9 +24,10 @@ type GrantReadTx interface {
 	// CategoriesWithGrant is the mini program's categories and the
 	// platform's grant; ErrNotFound when the mini program does not exist.
 	CategoriesWithGrant(platformAppID, authorizerAppID string) ([]Category, *Authorization, error)
-	// AuditWithGrant is the mini program's audit of that id and the
-	// platform's grant; ErrNotFound when the mini program has no such
-	// audit (the grant is then not read).
+	// AuditWithGrant is the status of the mini program's audit of that id
+	// (ID, AuthorizerAppID, Status, Reason and ScreenShot; nothing else is
+	// read) and the platform's grant; ErrNotFound when the mini program has
+	// no such audit (the grant is then not read).
 	AuditWithGrant(platformAppID, authorizerAppID string, auditID int64) (*Audit, *Authorization, error)
 }
 

@@ -122,14 +122,16 @@ func (t *tx) CategoriesWithGrant(platformAppID, authorizerAppID string) ([]minis
 }
 
 func (t *tx) AuditWithGrant(platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
-	q := `SELECT au.*, g.permission_sets, g.generation, g.created_at
-		FROM (SELECT ` + auditCols + ` FROM audits WHERE id = ? AND authorizer_appid = ?) au
-		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = au.authorizer_appid`
+	// Only what get_auditstatus shows: each column scanned costs as much
+	// as the lookup itself.
+	q := `SELECT au.status, au.reason, au.screenshot, g.permission_sets, g.generation, g.created_at
+		FROM audits au
+		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = au.authorizer_appid
+		WHERE au.id = ? AND au.authorizer_appid = ?`
+	au := &miniship.Audit{ID: auditID, AuthorizerAppID: authorizerAppID}
 	var g grantCols
-	au, err := one(t, func(r scanner, a *miniship.Audit) error {
-		return scanAudit(withDest{r, g.dest()}, a)
-	}, q, auditID, authorizerAppID, platformAppID)
-	if err != nil {
+	if err := t.row(q, []any{platformAppID, auditID, authorizerAppID},
+		append([]any{&au.Status, &au.Reason, &au.ScreenShot}, g.dest()...)...); err != nil {
 		return nil, nil, err
 	}
 	a, err := g.authorization(platformAppID, authorizerAppID)
@@ -138,11 +140,3 @@ func (t *tx) AuditWithGrant(platformAppID, authorizerAppID string, auditID int64
 	}
 	return au, a, nil
 }
-
-// withDest scans the columns a scan function knows, then extra ones.
-type withDest struct {
-	r     scanner
-	extra []any
-}
-
-func (w withDest) Scan(dest ...any) error { return w.r.Scan(append(dest, w.extra...)...) }
