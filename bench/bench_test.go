@@ -2,12 +2,15 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/httpapi"
 	"github.com/miniship/miniship/service"
 	"github.com/miniship/miniship/sqlstore"
@@ -99,5 +102,42 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 	if _, err := Run(ctx, Config{BaseURL: srv.URL, AdminKey: "bench-key", Rate: 10, Scenarios: []string{"life"}}); err == nil {
 		t.Error("life in the open loop was accepted")
+	}
+}
+
+// TestSeedFleet: a fleet lands in the database the temporary server will
+// open, granted to its own platform, each mini program with a version and
+// an approved audit; a database that already holds one is refused.
+func TestSeedFleet(t *testing.T) {
+	ctx := context.Background()
+	dsn := filepath.Join(t.TempDir(), "miniship.db")
+	var progress strings.Builder
+	if err := seedFleet(ctx, dsn, 25, &progress); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "25 of 25 mini programs seeded") {
+		t.Errorf("progress %q", progress.String())
+	}
+	store, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = store.View(ctx, func(tx miniship.Tx) error {
+		grants, err := tx.ListAuthorizations(FleetPlatform)
+		if err != nil || len(grants) != 25 {
+			return fmt.Errorf("%d grants, err %v; want 25", len(grants), err)
+		}
+		a, err := tx.LatestAudit("wxbench00000024")
+		if err != nil || a.Status != miniship.AuditApproved {
+			return fmt.Errorf("last mini program's audit %+v, err %v", a, err)
+		}
+		return nil
+	})
+	store.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := seedFleet(ctx, dsn, 25, nil); err == nil || !strings.Contains(err.Error(), "already holds a fleet") {
+		t.Errorf("second fleet in the same database: %v", err)
 	}
 }

@@ -24,10 +24,21 @@ type Server struct {
 	done     chan error
 }
 
-// StartServer runs exe (a miniship binary) as `serve` on a free local port
-// with a fresh data directory, database (empty for SQLite in that
-// directory) and extra serve flags, and waits until it answers.
-func StartServer(ctx context.Context, exe, database string, extra []string, log io.Writer) (*Server, error) {
+// ServerConfig describes a temporary server.
+type ServerConfig struct {
+	Exe      string   // the miniship binary it runs
+	Database string   // empty for SQLite in its own data directory
+	Extra    []string // more serve flags
+	// Fleet, when positive, is how many mini programs are written straight
+	// into the database before the server starts (seedFleet).
+	Fleet int
+	Log   io.Writer // the server's output, and the fleet's progress
+}
+
+// StartServer runs c.Exe as `serve` on a free local port with a fresh data
+// directory, the database and extra serve flags, and waits until it
+// answers.
+func StartServer(ctx context.Context, c ServerConfig) (*Server, error) {
 	dir, err := os.MkdirTemp("", "miniship-bench-")
 	if err != nil {
 		return nil, err
@@ -37,16 +48,31 @@ func StartServer(ctx context.Context, exe, database string, extra []string, log 
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	data := filepath.Join(dir, "data")
+	if c.Fleet > 0 {
+		dsn := c.Database
+		if dsn == "" {
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				os.RemoveAll(dir)
+				return nil, err
+			}
+			dsn = filepath.Join(data, "miniship.db") // where serve keeps it
+		}
+		if err := seedFleet(ctx, dsn, c.Fleet, c.Log); err != nil {
+			os.RemoveAll(dir)
+			return nil, fmt.Errorf("fleet: %w", err)
+		}
+	}
 	s := &Server{URL: "http://" + addr, AdminKey: randomHex(16), dir: dir, done: make(chan error, 1)}
-	args := []string{"serve", "--addr", addr, "--data", filepath.Join(dir, "data"), "--admin-key", s.AdminKey, "--log-level", "error",
+	args := []string{"serve", "--addr", addr, "--data", data, "--admin-key", s.AdminKey, "--log-level", "error",
 		// A short privacy scan so that submit_audit follows a commit at once.
 		"--scan-duration", "1ms"}
-	if database != "" {
-		args = append(args, "--database", database)
+	if c.Database != "" {
+		args = append(args, "--database", c.Database)
 	}
-	args = append(args, extra...)
-	s.cmd = exec.Command(exe, args...)
-	s.cmd.Stdout, s.cmd.Stderr = log, log
+	args = append(args, c.Extra...)
+	s.cmd = exec.Command(c.Exe, args...)
+	s.cmd.Stdout, s.cmd.Stderr = c.Log, c.Log
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
 		return nil, err

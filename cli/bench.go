@@ -22,6 +22,7 @@ func newBenchCmd() *cobra.Command {
 		database  string
 		serverBin string
 		serveArgs []string
+		fleet     int
 		asJSON    bool
 	)
 	cmd := &cobra.Command{
@@ -35,7 +36,10 @@ p50/p99/p99.9 latency and its cost in no-op calls measured in the same round.
 Without --base-url it starts a temporary server (this binary's serve, in its
 own process, on SQLite or --database) and stops it afterwards; it then also
 reports the server's CPU time per operation. --rate switches from the closed
-loop (--concurrency clients back to back) to an open loop paced by vegeta.`,
+loop (--concurrency clients back to back) to an open loop paced by vegeta.
+--fleet N first fills the temporary server's database with N mini programs
+of another platform (a million take a minute or two), so the costs are those
+of a server of that size.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -51,7 +55,7 @@ loop (--concurrency clients back to back) to an open loop paced by vegeta.`,
 				if serverBin != "" {
 					exe = serverBin
 				}
-				srv, err := bench.StartServer(ctx, exe, database, serveArgs, errw)
+				srv, err := bench.StartServer(ctx, bench.ServerConfig{Exe: exe, Database: database, Extra: serveArgs, Fleet: fleet, Log: errw})
 				if err != nil {
 					return fmt.Errorf("temporary server: %w", err)
 				}
@@ -61,6 +65,8 @@ loop (--concurrency clients back to back) to an open loop paced by vegeta.`,
 					cfg.ServerPID = srv.PID
 				}
 				fmt.Fprintf(errw, "temporary server pid %d at %s\n", srv.PID, srv.URL)
+			} else if fleet > 0 {
+				return errors.New("--fleet seeds the temporary server's database: leave out --base-url")
 			} else if cfg.AdminKey == "" {
 				return errors.New("--admin-key is needed with --base-url (bench creates its own platform)")
 			}
@@ -93,6 +99,7 @@ loop (--concurrency clients back to back) to an open loop paced by vegeta.`,
 	fl.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured time before each scenario")
 	fl.IntVar(&cfg.Rounds, "rounds", 1, "repeat every scenario this many times (each round has its own no-op)")
 	fl.IntVar(&cfg.Apps, "apps", 0, "mini programs to create (at least --concurrency)")
+	fl.IntVar(&fleet, "fleet", 0, "mini programs (each with a grant, a version and an audit) to write straight into the temporary server's database before it starts, to measure a server of that size")
 	fl.StringVar(&scenarios, "scenarios", "", "comma-separated subset of "+strings.Join(bench.Scenarios, ",")+" (noop always runs)")
 	fl.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	return cmd

@@ -20,16 +20,13 @@ type Seed struct {
 	Categories     []miniship.Category
 }
 
-// benchSeeder is the store's bulk writer, outside miniship.Tx.
-type benchSeeder interface {
-	SeedBench(sqlstore.BenchSeed) error
+// seeder is the SQL store's bulk writer, outside miniship.Store.
+type seeder interface {
+	Seed(context.Context, sqlstore.BenchSeed, func(int)) error
 }
 
-// seedBatch is the mini programs of one transaction.
-const seedBatch = 50000
-
 // SeedApps writes the mini programs straight into the store in bulk
-// statements, one transaction per batch, for the scale benchmarks; it
+// statements, one transaction per 50,000, for the scale benchmarks; it
 // returns how long that took.
 func (s *Server) SeedApps(t testing.TB, o Seed) time.Duration {
 	t.Helper()
@@ -37,15 +34,11 @@ func (s *Server) SeedApps(t testing.TB, o Seed) time.Duration {
 	// Every row is older than the clock (the i-th grant i ms after the
 	// first), so tokens issued now are newer than their grants.
 	at := s.Clock.Now().Add(-time.Duration(o.Apps+1) * time.Millisecond)
-	for i := 0; i < o.Apps; i += seedBatch {
-		err := s.Store.Update(context.Background(), func(tx miniship.Tx) error {
-			return tx.(benchSeeder).SeedBench(sqlstore.BenchSeed{
-				From: i, To: min(i+seedBatch, o.Apps), Platform: o.Platform, PermissionSets: o.PermissionSets,
-				Categories: o.Categories, Versions: o.Versions, Audits: o.Audits, CreatedAt: at})
-		})
-		if err != nil {
-			t.Fatalf("mstest: seed: %v", err)
-		}
+	err := s.Store.(seeder).Seed(context.Background(), sqlstore.BenchSeed{
+		From: 0, To: o.Apps, Platform: o.Platform, PermissionSets: o.PermissionSets,
+		Categories: o.Categories, Versions: o.Versions, Audits: o.Audits, CreatedAt: at}, nil)
+	if err != nil {
+		t.Fatalf("mstest: seed: %v", err)
 	}
 	return time.Since(start)
 }

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -23,6 +24,10 @@ type BenchSeed struct {
 	Audits   bool
 	// CreatedAt is the time of every row (Unix nanoseconds in the store).
 	CreatedAt time.Time
+	// Batch is the mini programs of one transaction of Store.Seed (0:
+	// 50,000: large enough for the bulk statements to pay off, small
+	// enough that SQLite's writer is not held for long).
+	Batch int
 }
 
 // SeedBench writes a batch of benchmark mini programs with a handful of
@@ -68,6 +73,27 @@ func (t *tx) SeedBench(s BenchSeed) error {
 			SELECT authorizer_appid, platform_appid, id, 0, '', '', NULL, FALSE, FALSE, created_at, created_at
 			FROM versions WHERE authorizer_appid >= ? AND authorizer_appid < ?`, lo, hi); err != nil {
 			return fmt.Errorf("seed audits: %w", err)
+		}
+	}
+	return nil
+}
+
+// Seed writes s's mini programs in transactions of s.Batch, calling
+// progress (when set) with how many are written after each; the scale
+// benchmarks and `miniship bench --fleet` fill a database with it.
+func (st *Store) Seed(ctx context.Context, s BenchSeed, progress func(done int)) error {
+	batch := s.Batch
+	if batch <= 0 {
+		batch = 50000
+	}
+	for from := s.From; from < s.To; from += batch {
+		b := s
+		b.From, b.To = from, min(from+batch, s.To)
+		if err := st.Update(ctx, func(t miniship.Tx) error { return t.(*tx).SeedBench(b) }); err != nil {
+			return err
+		}
+		if progress != nil {
+			progress(b.To - s.From)
 		}
 	}
 	return nil

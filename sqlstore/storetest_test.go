@@ -47,6 +47,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"GrantGenerations", testGrantGenerations}, {"LockForCommit", testLockForCommit}, // commit_test.go
 		{"Read", testRead}, {"CreateVersionIf", testCreateVersionIf}, // read_test.go, commitif_test.go
 		{"PruneQuotaCounters", testPruneQuotaCounters}, // retention_quota_test.go
+		{"Seed", testSeed}, // seed_test.go
 	}
 	tests = append(tests, domainSuite...)
 	for _, tc := range tests {
