@@ -2,10 +2,13 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +142,49 @@ func TestSeedFleet(t *testing.T) {
 	}
 	if err := seedFleet(ctx, dsn, 25, nil); err == nil || !strings.Contains(err.Error(), "already holds a fleet") {
 		t.Errorf("second fleet in the same database: %v", err)
+	}
+}
+
+// TestCommitBody: the appended commit body is the JSON the map used to
+// marshal to.
+func TestCommitBody(t *testing.T) {
+	r := &runner{f: &fixture{templateID: 42, apps: []string{"wxa\"b"}}}
+	var got map[string]any
+	if err := json.Unmarshal(r.commitBody(0, 7), &got); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"template_id": 42.0, "user_version": "1.0.7", "user_desc": "bench",
+		"ext_json": `{"extAppid":"wxa"b","ext":{"n":7},"requiredPrivateInfos":["getLocation"]}`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %v\nwant %v", got, want)
+	}
+}
+
+func TestCheckWX(t *testing.T) {
+	var out struct {
+		AuditID int64 `json:"auditid"`
+	}
+	for _, c := range []struct {
+		raw  string
+		out  any
+		code int // 0: no error; -1: some other error
+	}{
+		{`{"errcode":0,"errmsg":"ok"}`, nil, 0},
+		{`{"errcode":0,"errmsg":"ok","auditid":5}`, &out, 0},
+		{`{"errcode":85009,"errmsg":"already auditing rid: x"}`, nil, 85009},
+		{`{"errmsg":"ok","errcode":40001}`, nil, 40001},
+		{`<html>`, nil, -1},
+	} {
+		err := checkWX([]byte(c.raw), c.out)
+		var wx *wxError
+		switch {
+		case c.code == 0 && err != nil, c.code == -1 && (err == nil || errors.As(err, &wx)):
+			t.Errorf("%s: %v", c.raw, err)
+		case c.code > 0 && (!errors.As(err, &wx) || wx.Code != c.code):
+			t.Errorf("%s: %v, want errcode %d", c.raw, err, c.code)
+		}
+	}
+	if out.AuditID != 5 {
+		t.Errorf("decoded auditid %d", out.AuditID)
 	}
 }

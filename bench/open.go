@@ -52,7 +52,7 @@ func (r *runner) open(ctx context.Context, name string, _ op) (Result, error) {
 		for range atk.Attack(targeter, pace, r.cfg.Warmup, name+"-warmup") {
 		}
 	}
-	cpu0 := cpuTime(r.cfg.ServerPID)
+	cpu0, own0 := cpuTime(r.cfg.ServerPID), cpuTime(os.Getpid())
 	t0 := time.Now()
 	var lat []time.Duration
 	res := Result{Scenario: name}
@@ -72,16 +72,14 @@ func (r *runner) open(ctx context.Context, name string, _ op) (Result, error) {
 		lat = append(lat, hit.Latency)
 	}
 	wall := time.Since(t0)
-	cpu1 := cpuTime(r.cfg.ServerPID)
+	cpu1, own1 := cpuTime(r.cfg.ServerPID), cpuTime(os.Getpid())
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
 	s := summarize(name, lat)
 	s.Errors, s.FirstErr = res.Errors, res.FirstErr
 	s.PerSec = float64(s.Ops) / wall.Seconds()
-	if cpu1 > cpu0 && s.Ops+s.Errors > 0 {
-		s.CPUPerOp = (cpu1 - cpu0) / time.Duration(s.Ops+s.Errors)
-	}
+	s.perOp(cpu1-cpu0, own1-own0)
 	if s.Ops == 0 {
 		return s, fmt.Errorf("no request succeeded: %s", s.FirstErr)
 	}
