@@ -383,6 +383,11 @@ type Tx interface {
 	UpdateAudit(a *Audit) error
 	// ListAudits lists audits with the status, oldest first; status < 0 for all.
 	ListAudits(status AuditStatus, limit int) ([]*Audit, error)
+	// AuditsDue lists, oldest first, at most limit audits with the status
+	// and an id above after whose clock started no later than dueBy (for
+	// a sped-up audit: halfDueBy). An audit's clock starts when it was
+	// submitted, a delayed one's when it was delayed (its DecidedAt).
+	AuditsDue(status AuditStatus, dueBy, halfDueBy time.Time, after int64, limit int) ([]*Audit, error)
 
 	CreateRelease(r *Release) error // sets r.ID
 	UpdateRelease(r *Release) error

@@ -147,15 +147,16 @@ func testAutoRejectOnly(t *testing.T, database string) {
 }
 
 // TestAutoReviewerMany: due audits of many mini programs, decided side by
-// side at one tick, are each decided once: approved, with the platform's
-// audit quota spent once per submission.
+// side at one tick over pages of 7, are each decided once: approved, with
+// the platform's audit quota spent once per submission; audits not yet due
+// wait for their own tick.
 func TestAutoReviewerMany(t *testing.T) { mstest.Backends(t, testAutoReviewerMany) }
 
 func testAutoReviewerMany(t *testing.T, database string) {
-	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{AutoApprove: 30 * time.Second}}, nil)
-	const n = 40
+	e := arSetup(t, mstest.Options{Database: database, Config: service.Config{AutoApprove: 30 * time.Second, ReviewPage: 7}}, nil)
+	const n, late = 40, 5
 	tokens := []string{e.tok}
-	for len(tokens) < n {
+	for len(tokens) < n+late {
 		_, tok := e.addMiniProgram(arMiniProgram())
 		tokens = append(tokens, tok)
 	}
@@ -163,17 +164,29 @@ func testAutoReviewerMany(t *testing.T, database string) {
 		e.commit("1.0.0", "", tok)
 	}
 	e.scanned()
-	audits := make([]int64, n)
-	for i, tok := range tokens {
+	audits := make([]int64, n+late)
+	for i, tok := range tokens[:n] {
 		audits[i] = e.submit(tok)
 	}
 	quota := func() int64 { return arInt(t, e.ok("GET", "/wxa/queryquota", ""), "rest") }
 	before := quota()
-	e.s.Advance(30 * time.Second)
-	for i, tok := range tokens {
-		e.wantStatus(audits[i], 0, tok)
+	e.s.Advance(15 * time.Second)
+	for i, tok := range tokens[n:] {
+		audits[n+i] = e.submit(tok)
 	}
-	if after := quota(); after != before {
-		t.Fatalf("quota left %d after the decisions, %d before: a decision spent or refunded it", after, before)
+	e.s.Advance(15 * time.Second)
+	for i, tok := range tokens {
+		want := 0
+		if i >= n {
+			want = 2 // in review for 15 s of 30
+		}
+		e.wantStatus(audits[i], want, tok)
+	}
+	e.s.Advance(15 * time.Second)
+	for i, tok := range tokens[n:] {
+		e.wantStatus(audits[n+i], 0, tok)
+	}
+	if after := quota(); after != before-late {
+		t.Fatalf("quota left %d after the decisions, %d before and %d submissions: a decision spent or refunded it", after, before, late)
 	}
 }

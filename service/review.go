@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/wxcrypt"
@@ -146,66 +147,100 @@ func (s *Service) GetAudit(ctx context.Context, id int64) (*miniship.Audit, *min
 // AutoDecide runs the automatic reviewer over the audits in review (see
 // Config.AutoApprove). Tick calls it; each decision is its own transaction,
 // which rereads the audit, so a reviewer deciding at the same moment wins
-// cleanly.
+// cleanly. It reads only due audits, a page at a time, and decides each
+// page before reading the next.
 func (s *Service) AutoDecide(ctx context.Context) error {
 	if s.cfg.AutoApprove <= 0 && s.cfg.AutoReject == nil {
 		return nil
 	}
-	var ids []int64
-	err := s.view(ctx, func(tx miniship.Tx) error {
-		for _, st := range []miniship.AuditStatus{miniship.AuditPending, miniship.AuditDelayed} {
-			as, err := tx.ListAudits(st, 0)
+	// An audit is due once its clock started AutoApprove ago (half that
+	// when sped up); without AutoApprove, at once.
+	now := s.Now()
+	dueBy, halfDueBy := now, now
+	if w := s.cfg.AutoApprove; w > 0 {
+		dueBy, halfDueBy = now.Add(-w), now.Add(-w/2)
+	}
+	var errs error
+	for _, st := range []miniship.AuditStatus{miniship.AuditPending, miniship.AuditDelayed} {
+		for after := int64(0); ; {
+			ids, last, more, err := s.duePage(ctx, st, dueBy, halfDueBy, after)
+			if err != nil {
+				return fmt.Errorf("auto decide: %w", err)
+			}
+			errs = errors.Join(errs, s.decideAll(ctx, ids))
+			if !more {
+				break
+			}
+			after = last
+		}
+	}
+	if errs != nil {
+		return fmt.Errorf("auto decide: %w", errs)
+	}
+	return nil
+}
+
+// duePage reads the next page of due audits of the status after the id
+// and returns those a rule decides, the page's last id, and whether a
+// page may follow.
+func (s *Service) duePage(ctx context.Context, st miniship.AuditStatus, dueBy, halfDueBy time.Time, after int64) (ids []int64, last int64, more bool, err error) {
+	err = s.view(ctx, func(tx miniship.Tx) error {
+		ids = ids[:0]
+		as, err := tx.AuditsDue(st, dueBy, halfDueBy, after, s.cfg.ReviewPage)
+		if err != nil {
+			return err
+		}
+		more = len(as) == s.cfg.ReviewPage
+		for _, a := range as {
+			last = a.ID
+			if !s.autoDue(a) {
+				continue // the clock of the service, not the database's test, decides
+			}
+			if s.cfg.AutoReject == nil { // approve-only: every due audit is decided
+				ids = append(ids, a.ID)
+				continue
+			}
+			// Only audits a rule decides cost a write transaction: in
+			// reject-only mode the others wait for the reviewer.
+			v, err := tx.GetVersion(a.VersionID)
+			if err == nil {
+				err = s.reviewable(ctx, func(v *miniship.Version) error { return s.derive(tx, v) }, v) // derive.go
+			}
 			if err != nil {
 				return err
 			}
-			for _, a := range as {
-				if !s.autoDue(a) {
-					continue
-				}
-				if s.cfg.AutoReject == nil { // approve-only: every due audit is decided
-					ids = append(ids, a.ID)
-					continue
-				}
-				// Only audits a rule decides cost a write transaction: in
-				// reject-only mode the others wait for the reviewer.
-				v, err := tx.GetVersion(a.VersionID)
-				if err == nil {
-					err = s.reviewable(ctx, func(v *miniship.Version) error { return s.derive(tx, v) }, v) // derive.go
-				}
-				if err != nil {
-					return err
-				}
-				if _, ok := s.autoVerdict(a, v); ok {
-					ids = append(ids, a.ID)
-				}
+			if _, ok := s.autoVerdict(a, v); ok {
+				ids = append(ids, a.ID)
 			}
 		}
 		return nil
 	})
-	// Decisions run side by side, at most reviewWorkers at once: on SQLite
-	// they share the writer's group commits, on PostgreSQL they lock
-	// different mini programs at once. One at a time, a burst of due
-	// audits was decided seconds late under load. Each rereads its audit,
-	// so their order does not matter.
+	return ids, last, more, err
+}
+
+// decideAll decides the audits side by side, at most reviewWorkers at
+// once: on SQLite they share the writer's group commits, on PostgreSQL
+// they lock different mini programs at once. One at a time, a burst of due
+// audits was decided seconds late under load. Each rereads its audit, so
+// their order does not matter.
+func (s *Service) decideAll(ctx context.Context, ids []int64) error {
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	var errs error
 	sem := make(chan struct{}, reviewWorkers)
 	for _, id := range ids {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			if e := s.decideAuto(ctx, id); e != nil {
+			if err := s.decideAuto(ctx, id); err != nil {
 				mu.Lock()
-				err = errors.Join(err, e)
+				errs = errors.Join(errs, err)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	if err != nil {
-		return fmt.Errorf("auto decide: %w", err)
-	}
-	return nil
+	return errs
 }
 
 // reviewWorkers bounds the automatic reviewer's decisions in flight.

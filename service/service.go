@@ -61,6 +61,9 @@ type Config struct {
 	AutoApprove      time.Duration
 	AutoReject       *regexp.Regexp
 	AutoRejectReason string
+	// ReviewPage is how many due audits the automatic reviewer reads at a
+	// time (256), so a backlog of any size costs it bounded memory.
+	ReviewPage int
 	// NoSpeedupClasses are first-level categories whose audits cannot be
 	// sped up (89403); none by default.
 	NoSpeedupClasses []string
@@ -117,6 +120,9 @@ func (c *Config) defaults() {
 	def(&c.RetainHistory, DefaultRetainHistory)
 	def(&c.RetainEvents, DefaultRetainEvents)
 	def(&c.PruneEvery, 10*time.Minute)
+	if c.ReviewPage <= 0 {
+		c.ReviewPage = 256
+	}
 	if c.AutoRejectReason == "" {
 		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"
 	}

@@ -89,3 +89,46 @@ func testRead(t *testing.T, s miniship.Store) {
 	cancel()
 	wantErr(t, s.Read(ctx, func(tx miniship.Tx) error { return nil }), context.Canceled)
 }
+
+// testAuditsDue: the automatic reviewer's listing keeps to the status,
+// pages by id, and tests each audit's clock (submission, or the delay for
+// a delayed one) against its deadline (half as long for a sped-up one).
+func testAuditsDue(t *testing.T, s miniship.Store) {
+	var ids []int64
+	update(t, s, func(tx miniship.Tx) error {
+		ok(t, tx.CreateAuthorizer(&miniship.Authorizer{AppID: "wxa"}))
+		v := &miniship.Version{AuthorizerAppID: "wxa", UserVersion: "1.0.0"}
+		ok(t, tx.CreateVersion(v))
+		for _, a := range []*miniship.Audit{
+			{Status: miniship.AuditPending, SubmittedAt: at(10)},                   // due
+			{Status: miniship.AuditPending, SubmittedAt: at(30)},                   // not yet
+			{Status: miniship.AuditPending, SubmittedAt: at(30), SpedUp: true},     // due: half the wait
+			{Status: miniship.AuditPending, SubmittedAt: at(50), SpedUp: true},     // not yet
+			{Status: miniship.AuditDelayed, SubmittedAt: at(1), DecidedAt: at(10)}, // due
+			{Status: miniship.AuditDelayed, SubmittedAt: at(1), DecidedAt: at(30)}, // delayed later: not yet
+			{Status: miniship.AuditApproved, SubmittedAt: at(1), DecidedAt: at(2)}, // decided
+			{Status: miniship.AuditPending, SubmittedAt: at(20)},                   // due, at the deadline
+			{Status: miniship.AuditPending, SubmittedAt: at(5), DecidedAt: at(59)}, // due: a pending audit's clock is its submission
+		} {
+			a.AuthorizerAppID, a.PlatformAppID, a.VersionID = "wxa", "wxp", v.ID
+			ok(t, tx.CreateAudit(a))
+			ids = append(ids, a.ID)
+		}
+		return nil
+	})
+	due := func(st miniship.AuditStatus, after int64, n int) (got []int64) {
+		view(t, s, func(tx miniship.Tx) error {
+			as, err := tx.AuditsDue(st, at(20), at(40), after, n)
+			for _, a := range as {
+				got = append(got, a.ID)
+			}
+			return err
+		})
+		return got
+	}
+	equal(t, due(miniship.AuditPending, 0, 0), []int64{ids[0], ids[2], ids[7], ids[8]})
+	equal(t, due(miniship.AuditPending, 0, 2), []int64{ids[0], ids[2]})
+	equal(t, due(miniship.AuditPending, ids[2], 2), []int64{ids[7], ids[8]})
+	equal(t, due(miniship.AuditPending, ids[8], 2), []int64(nil))
+	equal(t, due(miniship.AuditDelayed, 0, 0), []int64{ids[4]})
+}

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"strings"
+	"time"
 
 	"github.com/miniship/miniship"
 )
@@ -107,6 +108,15 @@ func (t *tx) ListAudits(status miniship.AuditStatus, n int) ([]*miniship.Audit, 
 		q, args = q+` WHERE status = ?`, append(args, status)
 	}
 	q, args = limit(q+` ORDER BY id`, args, n)
+	return all(t, scanAudit, q, args...)
+}
+
+func (t *tx) AuditsDue(status miniship.AuditStatus, dueBy, halfDueBy time.Time, after int64, n int) ([]*miniship.Audit, error) {
+	// The (status, id) index walks the status in id order; the clock test
+	// filters there, so no row that is not due is read out.
+	q, args := limit(`SELECT `+auditCols+` FROM audits WHERE status = ? AND id > ?
+		AND CASE WHEN status = ? THEN decided_at ELSE submitted_at END <= CASE WHEN sped_up THEN CAST(? AS BIGINT) ELSE CAST(? AS BIGINT) END
+		ORDER BY id`, []any{status, after, miniship.AuditDelayed, nanos(halfDueBy), nanos(dueBy)}, n)
 	return all(t, scanAudit, q, args...)
 }
 
