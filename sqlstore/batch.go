@@ -17,9 +17,8 @@ import (
 // for a BEGIN, a COMMIT and the WAL frames of the pages it touched. The
 // batcher is a group commit: while one transaction runs, the Updates that
 // arrive queue up, and the next transaction runs all of them (up to
-// maxBatch), each inside a SAVEPOINT of its own (an UpdateOne, one
-// statement, needs none). A function that fails is rolled back to its
-// savepoint alone, so what one caller stores never
+// maxBatch), each inside a SAVEPOINT of its own. A function that fails is
+// rolled back to its savepoint alone, so what one caller stores never
 // depends on another's error; the batch then commits once, and only after
 // that COMMIT does any caller of the batch return, so an acknowledged write
 // is as durable as before (kill -9 loses nothing that returned).
@@ -155,17 +154,13 @@ func (b *batcher) once(batch []*writeReq) (again []*writeReq) {
 		missed = append(missed, t.missed...)
 		return err
 	}
-	multi := len(batch) > 1
+	save := len(batch) > 1
 	var stored []*writeReq // the requests whose writes the COMMIT will keep
 	for _, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = err
 			continue
 		}
-		// A single statement is atomic by itself (a failed one leaves no
-		// trace in the transaction), so an UpdateOne needs no savepoint:
-		// two statements fewer for each commit of a batch.
-		save := multi && !r.one
 		if save {
 			if err := ctl("SAVEPOINT batch"); err != nil {
 				return failAll(batch, stored, r, fmt.Errorf("sqlstore: savepoint: %w", err))
@@ -177,9 +172,7 @@ func (b *batcher) once(batch []*writeReq) (again []*writeReq) {
 		// caller cancelled meanwhile is rolled back to its savepoint below.
 		t := &tx{ctx: context.WithoutCancel(r.ctx), tx: sqlTx, d: s.d, write: true, one: r.one, stmts: s.writerStmts}
 		err := call(r, t)
-		if err == nil && !r.one {
-			// Without a savepoint an UpdateOne's write stands once its
-			// statement ran, as it would in PostgreSQL's autocommit.
+		if err == nil {
 			err = r.ctx.Err()
 		}
 		missed = append(missed, t.missed...)
@@ -195,21 +188,7 @@ func (b *batcher) once(batch []*writeReq) (again []*writeReq) {
 		r.err = err
 		// The cause of a retry can hide behind whatever fn made of it.
 		r.retry = t.err != nil && s.d.classify(t.err) == errRetry
-		switch {
-		case !multi:
-			return retryable(batch)
-		case !save && (!t.ran || constraint(s.d.classify(t.err))):
-			// Nothing ran, or the statement broke a constraint, which
-			// SQLite undoes by itself, leaving the transaction as it was.
-			continue
-		case !save:
-			// The statement ran and either failed in a way that may have
-			// ended the transaction, or fn failed after it wrote: neither
-			// can be undone alone, so nothing of the batch is kept. The
-			// others run again; r has its answer, its own error.
-			own := r.retry
-			failAll(batch, stored, r, fmt.Errorf("sqlstore: a one-statement write failed in a batch: %w", err))
-			r.retry = own
+		if !save {
 			return retryable(batch)
 		}
 		if err := ctl("ROLLBACK TO batch"); err != nil {
@@ -289,8 +268,6 @@ func rerunAfter(batch, stored []*writeReq) {
 		}
 	}
 }
-
-func constraint(c errClass) bool { return c == errUnique || c == errForeignKey }
 
 func retryable(batch []*writeReq) []*writeReq {
 	var again []*writeReq
