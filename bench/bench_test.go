@@ -143,6 +143,9 @@ func TestSeedFleet(t *testing.T) {
 	if err := seedFleet(ctx, dsn, 25, nil); err == nil || !strings.Contains(err.Error(), "already holds a fleet") {
 		t.Errorf("second fleet in the same database: %v", err)
 	}
+	if err := seedFleet(ctx, filepath.Join(t.TempDir(), "big.db"), MaxFleet+1, nil); err == nil {
+		t.Error("a fleet past eight-digit appids was accepted")
+	}
 }
 
 // TestCommitBody: the appended commit body is the JSON the map used to

@@ -14,11 +14,17 @@ import (
 // FleetPlatform owns the mini programs a fleet seeds.
 const FleetPlatform = "wxbenchfleetowner"
 
+// MaxFleet is the largest fleet: its appids are wxbench and eight digits.
+const MaxFleet = 99_999_999
+
 // seedFleet writes n mini programs straight into the database at dsn (as
 // the scale benchmarks do): wxbench%08d, each granted to FleetPlatform with
 // one version and its approved audit, so that a run measures a server of
 // that size. Through the API the same fleet would take hours.
 func seedFleet(ctx context.Context, dsn string, n int, progress io.Writer) (err error) {
+	if n > MaxFleet {
+		return fmt.Errorf("%d mini programs: at most %d", n, MaxFleet)
+	}
 	store, err := sqlstore.Open(ctx, dsn)
 	if err != nil {
 		return err

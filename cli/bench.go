@@ -47,6 +47,9 @@ of a server of that size.`,
 			if scenarios != "" {
 				cfg.Scenarios = strings.Split(scenarios, ",")
 			}
+			if fleet > bench.MaxFleet {
+				return fmt.Errorf("--fleet %d: at most %d (the fleet's appids have eight digits)", fleet, bench.MaxFleet)
+			}
 			if cfg.BaseURL == "" {
 				exe, err := os.Executable()
 				if err != nil {

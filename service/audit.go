@@ -273,15 +273,22 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 		if err := tx.CreateAudit(au); err != nil {
 			return err
 		}
-		id = au.ID
 		// The quota last: its counter is one row for all the platform's
 		// mini programs, locked until the commit (PostgreSQL), so the
 		// fewer statements after it, the more submissions a second. Spent,
-		// it rolls the audit back with the rest.
-		return take(tx, "audit:"+p.AppID+":"+s.month(), p.AuditQuota, wxerr.AuditQuotaReached,
-			fmt.Sprintf("the platform's %d submissions this month are spent", p.AuditQuota))
+		// it rolls the audit back with the rest (on PostgreSQL its id is
+		// then a gap in the sequence).
+		if err := take(tx, "audit:"+p.AppID+":"+s.month(), p.AuditQuota, wxerr.AuditQuotaReached,
+			fmt.Sprintf("the platform's %d submissions this month are spent", p.AuditQuota)); err != nil {
+			return err
+		}
+		id = au.ID
+		return nil
 	})
-	return id, err
+	if err != nil {
+		return 0, err
+	}
+	return id, nil
 }
 
 // pagePath normalises an item address or order_path to a page path as
