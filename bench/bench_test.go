@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -189,5 +190,31 @@ func TestCheckWX(t *testing.T) {
 	}
 	if out.AuditID != 5 {
 		t.Errorf("decoded auditid %d", out.AuditID)
+	}
+}
+
+func TestMedians(t *testing.T) {
+	rs := []Result{
+		{Round: 1, Scenario: "noop", Cost: 1}, {Round: 1, Scenario: "read", Cost: 2.5}, {Round: 1, Scenario: "commit", Cost: 4},
+		{Round: 2, Scenario: "noop", Cost: 1}, {Round: 2, Scenario: "read", Cost: 1.5}, {Round: 2, Scenario: "commit", Cost: 3},
+		{Round: 3, Scenario: "noop", Cost: 1}, {Round: 3, Scenario: "read", Cost: 1.7}, {Round: 3, Scenario: "commit", Cost: 3.5},
+		{Round: 4, Scenario: "noop", Cost: 1}, {Round: 4, Scenario: "read", Cost: 9}, {Round: 4, Scenario: "commit", Cost: 2},
+	}
+	want := []ScenarioCost{{"read", 2.1}, {"commit", 3.25}}
+	got := Medians(rs)
+	if len(got) != len(want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].Scenario != want[i].Scenario || math.Abs(got[i].Cost-want[i].Cost) > 1e-9 {
+			t.Errorf("%v, want %v", got, want)
+		}
+	}
+	var b strings.Builder
+	if err := WriteTable(&b, rs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "median cost over 4 rounds, in no-ops: read 2.10, commit 3.25") {
+		t.Errorf("table:\n%s", b.String())
 	}
 }

@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -23,7 +25,48 @@ func WriteTable(w io.Writer, rs []Result) error {
 			fmt.Fprintf(w, "round %d %s: %d errors, first: %s\n", r.Round, r.Scenario, r.Errors, r.FirstErr)
 		}
 	}
+	if m := Medians(rs); len(m) > 0 && rs[len(rs)-1].Round > 1 {
+		parts := make([]string, len(m))
+		for i, c := range m {
+			parts[i] = fmt.Sprintf("%s %.2f", c.Scenario, c.Cost)
+		}
+		fmt.Fprintf(w, "median cost over %d rounds, in no-ops: %s\n", rs[len(rs)-1].Round, strings.Join(parts, ", "))
+	}
 	return nil
+}
+
+// ScenarioCost is a scenario's median cost over the rounds of a run.
+type ScenarioCost struct {
+	Scenario string
+	Cost     float64
+}
+
+// Medians is each scenario's median cost over the rounds, in the order
+// the scenarios ran, the no-op left out: a round's costs move with its
+// no-op's rate, which is not steady from one server process to the next.
+func Medians(rs []Result) []ScenarioCost {
+	var order []string
+	costs := map[string][]float64{}
+	for _, r := range rs {
+		if r.Scenario == "noop" {
+			continue
+		}
+		if _, ok := costs[r.Scenario]; !ok {
+			order = append(order, r.Scenario)
+		}
+		costs[r.Scenario] = append(costs[r.Scenario], r.Cost)
+	}
+	out := make([]ScenarioCost, len(order))
+	for i, name := range order {
+		c := costs[name]
+		slices.Sort(c)
+		m := c[len(c)/2]
+		if len(c)%2 == 0 {
+			m = (c[len(c)/2-1] + m) / 2
+		}
+		out[i] = ScenarioCost{name, m}
+	}
+	return out
 }
 
 // micros prints a CPU time per operation, "-" when unknown.
