@@ -38,8 +38,8 @@ own process, on SQLite or --database) and stops it afterwards; it then also
 reports the server's CPU time per operation. --rate switches from the closed
 loop (--concurrency clients back to back) to an open loop paced by vegeta.
 --fleet N first fills the temporary server's database with N mini programs
-of another platform (a million take a minute or two), so the costs are those
-of a server of that size.`,
+of another platform (a million take from seconds to two minutes), so the
+costs are those of a server of that size.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
