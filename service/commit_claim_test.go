@@ -3,16 +3,13 @@ package service_test
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miniship/miniship"
-	"github.com/miniship/miniship/clock"
 	"github.com/miniship/miniship/demo"
 	"github.com/miniship/miniship/service"
-	"github.com/miniship/miniship/sqlstore"
 	"github.com/miniship/miniship/wxerr"
 )
 
@@ -45,19 +42,10 @@ func (t failingTx) CreateVersion(v *miniship.Version) error {
 // clock is until someone moves it.
 func TestCommitClaimReleasedOnFailure(t *testing.T) {
 	ctx := context.Background()
-	inner, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "claim.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inner.Close()
-	store := &failingStore{Store: inner}
-	svc := service.New(service.Options{Store: store, Clock: clock.NewManual(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)),
-		Config: service.Config{CommitLatency: time.Millisecond}})
-	seeded, err := demo.Seed(ctx, svc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &service.Caller{Kind: miniship.AuthorizerToken, PlatformAppID: demo.PlatformAppID, AuthorizerAppID: demo.ShopA}
+	store := &failingStore{}
+	svc, _, seeded := demoService(t, service.Config{CommitLatency: time.Millisecond},
+		func(inner miniship.Store) miniship.Store { store.Store = inner; return store })
+	c := demoCaller(demo.ShopA)
 	req := service.CommitRequest{TemplateID: seeded.TemplateID, ExtJSON: `{"ext":{"shopName":"A"}}`, UserVersion: "1.0.0"}
 
 	store.fail.Store(true)

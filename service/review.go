@@ -164,8 +164,17 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 	}
 	var errs error
 	for _, st := range []miniship.AuditStatus{miniship.AuditPending, miniship.AuditDelayed} {
-		for after := int64(0); ; {
-			ids, last, more, err := s.duePage(ctx, st, dueBy, halfDueBy, after)
+		// With only the reject rule, a pending audit it did not match
+		// stays in review until a person decides, and would be judged
+		// again at every tick. Its verdict cannot change (its request
+		// and version are immutable, the rule is the process's), so the
+		// pending audits are read from past those already judged.
+		w := &watermark{on: st == miniship.AuditPending && s.cfg.AutoApprove <= 0, settleBy: now.Add(-reviewSettle)}
+		if w.on {
+			w.upTo = s.rejectSettled.Load()
+		}
+		for after := w.upTo; ; {
+			ids, last, more, err := s.duePage(ctx, st, dueBy, halfDueBy, after, w)
 			if err != nil {
 				return fmt.Errorf("auto decide: %w", err)
 			}
@@ -175,6 +184,10 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 			}
 			after = last
 		}
+		if w.on {
+			for cur := s.rejectSettled.Load(); w.upTo > cur && !s.rejectSettled.CompareAndSwap(cur, w.upTo); cur = s.rejectSettled.Load() {
+			}
+		}
 	}
 	if errs != nil {
 		return fmt.Errorf("auto decide: %w", errs)
@@ -182,12 +195,40 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 	return nil
 }
 
+// reviewSettle is how long after its submission (on the service clock) a
+// pending audit is taken as settled in id order: on PostgreSQL a lower id
+// may become visible after a higher one, but not a minute after.
+const reviewSettle = time.Minute
+
+// watermark follows, in id order, the pending audits a tick judged with
+// no verdict: upTo moves past each one submitted before settleBy, and
+// stops for good at the first audit that has a verdict (it is decided now,
+// and may fail to be) or is too recent.
+type watermark struct {
+	on       bool
+	settleBy time.Time
+	upTo     int64
+	stopped  bool
+}
+
+func (w *watermark) judged(a *miniship.Audit, verdict bool) {
+	if !w.on || w.stopped {
+		return
+	}
+	if verdict || a.SubmittedAt.After(w.settleBy) {
+		w.stopped = true
+		return
+	}
+	w.upTo = a.ID
+}
+
 // duePage reads the next page of due audits of the status after the id
 // and returns those a rule decides, the page's last id, and whether a
 // page may follow.
-func (s *Service) duePage(ctx context.Context, st miniship.AuditStatus, dueBy, halfDueBy time.Time, after int64) (ids []int64, last int64, more bool, err error) {
+func (s *Service) duePage(ctx context.Context, st miniship.AuditStatus, dueBy, halfDueBy time.Time, after int64, w *watermark) (ids []int64, last int64, more bool, err error) {
+	start := *w
 	err = s.view(ctx, func(tx miniship.Tx) error {
-		ids = ids[:0]
+		ids, *w = ids[:0], start
 		as, err := tx.AuditsDue(st, dueBy, halfDueBy, after, s.cfg.ReviewPage)
 		if err != nil {
 			return err
@@ -211,9 +252,11 @@ func (s *Service) duePage(ctx context.Context, st miniship.AuditStatus, dueBy, h
 			if err != nil {
 				return err
 			}
-			if _, ok := s.autoVerdict(a, v); ok {
+			_, ok := s.autoVerdict(a, v)
+			if ok {
 				ids = append(ids, a.ID)
 			}
+			w.judged(a, ok)
 		}
 		return nil
 	})

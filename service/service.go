@@ -155,6 +155,9 @@ type Service struct {
 	onEngine func(time.Duration)
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
+	// rejectSettled: with only AutoReject, the pending audits up to this
+	// id were judged and match no rule (review.go).
+	rejectSettled atomic.Int64
 
 	tokens tokenCache  // access tokens seen (authcache.go)
 	grants grantsCache // mini programs' engine grants, by revision

@@ -3,17 +3,14 @@ package service_test
 import (
 	"bytes"
 	"context"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/miniship/miniship"
-	"github.com/miniship/miniship/clock"
 	"github.com/miniship/miniship/demo"
 	"github.com/miniship/miniship/service"
-	"github.com/miniship/miniship/sqlstore"
 	"github.com/miniship/miniship/wxerr"
 )
 
@@ -48,19 +45,10 @@ func (t mediaCountingTx) MediaInfo(id string) (*miniship.Media, error) {
 // screenshots in it raised another tenant's write latency a hundredfold.
 func TestSubmitAuditReadsNoMediaInWriteTx(t *testing.T) {
 	ctx := context.Background()
-	inner, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "media.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer inner.Close()
-	store := &mediaCountingStore{Store: inner}
-	clk := clock.NewManual(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
-	svc := service.New(service.Options{Store: store, Clock: clk})
-	seeded, err := demo.Seed(ctx, svc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := &service.Caller{Kind: miniship.AuthorizerToken, PlatformAppID: demo.PlatformAppID, AuthorizerAppID: demo.ShopA}
+	store := &mediaCountingStore{}
+	svc, clk, seeded := demoService(t, service.Config{},
+		func(inner miniship.Store) miniship.Store { store.Store = inner; return store })
+	c := demoCaller(demo.ShopA)
 	if err := svc.Commit(ctx, c, service.CommitRequest{TemplateID: seeded.TemplateID, ExtJSON: `{"ext":{"shopName":"A"}}`, UserVersion: "1.0.0"}); err != nil {
 		t.Fatal(err)
 	}
@@ -95,18 +83,9 @@ func TestSubmitAuditReadsNoMediaInWriteTx(t *testing.T) {
 //	go test -run '^$' -bench OtherTenantWrite -benchtime 200x ./service
 func BenchmarkOtherTenantWrite(b *testing.B) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, filepath.Join(b.TempDir(), "bench.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer store.Close()
-	clk := clock.NewManual(time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC))
-	svc := service.New(service.Options{Store: store, Clock: clk})
-	seeded, err := demo.Seed(ctx, svc)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := &service.Caller{Kind: miniship.AuthorizerToken, PlatformAppID: demo.PlatformAppID, AuthorizerAppID: demo.ShopA}
+	var store miniship.Store
+	svc, clk, seeded := demoService(b, service.Config{}, func(s miniship.Store) miniship.Store { store = s; return s })
+	c := demoCaller(demo.ShopA)
 	if err := svc.Commit(ctx, c, service.CommitRequest{TemplateID: seeded.TemplateID, ExtJSON: `{"ext":{"shopName":"A"}}`, UserVersion: "1.0.0"}); err != nil {
 		b.Fatal(err)
 	}

@@ -1,0 +1,116 @@
+package service_test
+
+import (
+	"context"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/demo"
+	"github.com/miniship/miniship/service"
+)
+
+// afterRecordingStore records where each listing of pending audits for
+// the automatic reviewer starts.
+type afterRecordingStore struct {
+	miniship.Store
+	mu     sync.Mutex
+	afters []int64
+}
+
+func (s *afterRecordingStore) View(ctx context.Context, fn func(miniship.Tx) error) error {
+	return s.Store.View(ctx, func(tx miniship.Tx) error { return fn(afterRecordingTx{tx, s}) })
+}
+
+type afterRecordingTx struct {
+	miniship.Tx
+	s *afterRecordingStore
+}
+
+func (t afterRecordingTx) AuditsDue(st miniship.AuditStatus, dueBy, halfDueBy time.Time, after int64, n int) ([]*miniship.Audit, error) {
+	if st == miniship.AuditPending {
+		t.s.mu.Lock()
+		t.s.afters = append(t.s.afters, after)
+		t.s.mu.Unlock()
+	}
+	return t.Tx.AuditsDue(st, dueBy, halfDueBy, after, n)
+}
+
+func (s *afterRecordingStore) last(t *testing.T) int64 {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.afters) == 0 {
+		t.Fatal("the reviewer listed no pending audits")
+	}
+	return s.afters[len(s.afters)-1]
+}
+
+// TestAutoRejectJudgesOnce: with only the reject rule, a pending audit it
+// does not match is judged until it has settled (a minute after its
+// submission), then read past at every later tick; a newer audit the rule
+// matches is still rejected, and the older one stays in review.
+func TestAutoRejectJudgesOnce(t *testing.T) {
+	ctx := context.Background()
+	store := &afterRecordingStore{}
+	svc, clk, seeded := demoService(t, service.Config{AutoReject: regexp.MustCompile("Forbidden")},
+		func(inner miniship.Store) miniship.Store { store.Store = inner; return store })
+	a, b := demoCaller(demo.ShopA), demoCaller(demo.ShopB)
+	// The demo template calls wx.getLocation, which shop B is not granted.
+	app, err := svc.ApplyPrivacyInterface(ctx, b, service.ApplyPrivacyRequest{APIName: "wx.getLocation", Content: "shop map", URLList: []string{"https://example.com/map"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.DecidePrivacyApplication(ctx, app, service.GrantDecision{Result: service.DecisionApprove}); err != nil {
+		t.Fatal(err)
+	}
+	submit := func(c *service.Caller, shop string) int64 {
+		t.Helper()
+		if err := svc.Commit(ctx, c, service.CommitRequest{TemplateID: seeded.TemplateID, ExtJSON: `{"ext":{"shopName":"` + shop + `"}}`, UserVersion: "1.0.0"}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(time.Minute) // past the privacy scan
+		id, err := svc.SubmitAudit(ctx, c, service.SubmitAuditRequest{PrivacyAPINotUse: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	decide := func() {
+		t.Helper()
+		if err := svc.AutoDecide(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	status := func(c *service.Caller, id int64) int {
+		t.Helper()
+		r, err := svc.AuditStatus(ctx, c, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Status
+	}
+
+	first := submit(a, "Fine")
+	decide() // judged, not settled yet
+	decide()
+	if got := store.last(t); got != 0 {
+		t.Fatalf("a tick right after the submission listed from %d, want 0", got)
+	}
+	clk.Advance(2 * time.Minute)
+	decide() // judged again, settled now
+	decide()
+	if got := store.last(t); got != first {
+		t.Fatalf("a tick after the audit settled listed from %d, want past %d", got, first)
+	}
+	second := submit(b, "Forbidden goods")
+	decide()
+	if got := status(b, second); got != int(miniship.AuditRejected) {
+		t.Errorf("the matching audit: status %d, want rejected", got)
+	}
+	if got := status(a, first); got != int(miniship.AuditPending) {
+		t.Errorf("the settled audit: status %d, want still in review", got)
+	}
+}
