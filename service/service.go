@@ -62,7 +62,9 @@ type Config struct {
 	AutoReject       *regexp.Regexp
 	AutoRejectReason string
 	// ReviewPage is how many due audits the automatic reviewer reads at a
-	// time (256), so a backlog of any size costs it bounded memory.
+	// time (256), so a backlog of any size costs it bounded memory; and
+	// how many of the oldest pending applications of each kind AutoGrant
+	// reads at a tick (the rest wait for the next).
 	ReviewPage int
 	// NoSpeedupClasses are first-level categories whose audits cannot be
 	// sped up (89403); none by default.
