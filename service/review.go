@@ -169,7 +169,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 		// again at every tick. Its verdict cannot change (its request
 		// and version are immutable, the rule is the process's), so the
 		// pending audits are read from past those already judged.
-		w := &watermark{on: st == miniship.AuditPending && s.cfg.AutoApprove <= 0, settleBy: now.Add(-reviewSettle)}
+		w := &watermark{on: st == miniship.AuditPending && s.cfg.AutoApprove <= 0}
 		if w.on {
 			w.upTo = s.rejectSettled.Load()
 		}
@@ -185,8 +185,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 			after = last
 		}
 		if w.on {
-			for cur := s.rejectSettled.Load(); w.upTo > cur && !s.rejectSettled.CompareAndSwap(cur, w.upTo); cur = s.rejectSettled.Load() {
-			}
+			s.settleReject(w.upTo)
 		}
 	}
 	if errs != nil {
@@ -195,31 +194,52 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 	return nil
 }
 
-// reviewSettle is how long after its submission (on the service clock) a
-// pending audit is taken as settled in id order: on PostgreSQL a lower id
-// may become visible after a higher one, but not a minute after.
-const reviewSettle = time.Minute
-
 // watermark follows, in id order, the pending audits a tick judged with
-// no verdict: upTo moves past each one submitted before settleBy, and
-// stops for good at the first audit that has a verdict (it is decided now,
-// and may fail to be) or is too recent.
+// no verdict: upTo moves past each one, and stops for good at the first
+// audit that has a verdict (it is decided now, and may fail to be).
 type watermark struct {
-	on       bool
-	settleBy time.Time
-	upTo     int64
-	stopped  bool
+	on      bool
+	upTo    int64
+	stopped bool
 }
 
 func (w *watermark) judged(a *miniship.Audit, verdict bool) {
 	if !w.on || w.stopped {
 		return
 	}
-	if verdict || a.SubmittedAt.After(w.settleBy) {
+	if verdict {
 		w.stopped = true
 		return
 	}
 	w.upTo = a.ID
+}
+
+// rejectCandidate is a watermark a tick found, and when.
+type rejectCandidate struct {
+	upTo int64
+	at   time.Time
+	set  bool
+}
+
+// settleReject takes a tick's watermark. On PostgreSQL a lower id may
+// become visible after a higher one, so a watermark is kept only once it
+// has aged Config.ReviewSettle in real time (the service clock may stand
+// still or jump): by then every id below it is visible, and the tick that
+// takes it, having read from the previous one, has judged them all.
+func (s *Service) settleReject(upTo int64) {
+	s.rejectMu.Lock()
+	defer s.rejectMu.Unlock()
+	now := time.Now() // real time, not the service clock: see above
+	c := &s.rejectSeen
+	switch {
+	case !c.set:
+		*c = rejectCandidate{upTo, now, true}
+	case now.Sub(c.at) >= s.cfg.ReviewSettle:
+		if take := min(c.upTo, upTo); take > s.rejectSettled.Load() {
+			s.rejectSettled.Store(take)
+		}
+		*c = rejectCandidate{upTo, now, true}
+	}
 }
 
 // duePage reads the next page of due audits of the status after the id

@@ -3,6 +3,7 @@ package service_test
 import (
 	"context"
 	"regexp"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -38,24 +39,31 @@ func (t afterRecordingTx) AuditsDue(st miniship.AuditStatus, dueBy, halfDueBy ti
 	return t.Tx.AuditsDue(st, dueBy, halfDueBy, after, n)
 }
 
-func (s *afterRecordingStore) last(t *testing.T) int64 {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.afters) == 0 {
-		t.Fatal("the reviewer listed no pending audits")
-	}
-	return s.afters[len(s.afters)-1]
-}
-
 // TestAutoRejectJudgesOnce: with only the reject rule, a pending audit it
-// does not match is judged until it has settled (a minute after its
-// submission), then read past at every later tick; a newer audit the rule
+// does not match is judged at every tick until a watermark past it has
+// aged ReviewSettle in real time, then read past; a newer audit the rule
 // matches is still rejected, and the older one stays in review.
 func TestAutoRejectJudgesOnce(t *testing.T) {
+	// A watermark that cannot age within the test: every tick reads from 0.
+	if afters, first := autoRejectTicks(t, time.Hour, 4); !slices.Equal(afters, []int64{0, 0, 0, 0}) {
+		t.Errorf("settle an hour: ticks listed from %v, want 0 each time (first audit %d)", afters, first)
+	}
+	// One that ages at once: the second tick takes the first's, the third
+	// reads past the audit.
+	if afters, first := autoRejectTicks(t, time.Nanosecond, 4); !slices.Equal(afters, []int64{0, 0, first, first}) {
+		t.Errorf("settle 1 ns: ticks listed from %v, want 0, 0, then %d", afters, first)
+	}
+}
+
+// autoRejectTicks submits an audit the rule does not match, runs n ticks
+// and returns where each listed pending audits from; then it checks that
+// an audit the rule matches is still rejected and the first stays in
+// review.
+func autoRejectTicks(t *testing.T, settle time.Duration, n int) (afters []int64, first int64) {
+	t.Helper()
 	ctx := context.Background()
 	store := &afterRecordingStore{}
-	svc, clk, seeded := demoService(t, service.Config{AutoReject: regexp.MustCompile("Forbidden")},
+	svc, clk, seeded := demoService(t, service.Config{AutoReject: regexp.MustCompile("Forbidden"), ReviewSettle: settle},
 		func(inner miniship.Store) miniship.Store { store.Store = inner; return store })
 	a, b := demoCaller(demo.ShopA), demoCaller(demo.ShopB)
 	// The demo template calls wx.getLocation, which shop B is not granted.
@@ -93,24 +101,20 @@ func TestAutoRejectJudgesOnce(t *testing.T) {
 		return r.Status
 	}
 
-	first := submit(a, "Fine")
-	decide() // judged, not settled yet
-	decide()
-	if got := store.last(t); got != 0 {
-		t.Fatalf("a tick right after the submission listed from %d, want 0", got)
+	first = submit(a, "Fine")
+	for range n {
+		decide()
 	}
-	clk.Advance(2 * time.Minute)
-	decide() // judged again, settled now
-	decide()
-	if got := store.last(t); got != first {
-		t.Fatalf("a tick after the audit settled listed from %d, want past %d", got, first)
-	}
+	store.mu.Lock()
+	afters = slices.Clone(store.afters)
+	store.mu.Unlock()
 	second := submit(b, "Forbidden goods")
 	decide()
 	if got := status(b, second); got != int(miniship.AuditRejected) {
 		t.Errorf("the matching audit: status %d, want rejected", got)
 	}
 	if got := status(a, first); got != int(miniship.AuditPending) {
-		t.Errorf("the settled audit: status %d, want still in review", got)
+		t.Errorf("the unmatched audit: status %d, want still in review", got)
 	}
+	return afters, first
 }

@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,6 +67,10 @@ type Config struct {
 	// how many of the oldest pending applications of each kind AutoGrant
 	// reads at a tick (the rest wait for the next).
 	ReviewPage int
+	// ReviewSettle is how long, in real time, an audit the reject rule did
+	// not match must have been seen before the reviewer stops rereading
+	// the audits up to it (a minute); tests shorten it.
+	ReviewSettle time.Duration
 	// NoSpeedupClasses are first-level categories whose audits cannot be
 	// sped up (89403); none by default.
 	NoSpeedupClasses []string
@@ -125,6 +130,7 @@ func (c *Config) defaults() {
 	if c.ReviewPage <= 0 {
 		c.ReviewPage = 256
 	}
+	def(&c.ReviewSettle, time.Minute)
 	if c.AutoRejectReason == "" {
 		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"
 	}
@@ -158,8 +164,11 @@ type Service struct {
 
 	lastSweep atomic.Int64 // unix nanos of the last expired-token sweep
 	// rejectSettled: with only AutoReject, the pending audits up to this
-	// id were judged and match no rule (review.go).
+	// id were judged and match no rule; rejectSeen is the candidate a tick
+	// found, taken once it has aged ReviewSettle (review.go).
 	rejectSettled atomic.Int64
+	rejectMu      sync.Mutex
+	rejectSeen    rejectCandidate
 
 	tokens tokenCache  // access tokens seen (authcache.go)
 	grants grantsCache // mini programs' engine grants, by revision
