@@ -207,26 +207,3 @@ func TestAutoGrant(t *testing.T) {
 	}
 	e.commit("1.0.0", `{"plugins":{"m":{"provider":"wx0123456789abcdef","version":"1.0.0"}}}`, tok)
 }
-
-// TestAutoGrantPaged: the automatic rule reads the oldest pending
-// applications a page at a time, so a backlog drains over ticks.
-func TestAutoGrantPaged(t *testing.T) {
-	e, _, mp, tok := grSetupWith(t, mstest.Options{Config: service.Config{AutoGrant: time.Hour, ReviewPage: 1}})
-	e.ok("POST", "/cgi-bin/wxopen/addcategory", `{"categories":[{"first":36,"second":37,"certicates":[{"key":"k","value":"v"}]},`+
-		`{"first":36,"second":38,"certicates":[{"key":"k","value":"v"}]},{"first":36,"second":39,"certicates":[{"key":"k","value":"v"}]}]}`, tok)
-	count := func(status string) int {
-		_, q := e.admin("GET", "/miniship/v1/category-applications?status="+status+"&authorizer="+mp.AppID, nil)
-		return len(grList(t, q, "applications"))
-	}
-	if pending, approved := count("1"), count("3"); pending != 2 || approved != 1 { // one of the three needs no review
-		t.Fatalf("before: %d pending, %d approved; want 2 and 1", pending, approved)
-	}
-	e.s.Advance(time.Hour)
-	if pending, approved := count("1"), count("3"); pending != 1 || approved != 2 {
-		t.Fatalf("after one tick: %d pending, %d approved; want 1 and 2", pending, approved)
-	}
-	e.s.Advance(0)
-	if pending, approved := count("1"), count("3"); pending != 0 || approved != 3 {
-		t.Fatalf("after two ticks: %d pending, %d approved; want 0 and 3", pending, approved)
-	}
-}

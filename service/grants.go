@@ -72,8 +72,7 @@ func (s *Service) grantPush(tx miniship.Tx, platform string, m *miniship.Authori
 // AutoGrant approves the applications that have waited Config.AutoGrant on
 // the service clock. Tick calls it; each decision is its own transaction
 // and rereads the application, so a reviewer deciding at the same moment
-// wins cleanly. It reads the oldest Config.ReviewPage pending applications
-// of each kind, so a backlog costs bounded memory and drains over ticks.
+// wins cleanly.
 func (s *Service) AutoGrant(ctx context.Context) error {
 	if s.cfg.AutoGrant <= 0 {
 		return nil
@@ -85,19 +84,19 @@ func (s *Service) AutoGrant(ctx context.Context) error {
 		plugins []*miniship.PluginApplication
 	)
 	err := s.view(ctx, func(tx miniship.Tx) error {
-		ps, err := tx.ListPrivacyApplications("", miniship.ApplyPending, s.cfg.ReviewPage)
+		ps, err := tx.ListPrivacyApplications("", miniship.ApplyPending, 0)
 		for _, p := range ps {
 			if !p.AppliedAt.After(due) {
 				privacy = append(privacy, p.ID)
 			}
 		}
-		cs, err2 := tx.ListCategoryApplications("", miniship.ApplyPending, s.cfg.ReviewPage)
+		cs, err2 := tx.ListCategoryApplications("", miniship.ApplyPending, 0)
 		for _, c := range cs {
 			if !c.AppliedAt.After(due) {
 				cats = append(cats, c)
 			}
 		}
-		pls, err3 := tx.ListPluginApplications("", "", miniship.ApplyPending, s.cfg.ReviewPage)
+		pls, err3 := tx.ListPluginApplications("", "", miniship.ApplyPending, 0)
 		for _, p := range pls {
 			if !p.AppliedAt.After(due) {
 				plugins = append(plugins, p)

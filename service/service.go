@@ -63,9 +63,7 @@ type Config struct {
 	AutoReject       *regexp.Regexp
 	AutoRejectReason string
 	// ReviewPage is how many due audits the automatic reviewer reads at a
-	// time (256), so a backlog of any size costs it bounded memory; and
-	// how many of the oldest pending applications of each kind AutoGrant
-	// reads at a tick (the rest wait for the next).
+	// time (256), so a backlog of any size costs it bounded memory.
 	ReviewPage int
 	// ReviewSettle is how long, in real time, an audit the reject rule did
 	// not match must have been seen before the reviewer stops rereading
