@@ -199,14 +199,15 @@ func TestMedians(t *testing.T) {
 		{Round: 2, Scenario: "noop", Cost: 1}, {Round: 2, Scenario: "read", Cost: 1.5}, {Round: 2, Scenario: "commit", Cost: 3},
 		{Round: 3, Scenario: "noop", Cost: 1}, {Round: 3, Scenario: "read", Cost: 1.7}, {Round: 3, Scenario: "commit", Cost: 3.5},
 		{Round: 4, Scenario: "noop", Cost: 1}, {Round: 4, Scenario: "read", Cost: 9}, {Round: 4, Scenario: "commit", Cost: 2},
+		{Round: 5, Scenario: "noop", Cost: 1}, {Round: 5, Scenario: "read", Cost: 0}, // not measured
 	}
-	want := []ScenarioCost{{"read", 2.1}, {"commit", 3.25}}
+	want := []ScenarioCost{{"read", 2.1, 4}, {"commit", 3.25, 4}}
 	got := Medians(rs)
 	if len(got) != len(want) {
 		t.Fatalf("%v, want %v", got, want)
 	}
 	for i := range want {
-		if got[i].Scenario != want[i].Scenario || math.Abs(got[i].Cost-want[i].Cost) > 1e-9 {
+		if got[i].Scenario != want[i].Scenario || got[i].Rounds != want[i].Rounds || math.Abs(got[i].Cost-want[i].Cost) > 1e-9 {
 			t.Errorf("%v, want %v", got, want)
 		}
 	}
@@ -214,7 +215,7 @@ func TestMedians(t *testing.T) {
 	if err := WriteTable(&b, rs); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "median cost over 4 rounds, in no-ops: read 2.10, commit 3.25") {
+	if !strings.Contains(b.String(), "median cost in no-ops: read 2.10 (4 rounds), commit 3.25 (4 rounds)") {
 		t.Errorf("table:\n%s", b.String())
 	}
 }

@@ -28,17 +28,19 @@ func WriteTable(w io.Writer, rs []Result) error {
 	if m := Medians(rs); len(m) > 0 && rs[len(rs)-1].Round > 1 {
 		parts := make([]string, len(m))
 		for i, c := range m {
-			parts[i] = fmt.Sprintf("%s %.2f", c.Scenario, c.Cost)
+			parts[i] = fmt.Sprintf("%s %.2f (%d rounds)", c.Scenario, c.Cost, c.Rounds)
 		}
-		fmt.Fprintf(w, "median cost over %d rounds, in no-ops: %s\n", rs[len(rs)-1].Round, strings.Join(parts, ", "))
+		fmt.Fprintf(w, "median cost in no-ops: %s\n", strings.Join(parts, ", "))
 	}
 	return nil
 }
 
-// ScenarioCost is a scenario's median cost over the rounds of a run.
+// ScenarioCost is a scenario's median cost over the rounds of a run that
+// measured one.
 type ScenarioCost struct {
 	Scenario string
 	Cost     float64
+	Rounds   int
 }
 
 // Medians is each scenario's median cost over the rounds, in the order
@@ -48,7 +50,7 @@ func Medians(rs []Result) []ScenarioCost {
 	var order []string
 	costs := map[string][]float64{}
 	for _, r := range rs {
-		if r.Scenario == "noop" {
+		if r.Scenario == "noop" || r.Cost <= 0 { // no cost measured (no server CPU in the open loop)
 			continue
 		}
 		if _, ok := costs[r.Scenario]; !ok {
@@ -64,7 +66,7 @@ func Medians(rs []Result) []ScenarioCost {
 		if len(c)%2 == 0 {
 			m = (c[len(c)/2-1] + m) / 2
 		}
-		out[i] = ScenarioCost{name, m}
+		out[i] = ScenarioCost{name, m, len(c)}
 	}
 	return out
 }

@@ -47,8 +47,8 @@ costs are those of a server of that size.`,
 			if scenarios != "" {
 				cfg.Scenarios = strings.Split(scenarios, ",")
 			}
-			if fleet > bench.MaxFleet {
-				return fmt.Errorf("--fleet %d: at most %d (the fleet's appids have eight digits)", fleet, bench.MaxFleet)
+			if fleet < 0 || fleet > bench.MaxFleet {
+				return fmt.Errorf("--fleet %d: from 0 to %d (the fleet's appids have eight digits)", fleet, bench.MaxFleet)
 			}
 			if cfg.BaseURL == "" {
 				exe, err := os.Executable()

@@ -13,7 +13,8 @@ func TestBenchFleetRefused(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"bench", "--fleet", "100000000"}, "--fleet 100000000: at most 99999999"},
+		{[]string{"bench", "--fleet", "100000000"}, "--fleet 100000000: from 0 to 99999999"},
+		{[]string{"bench", "--fleet", "-1"}, "--fleet -1: from 0 to 99999999"},
 		{[]string{"bench", "--fleet", "10", "--base-url", "http://127.0.0.1:1", "--admin-key", "k"}, "leave out --base-url"},
 	} {
 		var stdout, stderr bytes.Buffer

@@ -170,8 +170,10 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 		// and version are immutable, the rule is the process's), so the
 		// pending audits are read from past those already judged.
 		w := &watermark{on: st == miniship.AuditPending && s.cfg.AutoApprove <= 0}
+		var began time.Time
 		if w.on {
-			w.upTo = s.rejectSettled.Load()
+			began = s.realNow() // real time: see settleReject
+			w.upTo = s.rejectFrom(began)
 		}
 		for after := w.upTo; ; {
 			ids, last, more, err := s.duePage(ctx, st, dueBy, halfDueBy, after, w)
@@ -185,7 +187,7 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 			after = last
 		}
 		if w.on {
-			s.settleReject(w.upTo)
+			s.settleReject(w.upTo, began)
 		}
 	}
 	if errs != nil {
@@ -221,24 +223,39 @@ type rejectCandidate struct {
 	set  bool
 }
 
-// settleReject takes a tick's watermark. On PostgreSQL a lower id may
-// become visible after a higher one, so a watermark is kept only once it
-// has aged Config.ReviewSettle in real time (the service clock may stand
-// still or jump): by then every id below it is visible, and the tick that
-// takes it, having read from the previous one, has judged them all.
-func (s *Service) settleReject(upTo int64) {
+// rejectFrom is where a tick that began at began lists pending audits
+// from: past the watermark, or from the start once every ReviewRescan.
+func (s *Service) rejectFrom(began time.Time) int64 {
 	s.rejectMu.Lock()
 	defer s.rejectMu.Unlock()
-	now := time.Now() // real time, not the service clock: see above
+	if began.Sub(s.rejectRescan) >= s.cfg.ReviewRescan {
+		s.rejectRescan = began
+		return 0
+	}
+	return s.rejectSettled.Load()
+}
+
+// settleReject takes the watermark of a tick that began reading at began.
+// On PostgreSQL a lower id may become visible after a higher one, so a
+// watermark is kept only once a later tick began reading ReviewSettle of
+// real time after it was found (the service clock may stand still or
+// jump): by then every id below it is visible, short of a transaction
+// stalled that long (which the periodic rescan of rejectFrom catches),
+// and that later tick, having read from the previous watermark, has
+// judged them all, so it keeps the lower of the two.
+func (s *Service) settleReject(upTo int64, began time.Time) {
+	s.rejectMu.Lock()
+	defer s.rejectMu.Unlock()
+	found := s.realNow()
 	c := &s.rejectSeen
 	switch {
 	case !c.set:
-		*c = rejectCandidate{upTo, now, true}
-	case now.Sub(c.at) >= s.cfg.ReviewSettle:
+		*c = rejectCandidate{upTo, found, true}
+	case began.Sub(c.at) >= s.cfg.ReviewSettle:
 		if take := min(c.upTo, upTo); take > s.rejectSettled.Load() {
 			s.rejectSettled.Store(take)
 		}
-		*c = rejectCandidate{upTo, now, true}
+		*c = rejectCandidate{upTo, found, true}
 	}
 }
 

@@ -67,8 +67,11 @@ type Config struct {
 	ReviewPage int
 	// ReviewSettle is how long, in real time, an audit the reject rule did
 	// not match must have been seen before the reviewer stops rereading
-	// the audits up to it (a minute); tests shorten it.
-	ReviewSettle time.Duration
+	// the audits up to it (a minute); ReviewRescan how often it rereads
+	// them all anyway (ten minutes), so an audit a stalled transaction
+	// committed below its watermark is judged late rather than never.
+	// Tests shorten them.
+	ReviewSettle, ReviewRescan time.Duration
 	// NoSpeedupClasses are first-level categories whose audits cannot be
 	// sped up (89403); none by default.
 	NoSpeedupClasses []string
@@ -128,7 +131,12 @@ func (c *Config) defaults() {
 	if c.ReviewPage <= 0 {
 		c.ReviewPage = 256
 	}
-	def(&c.ReviewSettle, time.Minute)
+	if c.ReviewSettle <= 0 {
+		c.ReviewSettle = time.Minute
+	}
+	if c.ReviewRescan <= 0 {
+		c.ReviewRescan = 10 * time.Minute
+	}
 	if c.AutoRejectReason == "" {
 		c.AutoRejectReason = "1:小程序内容不符合规范:<br>(1):页面标题或配置命中审核规则。<br>"
 	}
@@ -167,6 +175,8 @@ type Service struct {
 	rejectSettled atomic.Int64
 	rejectMu      sync.Mutex
 	rejectSeen    rejectCandidate
+	rejectRescan  time.Time        // real time of the last full reading
+	realNow       func() time.Time // time.Now; tests replace it
 
 	tokens tokenCache  // access tokens seen (authcache.go)
 	grants grantsCache // mini programs' engine grants, by revision
@@ -193,7 +203,7 @@ type Options struct {
 
 // New returns a Service.
 func New(o Options) *Service {
-	s := &Service{store: o.Store, clock: o.Clock, rand: o.Rand, log: o.Logger, cfg: o.Config, onEngine: o.OnEngine}
+	s := &Service{store: o.Store, clock: o.Clock, rand: o.Rand, log: o.Logger, cfg: o.Config, onEngine: o.OnEngine, realNow: time.Now}
 	if s.clock == nil {
 		s.clock = wallClock{}
 	}
