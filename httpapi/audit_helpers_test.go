@@ -228,20 +228,35 @@ func (e *arEnv) admin(method, path string, body any) (int, map[string]any) {
 		b, _ := json.Marshal(body)
 		r = bytes.NewReader(b)
 	}
-	req, _ := http.NewRequest(method, e.s.URL+path, r)
-	req.Header.Set("Authorization", "Bearer "+e.s.AdminKey)
-	res, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
+	res, raw := e.adminRaw(method, path, r, nil)
 	var m map[string]any
-	dec := json.NewDecoder(res.Body)
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&m); err != nil {
 		e.t.Fatalf("admin %s %s: not JSON: %v", method, path, err)
 	}
 	return res.StatusCode, m
+}
+
+// adminRaw calls the admin API with the extra headers and returns the
+// answer with its body read.
+func (e *arEnv) adminRaw(method, path string, body io.Reader, header map[string]string) (*http.Response, []byte) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.s.URL+path, body)
+	req.Header.Set("Authorization", "Bearer "+e.s.AdminKey)
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	res, err := e.hc.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return res, raw
 }
 
 // decide makes the reviewer's decision through the admin API.

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"testing"
 
@@ -19,18 +18,11 @@ import (
 // read.
 func runtimeGet(e *arEnv, appid, user, etag string) (*http.Response, []byte) {
 	e.t.Helper()
-	req, _ := http.NewRequest("GET", e.s.URL+"/miniship/v1/runtime/"+appid+"/package?user="+user, nil)
-	req.Header.Set("Authorization", "Bearer "+e.s.AdminKey)
+	var h map[string]string
 	if etag != "" {
-		req.Header.Set("If-None-Match", etag)
+		h = map[string]string{"If-None-Match": etag}
 	}
-	res, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, b
+	return e.adminRaw("GET", "/miniship/v1/runtime/"+appid+"/package?user="+user, nil, h)
 }
 
 // release commits, audits, approves and releases a version.

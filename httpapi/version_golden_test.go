@@ -94,16 +94,7 @@ func (g *goldenLife) call(step, method, path, body string) map[string]any {
 // adminGet GETs from the admin API and returns the answer with its body
 // read.
 func (g *goldenLife) adminGet(path string) (*http.Response, []byte) {
-	e := g.e
-	req, _ := http.NewRequest("GET", e.s.URL+path, nil)
-	req.Header.Set("Authorization", "Bearer "+e.s.AdminKey)
-	res, err := e.hc.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res, b
+	return g.e.adminRaw("GET", path, nil, nil)
 }
 
 // adminRaw records an admin API answer's bytes as served.

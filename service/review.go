@@ -158,7 +158,8 @@ func (s *Service) AutoDecide(ctx context.Context) error {
 	// reaches, so an audit stamped by a server whose clock runs ahead is
 	// not skipped.
 	now := s.Now()
-	dueBy, halfDueBy := time.Unix(1<<62/int64(time.Second), 0), time.Unix(1<<62/int64(time.Second), 0)
+	never := time.Unix(1<<62/int64(time.Second), 0) // within the store's nanoseconds
+	dueBy, halfDueBy := never, never
 	if w := s.cfg.AutoApprove; w > 0 {
 		dueBy, halfDueBy = now.Add(-w), now.Add(-w/2)
 	}
