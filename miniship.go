@@ -313,9 +313,10 @@ type Store interface {
 	// Read runs fn's reads each on its own, without a transaction: cheaper
 	// than View, for reads that need not see one snapshot.
 	Read(ctx context.Context, fn func(Tx) error) error
-	// UpdateOne is Update for a function that runs a single statement,
-	// which needs no transaction around it to be atomic.
-	UpdateOne(ctx context.Context, fn func(Tx) error) error
+	// CreateVersionIf is Tx.CreateVersionIf as a single statement, which
+	// needs no transaction around it to be atomic; concurrent calls may
+	// share one statement, each row under its own check.
+	CreateVersionIf(ctx context.Context, v *Version, c CommitCheck) (ok bool, err error)
 	Update(ctx context.Context, fn func(Tx) error) error
 	Close() error
 }

@@ -152,9 +152,5 @@ func (s *Service) commitFast(ctx context.Context, c *Caller, v *miniship.Version
 	cv := *v
 	now := s.Now()
 	cv.CreatedAt, cv.ScanDoneAt = now, now.Add(s.cfg.ScanDuration)
-	err = s.store.UpdateOne(ctx, func(tx miniship.Tx) (err error) {
-		ok, err = tx.CreateVersionIf(&cv, check)
-		return err
-	})
-	return ok, err
+	return s.store.CreateVersionIf(ctx, &cv, check)
 }

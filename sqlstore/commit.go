@@ -61,13 +61,17 @@ var createVersionIfSQL = func() string {
 		RETURNING id`
 }()
 
-func (t *tx) CreateVersionIf(v *miniship.Version, c miniship.CommitCheck) (bool, error) {
-	perm := "%"
-	if c.Perm != 0 {
-		perm = "%," + strconv.Itoa(c.Perm) + ",%"
+// permPattern is the LIKE pattern of a permission set (0: any).
+func permPattern(perm int) string {
+	if perm == 0 {
+		return "%"
 	}
+	return "%," + strconv.Itoa(perm) + ",%"
+}
+
+func (t *tx) CreateVersionIf(v *miniship.Version, c miniship.CommitCheck) (bool, error) {
 	args := append(versionArgs(v), v.PlatformAppID, v.PlatformAppID, v.TemplateID, v.AuthorizerAppID,
-		nanos(time.Time{}), c.GrantsRev, c.Generation, nanos(c.TokenCreatedAt), perm)
+		nanos(time.Time{}), c.GrantsRev, c.Generation, nanos(c.TokenCreatedAt), permPattern(c.Perm))
 	id, err := t.insertID(createVersionIfSQL, args...)
 	if errors.Is(err, miniship.ErrNotFound) {
 		return false, nil

@@ -2,6 +2,9 @@ package sqlstore
 
 import (
 	"errors"
+	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,11 +48,8 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 			return v
 		}
 		before := latest().ID
-		var stored bool
-		ok(t, s.UpdateOne(t.Context(), func(tx miniship.Tx) (err error) {
-			stored, err = tx.CreateVersionIf(v, c)
-			return err
-		}))
+		stored, err := s.CreateVersionIf(t.Context(), v, c)
+		ok(t, err)
 		after := latest()
 		switch {
 		case stored && after.ID != v.ID:
@@ -62,7 +62,7 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 		return stored
 	}
 	with := func(f func(*miniship.CommitCheck)) miniship.CommitCheck { c := base; f(&c); return c }
-	for name, tc := range map[string]struct {
+	cases := map[string]struct {
 		app  string
 		tpl  int64
 		c    miniship.CommitCheck
@@ -82,12 +82,74 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 		"another platform's tpl":  {"wxa", otherTpl, base, false},
 		"no such template":        {"wxa", 1 << 40, base, false},
 		"no such mini program":    {"nope", tplID, base, false},
-	} {
+	}
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			if got := try(tc.app, tc.tpl, tc.c); got != tc.want {
 				t.Errorf("stored %v, want %v", got, tc.want)
 			}
 		})
+	}
+
+	// All of them at once: on PostgreSQL one combined statement, where
+	// each row is judged by its own check alone.
+	var names []string
+	var reqs []versionCall
+	for name, tc := range cases {
+		names = append(names, name)
+		reqs = append(reqs, versionCall{
+			v: &miniship.Version{AuthorizerAppID: tc.app, PlatformAppID: "wxp", TemplateID: tc.tpl, UserVersion: name,
+				UserDesc: "together", ExtJSON: `{"case":"` + name + `"}`, PageList: []string{"pages/a"}, CreatedAt: at(9), ScanDoneAt: at(10)},
+			c: tc.c,
+		})
+	}
+	together(t, s, reqs)
+	ids := map[int64]bool{}
+	for i, r := range reqs {
+		tc := cases[names[i]]
+		ok(t, r.err)
+		if r.ok != tc.want {
+			t.Errorf("together, %s: stored %v, want %v", names[i], r.ok, tc.want)
+		}
+		if !r.ok {
+			continue
+		}
+		if ids[r.v.ID] {
+			t.Errorf("together, %s: id %d given twice", names[i], r.v.ID)
+		}
+		ids[r.v.ID] = true
+		view(t, s, func(tx miniship.Tx) error {
+			equal(t, must[*miniship.Version](t)(tx.GetVersion(r.v.ID)), r.v)
+			return nil
+		})
+	}
+
+	// A row the statement cannot take fails alone: its callers run their
+	// own statements, where only the bad one fails.
+	good := func(desc string) versionCall {
+		return versionCall{v: &miniship.Version{AuthorizerAppID: "wxa", PlatformAppID: "wxp", TemplateID: tplID, UserVersion: "2",
+			UserDesc: desc, ExtJSON: "{}", CreatedAt: at(9), ScanDoneAt: at(10)}, c: base}
+	}
+	bad := map[string]func(*miniship.Version){
+		"outside nanos, never sent": func(v *miniship.Version) { v.CreatedAt = time.Unix(0, 0).AddDate(1000, 0, 0) },
+	}
+	if s.(*Store).Backend() == "postgres" {
+		bad["refused by PostgreSQL's text"] = func(v *miniship.Version) { v.ExtJSON = "{\"nul\":\"\x00\"}" }
+	}
+	for name, spoil := range bad {
+		calls := []versionCall{good("a"), good("b"), good("c")}
+		spoil(calls[1].v)
+		together(t, s, calls)
+		for i, r := range calls {
+			if bad := i == 1; bad != (r.err != nil) || r.ok == bad {
+				t.Errorf("together with a row %s, call %d: stored %v, error %v", name, i, r.ok, r.err)
+			} else if r.ok {
+				view(t, s, func(tx miniship.Tx) error {
+					equal(t, must[*miniship.Version](t)(tx.GetVersion(r.v.ID)), r.v)
+					return nil
+				})
+			}
+		}
 	}
 
 	// A commit claim, then a deleted template.
@@ -120,7 +182,7 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 	}
 
 	// UpdateOne runs one statement, on both backends.
-	err := s.UpdateOne(t.Context(), func(tx miniship.Tx) error {
+	err := s.(*Store).UpdateOne(t.Context(), func(tx miniship.Tx) error {
 		if err := tx.CreatePlatform(&miniship.Platform{AppID: "wx1"}); err != nil {
 			return err
 		}
@@ -128,5 +190,130 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 	})
 	if !errors.Is(err, errTwoStatements) {
 		t.Errorf("two statements in UpdateOne: %v", err)
+	}
+}
+
+// versionCall is one CreateVersionIf of together, and its outcome.
+type versionCall struct {
+	v   *miniship.Version
+	c   miniship.CommitCheck
+	ok  bool
+	err error
+}
+
+// together runs the calls concurrently; on PostgreSQL it holds the
+// combiner until all of them queue, so that they run as one statement.
+func together(t *testing.T, s miniship.Store, calls []versionCall) {
+	t.Helper()
+	b := s.(*Store).combine
+	if b != nil {
+		b.mu.Lock()
+		b.flight += combineFlight // every place taken: each call queues
+		b.mu.Unlock()
+	}
+	before := int64(0)
+	if b != nil {
+		before = b.stmts.Load()
+	}
+	var wg sync.WaitGroup
+	for i := range calls {
+		wg.Go(func() {
+			r := &calls[i]
+			r.ok, r.err = s.CreateVersionIf(t.Context(), r.v, r.c)
+		})
+	}
+	if b != nil {
+		for queued := 0; queued < len(calls); runtime.Gosched() {
+			b.mu.Lock()
+			queued = len(b.queue)
+			b.mu.Unlock()
+		}
+		b.handOn() // as a statement that ends
+		wg.Wait()
+		b.mu.Lock()
+		b.flight -= combineFlight - 1 // the handed batch's leader gave one back
+		b.mu.Unlock()
+		if n := b.stmts.Load() - before; n != 1 {
+			t.Errorf("%d calls ran in %d combined statements, want 1", len(calls), n)
+		}
+		return
+	}
+	wg.Wait()
+}
+
+// testCreateVersionIfConcurrent: many concurrent commits, some of them
+// refused by their checks, each answered for itself: every one that said
+// ok is stored as sent under the id it was given, and nothing else is. On
+// PostgreSQL most of them share statements.
+func testCreateVersionIfConcurrent(t *testing.T, s miniship.Store) {
+	fixtures(t, s)
+	var tplID, gen, rev int64
+	update(t, s, func(tx miniship.Tx) error {
+		g := &miniship.Authorization{PlatformAppID: "wxp", AuthorizerAppID: "wxa", PermissionSets: []int{18}, CreatedAt: at(3), UpdatedAt: at(3)}
+		ok(t, tx.PutAuthorization(g))
+		gen = g.Generation
+		d := &miniship.Draft{PlatformAppID: "wxp", Package: []byte("zip"), CreatedAt: at(1)}
+		ok(t, tx.CreateDraft(d))
+		tp := &miniship.Template{PlatformAppID: "wxp", DraftID: d.ID, CreatedAt: at(1)}
+		ok(t, tx.CreateTemplate(tp))
+		tplID = tp.ID
+		rev = must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).GrantsRev
+		return nil
+	})
+	const clients, each = 16, 12
+	calls := make([][]versionCall, clients)
+	var wg sync.WaitGroup
+	for c := range clients {
+		wg.Go(func() {
+			for k := range each {
+				check := miniship.CommitCheck{GrantsRev: rev, Generation: gen, TokenCreatedAt: at(5), Perm: 18}
+				if (c+k)%5 == 0 {
+					check.Perm = 19 // not granted: stores nothing
+				}
+				v := &miniship.Version{AuthorizerAppID: "wxa", PlatformAppID: "wxp", TemplateID: tplID,
+					UserVersion: fmt.Sprintf("%d.%d", c, k), UserDesc: "stress", ExtJSON: "{}", CreatedAt: at(9), ScanDoneAt: at(10)}
+				stored, err := s.CreateVersionIf(t.Context(), v, check)
+				calls[c] = append(calls[c], versionCall{v: v, c: check, ok: stored, err: err})
+			}
+		})
+	}
+	wg.Wait()
+	if b := s.(*Store).combine; b != nil {
+		t.Logf("%d commits, %d combined statements", clients*each, b.stmts.Load())
+	}
+	want := map[int64]*miniship.Version{}
+	for _, cs := range calls {
+		for _, r := range cs {
+			ok(t, r.err)
+			if r.ok != (r.c.Perm == 18) {
+				t.Errorf("%s: stored %v with permission %d", r.v.UserVersion, r.ok, r.c.Perm)
+			}
+			if r.ok {
+				if want[r.v.ID] != nil {
+					t.Fatalf("id %d given twice", r.v.ID)
+				}
+				want[r.v.ID] = r.v
+			}
+		}
+	}
+	view(t, s, func(tx miniship.Tx) error {
+		latest := must[*miniship.Version](t)(tx.LatestVersion("wxa"))
+		for id := latest.ID; id > 0; id-- {
+			v, err := tx.GetVersion(id)
+			if errors.Is(err, miniship.ErrNotFound) {
+				continue
+			}
+			ok(t, err)
+			if want[id] == nil {
+				t.Errorf("version %d (%s) stored, but nobody was told", id, v.UserVersion)
+				continue
+			}
+			equal(t, v, want[id])
+			delete(want, id)
+		}
+		return nil
+	})
+	for id, v := range want {
+		t.Errorf("version %d (%s) said stored, not found", id, v.UserVersion)
 	}
 }

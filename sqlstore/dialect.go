@@ -245,9 +245,16 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	q, err := createVersionsIfSQL(ctx, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	// No stmtCache: pgx caches prepared statements per connection by
 	// itself, and database/sql's on top measured no faster.
-	return &Store{d: postgresDialect, writer: db, reader: db}, nil
+	s := &Store{d: postgresDialect, writer: db, reader: db}
+	s.combine = &combiner{s: s, sql: q}
+	return s, nil
 }
 
 // migratePostgres migrates under an advisory lock, as servers starting

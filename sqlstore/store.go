@@ -60,7 +60,8 @@ type Store struct {
 
 	writerStmts, readerStmts *stmtCache // prepared statements; nil on PostgreSQL
 
-	batch *batcher // SQLite: Updates as a group commit; nil on PostgreSQL
+	batch   *batcher  // SQLite: Updates as a group commit; nil on PostgreSQL
+	combine *combiner // PostgreSQL: commits as a group commit; nil on SQLite
 }
 
 var _ miniship.Store = (*Store)(nil)
