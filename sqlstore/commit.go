@@ -110,6 +110,13 @@ func (g *grantCols) authorization(platformAppID, authorizerAppID string) (*minis
 }
 
 func (t *tx) CategoriesWithGrant(platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
+	if t.reads != nil && t.err == nil {
+		return t.reads.categoriesWithGrant(t, platformAppID, authorizerAppID)
+	}
+	return t.categoriesWithGrant(platformAppID, authorizerAppID)
+}
+
+func (t *tx) categoriesWithGrant(platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
 	q := `SELECT a.categories, g.permission_sets, g.generation, g.created_at FROM authorizers a
 		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = a.appid
 		WHERE a.appid = ?`
@@ -126,6 +133,13 @@ func (t *tx) CategoriesWithGrant(platformAppID, authorizerAppID string) ([]minis
 }
 
 func (t *tx) AuditWithGrant(platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
+	if t.reads != nil && t.err == nil {
+		return t.reads.auditWithGrant(t, platformAppID, authorizerAppID, auditID)
+	}
+	return t.auditWithGrant(platformAppID, authorizerAppID, auditID)
+}
+
+func (t *tx) auditWithGrant(platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
 	// Only what get_auditstatus shows: each column scanned costs as much
 	// as the lookup itself.
 	q := `SELECT au.status, au.reason, au.screenshot, g.permission_sets, g.generation, g.created_at

@@ -205,15 +205,9 @@ type versionCall struct {
 // combiner until all of them queue, so that they run as one statement.
 func together(t *testing.T, s miniship.Store, calls []versionCall) {
 	t.Helper()
-	b := s.(*Store).combine
-	if b != nil {
-		b.mu.Lock()
-		b.flight += combineFlight // every place taken: each call queues
-		b.mu.Unlock()
-	}
-	before := int64(0)
-	if b != nil {
-		before = b.stmts.Load()
+	release, check := func() {}, func() int64 { return 1 }
+	if b := s.(*Store).combine; b != nil {
+		release, check = holdGroup(&b.group, len(calls))
 	}
 	var wg sync.WaitGroup
 	for i := range calls {
@@ -222,23 +216,34 @@ func together(t *testing.T, s miniship.Store, calls []versionCall) {
 			r.ok, r.err = s.CreateVersionIf(t.Context(), r.v, r.c)
 		})
 	}
-	if b != nil {
-		for queued := 0; queued < len(calls); runtime.Gosched() {
-			b.mu.Lock()
-			queued = len(b.queue)
-			b.mu.Unlock()
-		}
-		b.handOn() // as a statement that ends
-		wg.Wait()
-		b.mu.Lock()
-		b.flight -= combineFlight - 1 // the handed batch's leader gave one back
-		b.mu.Unlock()
-		if n := b.stmts.Load() - before; n != 1 {
-			t.Errorf("%d calls ran in %d combined statements, want 1", len(calls), n)
-		}
-		return
-	}
+	release()
 	wg.Wait()
+	if n := check(); n != 1 {
+		t.Errorf("%d calls ran in %d shared statements, want 1", len(calls), n)
+	}
+}
+
+// holdGroup takes every place of g, so that the requests that come queue.
+// release waits until n of them have and runs them as one batch; check,
+// once they are done, counts the shared batches run since the hold.
+func holdGroup[R any](g *group[R], n int) (release func(), check func() int64) {
+	g.mu.Lock()
+	g.running += g.flight
+	before := g.batches.Load()
+	g.mu.Unlock()
+	return func() {
+			for queued := 0; queued < n; runtime.Gosched() {
+				g.mu.Lock()
+				queued = len(g.queue)
+				g.mu.Unlock()
+			}
+			g.handOn() // as a batch that ends
+			g.mu.Lock()
+			g.running -= g.flight - 1 // the handed batch gives its place back itself
+			g.mu.Unlock()
+		}, func() int64 {
+			return g.batches.Load() - before
+		}
 }
 
 // testCreateVersionIfConcurrent: many concurrent commits, some of them
@@ -279,7 +284,7 @@ func testCreateVersionIfConcurrent(t *testing.T, s miniship.Store) {
 	}
 	wg.Wait()
 	if b := s.(*Store).combine; b != nil {
-		t.Logf("%d commits, %d combined statements", clients*each, b.stmts.Load())
+		t.Logf("%d commits, %d combined statements", clients*each, b.batches.Load())
 	}
 	want := map[int64]*miniship.Version{}
 	for _, cs := range calls {

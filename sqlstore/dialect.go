@@ -253,7 +253,7 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	// No stmtCache: pgx caches prepared statements per connection by
 	// itself, and database/sql's on top measured no faster.
 	s := &Store{d: postgresDialect, writer: db, reader: db}
-	s.combine = &combiner{s: s, sql: q}
+	s.combine, s.reads = newCombiner(s, q), newReadCombiner(db)
 	return s, nil
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +65,56 @@ func testRead(t *testing.T, s miniship.Store) {
 		equal(t, must[bool](t)(tx.HasVersion("wxb")), false)
 		return nil
 	}))
+
+	// The same reads, each in a Read of its own, all at once: on
+	// PostgreSQL two shared statements, one of each kind; the answers are
+	// the ones each read gets alone.
+	type answer struct {
+		Row   any
+		Grant *miniship.Authorization
+		Err   string
+	}
+	reads := []func(tx miniship.Tx) answer{}
+	for _, k := range [][2]string{{"wxp", "wxa"}, {"other", "wxa"}, {"wxp", "wxb"}, {"wxp", "nope"}} {
+		reads = append(reads, func(tx miniship.Tx) answer {
+			c, g, err := tx.CategoriesWithGrant(k[0], k[1])
+			return answer{c, g, fmt.Sprint(err)}
+		})
+	}
+	for _, k := range []struct {
+		p, a string
+		id   int64
+	}{{"wxp", "wxa", audit.ID}, {"other", "wxa", audit.ID}, {"wxp", "wxb", audit.ID}, {"wxp", "wxa", audit.ID + 1}} {
+		reads = append(reads, func(tx miniship.Tx) answer {
+			a, g, err := tx.AuditWithGrant(k.p, k.a, k.id)
+			return answer{a, g, fmt.Sprint(err)}
+		})
+	}
+	alone := make([]answer, len(reads))
+	for i, fn := range reads {
+		ok(t, read(func(tx miniship.Tx) error { alone[i] = fn(tx); return nil }))
+	}
+	shared := make([]answer, len(reads))
+	rc := s.(*Store).reads
+	var releaseC, releaseA func()
+	var checkC, checkA func() int64
+	if rc != nil {
+		releaseC, checkC = holdGroup(&rc.categories, 4)
+		releaseA, checkA = holdGroup(&rc.audits, 4)
+	}
+	var wg sync.WaitGroup
+	for i, fn := range reads {
+		wg.Go(func() { ok(t, read(func(tx miniship.Tx) error { shared[i] = fn(tx); return nil })) })
+	}
+	if rc != nil {
+		releaseC()
+		releaseA()
+	}
+	wg.Wait()
+	equal(t, shared, alone)
+	if rc != nil {
+		equal(t, [2]int64{checkC(), checkA()}, [2]int64{1, 1})
+	}
 
 	for name, write := range map[string]func(tx miniship.Tx) error{
 		"exec":      func(tx miniship.Tx) error { return tx.CreatePlatform(&miniship.Platform{AppID: "wxp2"}) },

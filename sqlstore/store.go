@@ -60,8 +60,9 @@ type Store struct {
 
 	writerStmts, readerStmts *stmtCache // prepared statements; nil on PostgreSQL
 
-	batch   *batcher  // SQLite: Updates as a group commit; nil on PostgreSQL
-	combine *combiner // PostgreSQL: commits as a group commit; nil on SQLite
+	batch   *batcher      // SQLite: Updates as a group commit; nil on PostgreSQL
+	combine *combiner     // PostgreSQL: commits share statements; nil on SQLite
+	reads   *readCombiner // PostgreSQL: Read's hot reads share statements; nil on SQLite
 }
 
 var _ miniship.Store = (*Store)(nil)
@@ -119,7 +120,7 @@ func (s *Store) Read(ctx context.Context, fn func(miniship.Tx) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		t := &tx{ctx: ctx, db: s.reader, d: s.d, stmts: s.readerStmts}
+		t := &tx{ctx: ctx, db: s.reader, d: s.d, stmts: s.readerStmts, reads: s.reads}
 		err := fn(t)
 		if len(t.missed) > 0 {
 			s.readerStmts.prepare(ctx, s.d, t.missed)

@@ -29,6 +29,8 @@ type tx struct {
 
 	stmts  *stmtCache // the pool's prepared statements
 	missed []string   // queries run unprepared, to prepare after the transaction
+
+	reads *readCombiner // Read on PostgreSQL: hot reads share statements
 }
 
 var _ miniship.Tx = (*tx)(nil)

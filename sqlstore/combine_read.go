@@ -1,0 +1,182 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/miniship/miniship"
+)
+
+// On PostgreSQL the hot reads of Read (get_category, get_auditstatus) are
+// one statement each, and most of what one costs the database is the
+// statement, not the row. Concurrent ones share statements as commits do
+// (combine.go): while one runs, the reads that arrive queue, and the next
+// statement reads all of them, one row per request. Each request still
+// reads the grant as it is when its statement runs, which began after the
+// request did, so a revoke committed before a request came is seen by it,
+// on every instance. Should the shared statement fail, each caller runs
+// its own, as without sharing (a read may run twice).
+
+// readFlight is how many shared reads of one kind a server runs at once.
+const readFlight = 1
+
+// readCombiner shares the hot reads of Read on PostgreSQL.
+type readCombiner struct {
+	db         *sql.DB
+	categories group[*categoriesReq]
+	audits     group[*auditReq]
+}
+
+func newReadCombiner(db *sql.DB) *readCombiner {
+	c := &readCombiner{db: db}
+	c.categories = group[*categoriesReq]{flight: readFlight, run: c.runCategories}
+	c.audits = group[*auditReq]{flight: readFlight, run: c.runAudits}
+	return c
+}
+
+// readReq is what every shared read has: the caller's Read, its outcome
+// when it ran alone, and whether it must run alone after all.
+type readReq struct {
+	t     *tx
+	err   error
+	alone bool
+}
+
+type categoriesReq struct {
+	readReq
+	platform, authorizer string
+	cats                 []miniship.Category
+	grant                *miniship.Authorization
+}
+
+type auditReq struct {
+	readReq
+	platform, authorizer string
+	id                   int64
+	audit                *miniship.Audit
+	grant                *miniship.Authorization
+}
+
+func (c *readCombiner) categoriesWithGrant(t *tx, platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
+	r := &categoriesReq{readReq: readReq{t: t}, platform: platformAppID, authorizer: authorizerAppID}
+	c.categories.do(r)
+	if r.alone {
+		return t.categoriesWithGrant(platformAppID, authorizerAppID)
+	}
+	return r.cats, r.grant, r.err
+}
+
+func (c *readCombiner) auditWithGrant(t *tx, platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
+	r := &auditReq{readReq: readReq{t: t}, platform: platformAppID, authorizer: authorizerAppID, id: auditID}
+	c.audits.do(r)
+	if r.alone {
+		return t.auditWithGrant(platformAppID, authorizerAppID, auditID)
+	}
+	return r.audit, r.grant, r.err
+}
+
+const categoriesWithGrantsSQL = `SELECT k.n, a.categories, g.permission_sets, g.generation, g.created_at
+	FROM unnest($1::TEXT[], $2::TEXT[]) WITH ORDINALITY AS k(platform_appid, authorizer_appid, n)
+	JOIN authorizers a ON a.appid = k.authorizer_appid
+	LEFT JOIN authorizations g ON g.platform_appid = k.platform_appid AND g.authorizer_appid = a.appid`
+
+func (c *readCombiner) runCategories(batch []*categoriesReq) {
+	if len(batch) == 1 { // the statement of its own, holding the place
+		r := batch[0]
+		r.cats, r.grant, r.err = r.t.categoriesWithGrant(r.platform, r.authorizer)
+		return
+	}
+	ps, as := make([]string, len(batch)), make([]string, len(batch))
+	for i, r := range batch {
+		ps[i], as[i] = r.platform, r.authorizer
+		r.err = miniship.ErrNotFound // unless its row comes
+	}
+	err := c.query(batch[0].t.ctx, categoriesWithGrantsSQL, []any{ps, as}, func(rows *sql.Rows) error {
+		var n int64
+		var cats []miniship.Category
+		var g grantCols
+		if err := rows.Scan(append([]any{&n, jsonText{&cats}}, g.dest()...)...); err != nil {
+			return err
+		}
+		r, err := pick(batch, n)
+		if err != nil {
+			return err
+		}
+		r.cats = cats
+		r.grant, r.err = g.authorization(r.platform, r.authorizer)
+		return r.err
+	})
+	if err != nil {
+		for _, r := range batch {
+			r.alone = true
+		}
+	}
+}
+
+const auditsWithGrantsSQL = `SELECT k.n, au.status, au.reason, au.screenshot, g.permission_sets, g.generation, g.created_at
+	FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) WITH ORDINALITY AS k(platform_appid, authorizer_appid, id, n)
+	JOIN audits au ON au.id = k.id AND au.authorizer_appid = k.authorizer_appid
+	LEFT JOIN authorizations g ON g.platform_appid = k.platform_appid AND g.authorizer_appid = au.authorizer_appid`
+
+func (c *readCombiner) runAudits(batch []*auditReq) {
+	if len(batch) == 1 {
+		r := batch[0]
+		r.audit, r.grant, r.err = r.t.auditWithGrant(r.platform, r.authorizer, r.id)
+		return
+	}
+	ps, as, ids := make([]string, len(batch)), make([]string, len(batch)), make([]int64, len(batch))
+	for i, r := range batch {
+		ps[i], as[i], ids[i] = r.platform, r.authorizer, r.id
+		r.err = miniship.ErrNotFound
+	}
+	err := c.query(batch[0].t.ctx, auditsWithGrantsSQL, []any{ps, as, ids}, func(rows *sql.Rows) error {
+		var n int64
+		var au miniship.Audit
+		var g grantCols
+		if err := rows.Scan(append([]any{&n, &au.Status, &au.Reason, &au.ScreenShot}, g.dest()...)...); err != nil {
+			return err
+		}
+		r, err := pick(batch, n)
+		if err != nil {
+			return err
+		}
+		au.ID, au.AuthorizerAppID = r.id, r.authorizer
+		r.audit = &au
+		r.grant, r.err = g.authorization(r.platform, r.authorizer)
+		return r.err
+	})
+	if err != nil {
+		for _, r := range batch {
+			r.alone = true
+		}
+	}
+}
+
+// query runs a shared read and hands each row to scan. The head's context
+// without its cancellation: one caller gone must not fail the others (the
+// statement is bounded as a commit's).
+func (c *readCombiner) query(ctx context.Context, q string, args []any, scan func(rows *sql.Rows) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), combineTimeout)
+	defer cancel()
+	rows, err := c.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// pick is the request of a shared statement's row: its ordinal, from 1.
+func pick[R any](batch []R, n int64) (R, error) {
+	if n < 1 || n > int64(len(batch)) {
+		var zero R
+		return zero, fmt.Errorf("sqlstore: shared statement returned row %d of %d", n, len(batch))
+	}
+	return batch[n-1], nil
+}
