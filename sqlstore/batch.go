@@ -80,8 +80,14 @@ func (b *batcher) update(ctx context.Context, fn func(miniship.Tx) error, one bo
 // than left taken for ever.
 func (b *batcher) lead() {
 	b.mu.Lock()
-	batch := b.queue[:min(len(b.queue), maxBatch)] // the caller's request is the head
-	b.queue = b.queue[len(batch):]
+	n := min(len(b.queue), maxBatch)
+	batch := slices.Clone(b.queue[:n]) // the caller's request is the head
+	// The queue's array must not keep finished requests (and what their
+	// functions hold).
+	clear(b.queue[:n])
+	if b.queue = b.queue[n:]; len(b.queue) == 0 {
+		b.queue = nil
+	}
 	b.mu.Unlock()
 	done := false
 	defer func() {

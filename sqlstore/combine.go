@@ -2,32 +2,27 @@ package sqlstore
 
 import (
 	"context"
-	"database/sql"
-	"database/sql/driver"
 	"errors"
-	"fmt"
-	"strconv"
-	"strings"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-
-	"github.com/miniship/miniship"
 )
 
-// On PostgreSQL a commit is one INSERT … SELECT, and what it costs the
-// database is mostly per statement rather than per row: waking a backend,
-// a round trip, a WAL flush at its end. So concurrent commits share
-// statements: while one runs, the commits that arrive queue, and the next
-// statement stores all of them (up to maxBatch) from arrays, each row under
-// its own checks, so a row whose check fails stores nothing for its own
-// caller alone. A caller returns only after the statement that holds its
-// row has committed (it runs without a transaction, so its end is its
-// commit). Should the statement fail in the database, each of its callers
-// runs its own, as without the combiner. The hot reads of Read share
-// statements the same way (combine_read.go).
+// What a statement costs the database is mostly the statement, not its
+// rows: on PostgreSQL waking a backend, a round trip and, for a write, a
+// WAL flush; on SQLite the driver's work per statement and, for a write, a
+// savepoint pair in the group commit. So the commits and the hot reads of
+// concurrent requests share statements: while one runs, the requests of
+// its kind that arrive queue, and the next statement serves all of them
+// (up to maxBatch, and maxBatchBytes), one row per request, each judged by
+// its own conditions. A caller returns only after the statement that holds
+// its row has ended (a write's end is its commit). Should a shared
+// statement fail in a way that certainly stored nothing, each of its
+// callers runs its own, as without sharing (combine_commit.go,
+// combine_sqlite.go, combine_read.go).
 
 // group runs concurrent requests of one kind together. Leadership passes
 // from caller to caller as in batcher: a caller that finds fewer than
@@ -37,6 +32,7 @@ import (
 type group[R any] struct {
 	flight int             // batches that may run at once
 	run    func(batch []R) // gives every request of the batch its outcome
+	size   func(R) int     // bytes a request adds to a batch; nil: none
 
 	mu      sync.Mutex
 	running int
@@ -45,29 +41,47 @@ type group[R any] struct {
 	batches atomic.Int64 // batches of more than one request, for tests
 }
 
+// maxBatchBytes bounds what a shared statement carries, so that one
+// tenant's large requests do not make everyone's statement large: a
+// request past it goes in the next batch (alone, if it is that large).
+const maxBatchBytes = 1 << 20
+
 type member[R any] struct {
 	r     R
-	wake  chan struct{} // closed when done, or when handed batch
+	wake  chan struct{} // closed when done, or when handed batch; nil for a caller that led at once
 	batch []*member[R]  // set before wake is closed: run it, then hand on
 }
 
-// do runs r, alone or in a batch, and returns when r has its outcome.
-func (g *group[R]) do(r R) {
+// do runs r, alone or in a batch, and returns when r has its outcome. It
+// returns false, without running r, when ctx ends while r still queues.
+func (g *group[R]) do(ctx context.Context, r R) bool {
 	m := &member[R]{r: r}
 	g.mu.Lock()
 	if g.running < g.flight {
 		g.running++
 		g.mu.Unlock()
 		g.lead([]*member[R]{m})
-		return
+		return true
 	}
 	m.wake = make(chan struct{})
 	g.queue = append(g.queue, m)
 	g.mu.Unlock()
-	<-m.wake
+	select {
+	case <-m.wake:
+	case <-ctx.Done():
+		g.mu.Lock()
+		if i := slices.Index(g.queue, m); i >= 0 {
+			g.queue = slices.Delete(g.queue, i, i+1)
+			g.mu.Unlock()
+			return false
+		}
+		g.mu.Unlock()
+		<-m.wake // already in a batch, whose statement ends when its callers have all gone
+	}
 	if m.batch != nil {
 		g.lead(m.batch)
 	}
+	return true
 }
 
 // lead runs batch, whose head is the caller's own request, then hands the
@@ -98,256 +112,73 @@ func (g *group[R]) handOn() {
 		g.running--
 		return
 	}
-	n := min(len(g.queue), maxBatch)
+	n, bytes := 0, 0
+	for n < len(g.queue) && n < maxBatch {
+		if g.size != nil {
+			if bytes += g.size(g.queue[n].r); n > 0 && bytes > maxBatchBytes {
+				break
+			}
+		}
+		n++
+	}
 	next := g.queue[0]
-	next.batch = g.queue[:n:n]
-	g.queue = g.queue[n:]
+	next.batch = slices.Clone(g.queue[:n])
+	// The queue's array must not keep finished requests (and their bodies).
+	clear(g.queue[:n])
+	if g.queue = g.queue[n:]; len(g.queue) == 0 {
+		g.queue = nil
+	}
 	close(next.wake)
 }
 
-// combiner shares commit statements on PostgreSQL.
-type combiner struct {
-	s   *Store
-	sql string // createVersionsIfSQL for this database's sequence
-	group[*versionReq]
-}
+// sharedTimeout bounds a shared statement.
+const sharedTimeout = 30 * time.Second
 
-// combineFlight is how many commit statements one server runs at once;
-// more commits wait for one of them to end and share the next. One
-// measured best (two and four cost 15% and 45% more a commit).
-const combineFlight = 1
-
-type versionReq struct {
-	ctx context.Context
-	v   *miniship.Version
-	c   miniship.CommitCheck
-
-	ok, done bool
-	err      error
-	alone    bool // the combined statement stored nothing: run the caller's own
-}
-
-func newCombiner(s *Store, sql string) *combiner {
-	b := &combiner{s: s, sql: sql}
-	b.group = group[*versionReq]{flight: combineFlight, run: b.run}
-	return b
-}
-
-func (b *combiner) createVersionIf(ctx context.Context, v *miniship.Version, c miniship.CommitCheck) (bool, error) {
-	r := &versionReq{ctx: ctx, v: v, c: c}
-	b.do(r)
-	switch {
-	case r.alone:
-		return b.s.createVersionIfOne(ctx, v, c)
-	case !r.done: // the batch panicked: nobody knows what was stored
-		return false, errors.New("sqlstore: the combined commit ended abnormally")
-	}
-	return r.ok, r.err
-}
-
-// run stores a batch; a request it did not get to the end of (a panic)
-// is not done.
-func (b *combiner) run(batch []*versionReq) {
-	b.store(batch)
-	for _, r := range batch {
-		r.done = true
-	}
-}
-
-func (b *combiner) store(batch []*versionReq) {
-	live := batch[:0:0]
-	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.err = err
-			continue
-		}
-		live = append(live, r)
-	}
-	switch len(live) {
-	case 0:
-		return
-	case 1:
-		r := live[0]
-		r.ok, r.err = b.s.createVersionIfOne(r.ctx, r.v, r.c)
-		return
-	}
-	if err := b.runCombined(live); err != nil {
-		var pg *pgconn.PgError
-		rerun := errors.Is(err, errNotSent) || errors.As(err, &pg)
-		for _, r := range live {
-			r.ok, r.v.ID = false, 0
-			if rerun {
-				r.alone = true // nothing was stored
-			} else {
-				// The connection failed, maybe after the statement
-				// committed: as for a lone statement, the caller is told.
-				r.err = fmt.Errorf("sqlstore: combined commit: %w", err)
+// sharedContext is the context of a statement shared by the callers of
+// ctxs: not cancelled by one caller going (which must not fail the
+// others), but once all have, and bounded by sharedTimeout.
+func sharedContext(ctxs []context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctxs[0]), sharedTimeout)
+	left := atomic.Int64{}
+	left.Store(int64(len(ctxs)))
+	stops := make([]func() bool, len(ctxs))
+	for i, c := range ctxs {
+		stops[i] = context.AfterFunc(c, func() {
+			if left.Add(-1) == 0 {
+				cancel()
 			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
 		}
+		cancel()
 	}
 }
 
-// errNotSent marks a combined statement that failed before it was sent.
+// errNotSent marks a shared statement that failed before it was sent.
 var errNotSent = errors.New("sqlstore: not sent")
 
-// combineTimeout bounds a combined statement, which no caller can cancel.
-const combineTimeout = time.Minute
-
-// runCombined stores live in one statement. An error reported by the
-// database, or errNotSent, means that nothing was stored.
-func (b *combiner) runCombined(live []*versionReq) error {
-	args, err := versionsArgs(live)
-	if err != nil {
-		return fmt.Errorf("%w: %w", errNotSent, err)
+// nothingStored reports whether a shared write's error means that it
+// certainly stored nothing, so that its callers may each run their own: it
+// was never sent, or PostgreSQL refused it with an ERROR. Anything else (a
+// connection lost, FATAL or PANIC, which may come after the commit reached
+// the disk) leaves the outcome unknown.
+func nothingStored(err error) bool {
+	if errors.Is(err, errNotSent) {
+		return true
 	}
-	// The statement is the batch's, not the head's: one caller gone must
-	// not fail the others.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(live[0].ctx), combineTimeout)
-	defer cancel()
-	rows, err := b.s.writer.QueryContext(ctx, b.sql, args...)
-	if err != nil {
-		return err
+	if ce := (*pgconn.ConnectError)(nil); errors.As(err, &ce) {
+		return true
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var n, id int64
-		if err := rows.Scan(&n, &id); err != nil {
-			return err
-		}
-		if n < 1 || n > int64(len(live)) {
-			return fmt.Errorf("sqlstore: combined commit returned row %d of %d", n, len(live))
-		}
-		r := live[n-1]
-		r.ok, r.v.ID = true, id
+	pg := (*pgconn.PgError)(nil)
+	if !errors.As(err, &pg) {
+		return false
 	}
-	return rows.Err()
-}
-
-// createVersionsIfSQL is createVersionIfSQL over arrays, one row per
-// commit (WITH ORDINALITY numbers them), checked row by row. Ids are drawn
-// in the statement so that the answer can say which row got which: the
-// order of RETURNING is not defined.
-func createVersionsIfSQL(ctx context.Context, db *sql.DB) (string, error) {
-	var seq string
-	if err := db.QueryRowContext(ctx, `SELECT pg_get_serial_sequence('versions', 'id')`).Scan(&seq); err != nil {
-		return "", fmt.Errorf("sqlstore: the versions sequence: %w", err)
+	severity := pg.SeverityUnlocalized
+	if severity == "" { // servers before 9.6 send only the localized one
+		severity = pg.Severity
 	}
-	cols := strings.Split(versionInsert, ",")
-	arrays := make([]string, 0, len(cols)+4)
-	for i := range cols {
-		cols[i] = strings.TrimSpace(cols[i])
-		arrays = append(arrays, "$"+strconv.Itoa(i+1)+"::"+versionTypes[i]+"[]")
-	}
-	k := len(cols)
-	for i, typ := range []string{"BIGINT", "BIGINT", "BIGINT", "TEXT"} {
-		arrays = append(arrays, "$"+strconv.Itoa(k+i+1)+"::"+typ+"[]")
-	}
-	list := strings.Join(cols, ", ")
-	return `WITH v AS (
-		SELECT * FROM unnest(` + strings.Join(arrays, ", ") + `)
-			WITH ORDINALITY AS v(` + list + `, grants_rev, generation, token_created_at, perm, n)
-	), ok AS (
-		SELECT nextval(` + quoteLiteral(seq) + `::regclass) AS id, v.* FROM v
-		WHERE EXISTS (SELECT 1 FROM authorizers a
-			JOIN authorizations g ON g.platform_appid = v.platform_appid AND g.authorizer_appid = a.appid
-			JOIN templates t ON t.platform_appid = v.platform_appid AND t.id = v.template_id
-			WHERE a.appid = v.authorizer_appid AND a.commit_until = $` + strconv.Itoa(k+5) + `
-			AND a.grants_rev = v.grants_rev AND NOT t.deleted
-			AND g.generation = v.generation AND g.created_at <= v.token_created_at
-			AND replace(replace(g.permission_sets, '[', ','), ']', ',') LIKE v.perm)
-	), ins AS (
-		INSERT INTO versions (id, ` + list + `) OVERRIDING SYSTEM VALUE
-		SELECT id, ` + list + ` FROM ok ORDER BY n
-	)
-	SELECT n, id FROM ok`, nil
-}
-
-func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// versionsArgs is the arrays createVersionsIfSQL takes: a column of
-// versionArgs each, then the checks, then the zero commit claim.
-func versionsArgs(live []*versionReq) ([]any, error) {
-	cols := make([]any, len(versionTypes))
-	for i, typ := range versionTypes {
-		switch typ {
-		case "TEXT":
-			cols[i] = make([]*string, len(live))
-		case "BIGINT":
-			cols[i] = make([]int64, len(live))
-		case "BOOLEAN":
-			cols[i] = make([]bool, len(live))
-		}
-	}
-	rev, gen, created := make([]int64, len(live)), make([]int64, len(live)), make([]int64, len(live))
-	perm := make([]string, len(live))
-	for j, r := range live {
-		for i, a := range versionArgs(r.v) {
-			if err := setColumn(cols[i], j, a); err != nil {
-				return nil, fmt.Errorf("sqlstore: version column %d: %w", i, err)
-			}
-		}
-		at, err := nanos(r.c.TokenCreatedAt).Value()
-		if err != nil {
-			return nil, err
-		}
-		rev[j], gen[j], created[j], perm[j] = r.c.GrantsRev, r.c.Generation, at.(int64), permPattern(r.c.Perm)
-	}
-	noClaim, _ := nanos(time.Time{}).Value()
-	return append(cols, rev, gen, created, perm, noClaim), nil
-}
-
-// setColumn puts an argument, as its driver value, in row j of a column.
-func setColumn(col any, j int, a any) error {
-	v := a
-	if vr, ok := a.(driver.Valuer); ok {
-		var err error
-		if v, err = vr.Value(); err != nil {
-			return err
-		}
-	}
-	switch c := col.(type) {
-	case []*string:
-		switch x := v.(type) {
-		case nil:
-		case string:
-			c[j] = &x
-		case []byte:
-			s := string(x)
-			c[j] = &s
-		default:
-			return fmt.Errorf("%T in a text column", v)
-		}
-	case []int64:
-		x, ok := v.(int64)
-		if !ok {
-			return fmt.Errorf("%T in a bigint column", v)
-		}
-		c[j] = x
-	case []bool:
-		x, ok := v.(bool)
-		if !ok {
-			return fmt.Errorf("%T in a boolean column", v)
-		}
-		c[j] = x
-	}
-	return nil
-}
-
-// createVersionIfOne is one commit's own statement.
-func (s *Store) createVersionIfOne(ctx context.Context, v *miniship.Version, c miniship.CommitCheck) (ok bool, err error) {
-	err = s.UpdateOne(ctx, func(tx miniship.Tx) (err error) {
-		ok, err = tx.CreateVersionIf(v, c)
-		return err
-	})
-	return ok, err
-}
-
-// CreateVersionIf stores v in one statement if c holds as it runs; ok is
-// false when it stored nothing. On PostgreSQL concurrent calls share a
-// statement (combiner); on SQLite it runs in the group commit.
-func (s *Store) CreateVersionIf(ctx context.Context, v *miniship.Version, c miniship.CommitCheck) (bool, error) {
-	if s.combine != nil {
-		return s.combine.createVersionIf(ctx, v, c)
-	}
-	return s.createVersionIfOne(ctx, v, c)
+	return severity == "ERROR"
 }

@@ -8,15 +8,14 @@ import (
 	"github.com/miniship/miniship"
 )
 
-// On PostgreSQL the hot reads of Read (get_category, get_auditstatus) are
-// one statement each, and most of what one costs the database is the
-// statement, not the row. Concurrent ones share statements as commits do
-// (combine.go): while one runs, the reads that arrive queue, and the next
-// statement reads all of them, one row per request. Each request still
-// reads the grant as it is when its statement runs, which began after the
-// request did, so a revoke committed before a request came is seen by it,
-// on every instance. Should the shared statement fail, each caller runs
-// its own, as without sharing (a read may run twice).
+// On PostgreSQL the hot reads of Read (get_category, get_auditstatus)
+// share statements (combine.go): one unnest … WITH ORDINALITY join, one
+// row per request. Each request still reads the grant as it is when its
+// statement starts, after the request began, so a revoke committed on any
+// instance before a request came is seen by it. Should the shared
+// statement fail, each caller runs its own (a read may run twice). SQLite
+// reads run in the process, where a statement costs little more than its
+// row, and are not shared.
 
 // readFlight is how many shared reads of one kind a server runs at once.
 const readFlight = 1
@@ -43,6 +42,8 @@ type readReq struct {
 	alone bool
 }
 
+func (r *readReq) read() *readReq { return r }
+
 type categoriesReq struct {
 	readReq
 	platform, authorizer string
@@ -60,7 +61,9 @@ type auditReq struct {
 
 func (c *readCombiner) categoriesWithGrant(t *tx, platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
 	r := &categoriesReq{readReq: readReq{t: t}, platform: platformAppID, authorizer: authorizerAppID}
-	c.categories.do(r)
+	if !c.categories.do(t.ctx, r) {
+		return nil, nil, t.fail("shared read", t.ctx.Err())
+	}
 	if r.alone {
 		return t.categoriesWithGrant(platformAppID, authorizerAppID)
 	}
@@ -69,7 +72,9 @@ func (c *readCombiner) categoriesWithGrant(t *tx, platformAppID, authorizerAppID
 
 func (c *readCombiner) auditWithGrant(t *tx, platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
 	r := &auditReq{readReq: readReq{t: t}, platform: platformAppID, authorizer: authorizerAppID, id: auditID}
-	c.audits.do(r)
+	if !c.audits.do(t.ctx, r) {
+		return nil, nil, t.fail("shared read", t.ctx.Err())
+	}
 	if r.alone {
 		return t.auditWithGrant(platformAppID, authorizerAppID, auditID)
 	}
@@ -92,7 +97,7 @@ func (c *readCombiner) runCategories(batch []*categoriesReq) {
 		ps[i], as[i] = r.platform, r.authorizer
 		r.err = miniship.ErrNotFound // unless its row comes
 	}
-	err := c.query(batch[0].t.ctx, categoriesWithGrantsSQL, []any{ps, as}, func(rows *sql.Rows) error {
+	err := query(c, batch, categoriesWithGrantsSQL, []any{ps, as}, func(rows *sql.Rows) error {
 		var n int64
 		var cats []miniship.Category
 		var g grantCols
@@ -130,7 +135,7 @@ func (c *readCombiner) runAudits(batch []*auditReq) {
 		ps[i], as[i], ids[i] = r.platform, r.authorizer, r.id
 		r.err = miniship.ErrNotFound
 	}
-	err := c.query(batch[0].t.ctx, auditsWithGrantsSQL, []any{ps, as, ids}, func(rows *sql.Rows) error {
+	err := query(c, batch, auditsWithGrantsSQL, []any{ps, as, ids}, func(rows *sql.Rows) error {
 		var n int64
 		var au miniship.Audit
 		var g grantCols
@@ -153,11 +158,13 @@ func (c *readCombiner) runAudits(batch []*auditReq) {
 	}
 }
 
-// query runs a shared read and hands each row to scan. The head's context
-// without its cancellation: one caller gone must not fail the others (the
-// statement is bounded as a commit's).
-func (c *readCombiner) query(ctx context.Context, q string, args []any, scan func(rows *sql.Rows) error) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), combineTimeout)
+// query runs a shared read of batch and hands each row to scan.
+func query[R interface{ read() *readReq }](c *readCombiner, batch []R, q string, args []any, scan func(rows *sql.Rows) error) error {
+	ctxs := make([]context.Context, len(batch))
+	for i, r := range batch {
+		ctxs[i] = r.read().t.ctx
+	}
+	ctx, cancel := sharedContext(ctxs)
 	defer cancel()
 	rows, err := c.db.QueryContext(ctx, q, args...)
 	if err != nil {

@@ -158,21 +158,34 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 		a.CommitUntil = at(100)
 		return tx.UpdateAuthorizer(a)
 	})
-	if try("wxa", tplID, base) {
-		t.Error("stored under a commit claim")
-	}
-	update(t, s, func(tx miniship.Tx) error {
-		a := must[*miniship.Authorizer](t)(tx.LockAuthorizer("wxa"))
-		a.CommitUntil = time.Time{}
-		return tx.UpdateAuthorizer(a)
-	})
-	base.GrantsRev = func() (r int64) {
+	currentRev := func() (r int64) {
 		view(t, s, func(tx miniship.Tx) error {
 			r = must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).GrantsRev
 			return nil
 		})
 		return r
-	}()
+	}
+	base.GrantsRev = currentRev() // so that only the claim stands in the way
+	if try("wxa", tplID, base) {
+		t.Error("stored under a commit claim")
+	}
+	refused := func(what string) {
+		t.Helper()
+		calls := []versionCall{good("x"), good("y")}
+		together(t, s, calls)
+		for i, r := range calls {
+			if ok(t, r.err); r.ok {
+				t.Errorf("together, call %d: stored %s", i, what)
+			}
+		}
+	}
+	refused("under a commit claim")
+	update(t, s, func(tx miniship.Tx) error {
+		a := must[*miniship.Authorizer](t)(tx.LockAuthorizer("wxa"))
+		a.CommitUntil = time.Time{}
+		return tx.UpdateAuthorizer(a)
+	})
+	base.GrantsRev = currentRev()
 	if !try("wxa", tplID, base) {
 		t.Fatal("not stored once the claim was cleared")
 	}
@@ -180,6 +193,7 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 	if try("wxa", tplID, base) {
 		t.Error("stored from a deleted template")
 	}
+	refused("from a deleted template")
 
 	// UpdateOne runs one statement, on both backends.
 	err := s.(*Store).UpdateOne(t.Context(), func(tx miniship.Tx) error {

@@ -194,6 +194,7 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 	s := &Store{d: sqliteDialect, writer: writer, reader: reader,
 		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader)}
 	s.batch = &batcher{s: s}
+	s.combine = newCombiner(s, "")
 	return s, nil
 }
 
@@ -253,7 +254,10 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	// No stmtCache: pgx caches prepared statements per connection by
 	// itself, and database/sql's on top measured no faster.
 	s := &Store{d: postgresDialect, writer: db, reader: db}
-	s.combine, s.reads = newCombiner(s, q), newReadCombiner(db)
+	s.reads = newReadCombiner(db)
+	if q != "" {
+		s.combine = newCombiner(s, q)
+	}
 	return s, nil
 }
 

@@ -1,0 +1,235 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/miniship/miniship"
+)
+
+// recorder is a group of ints that records its batches.
+type recorder struct {
+	mu      sync.Mutex
+	batches [][]int
+}
+
+func (r *recorder) group(size func(int) int) *group[int] {
+	return &group[int]{flight: 1, size: size, run: func(b []int) {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.batches = append(r.batches, slices.Clone(b))
+	}}
+}
+
+// queue starts a do of each value, in order, and waits until each queues.
+func queueAll(g *group[int], ctxs []context.Context, vals ...int) (done chan bool) {
+	done = make(chan bool, len(vals))
+	for i, v := range vals {
+		go func() { done <- g.do(ctxs[i], v) }()
+		waitQueue(g, i+1)
+	}
+	return done
+}
+
+func waitQueue(g *group[int], n int) {
+	for {
+		g.mu.Lock()
+		q := len(g.queue)
+		g.mu.Unlock()
+		if q >= n {
+			return
+		}
+	}
+}
+
+func background(n int) []context.Context {
+	ctxs := make([]context.Context, n)
+	for i := range ctxs {
+		ctxs[i] = context.Background()
+	}
+	return ctxs
+}
+
+// TestGroup: a lone request runs at once; requests that come while a batch
+// runs run as the next batch, in their order; one whose context ends while
+// it queues leaves the queue; a batch holds at most maxBatchBytes (but
+// always one request); the queue keeps nothing it handed on.
+func TestGroup(t *testing.T) {
+	var rec recorder
+	g := rec.group(func(v int) int { return v })
+	if !g.do(context.Background(), 1) {
+		t.Fatal("a lone request did not run")
+	}
+
+	g.running = g.flight // a batch runs
+	ctxs := background(5)
+	gone, cancel := context.WithCancel(context.Background())
+	ctxs[2] = gone
+	done := queueAll(g, ctxs, 2, 3, 4, 5, maxBatchBytes)
+	cancel()
+	if <-done {
+		t.Fatal("a request whose context ended while it queued ran")
+	}
+	waitQueue(g, 4)
+	g.mu.Lock()
+	equal(t, len(g.queue), 4)
+	g.mu.Unlock()
+	g.handOn() // the batch ends: 2, 3, 5 lead by 2, then maxBatchBytes alone
+	for range 4 {
+		if !<-done {
+			t.Fatal("a queued request did not run")
+		}
+	}
+	g.mu.Lock()
+	equal(t, [2]any{g.running, g.queue == nil}, [2]any{0, true})
+	g.mu.Unlock()
+	equal(t, rec.batches, [][]int{{1}, {2, 3, 5}, {maxBatchBytes}})
+	equal(t, g.batches.Load(), int64(1))
+}
+
+// TestGroupPanic: a batch whose run panics hands the place on and wakes
+// its followers, and its leader's caller panics.
+func TestGroupPanic(t *testing.T) {
+	var mu sync.Mutex
+	var ran []int
+	started, gate := make(chan struct{}), make(chan struct{})
+	g := &group[int]{flight: 1, run: func(b []int) {
+		if b[0] == 1 {
+			close(started)
+			<-gate
+			panic("run")
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		ran = append(ran, b...)
+	}}
+	queued := make(chan chan bool)
+	go func() {
+		<-started
+		d := queueAll(g, background(2), 2, 3)
+		close(gate)
+		queued <- d
+	}()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the leader's caller did not panic")
+			}
+		}()
+		g.do(context.Background(), 1)
+	}()
+	d := <-queued
+	if !<-d || !<-d {
+		t.Fatal("a follower did not run")
+	}
+	mu.Lock()
+	equal(t, ran, []int{2, 3})
+	mu.Unlock()
+	g.mu.Lock()
+	equal(t, g.running, 0)
+	g.mu.Unlock()
+}
+
+// TestNothingStored: only a refusal the database reports as ERROR, or a
+// statement never sent, lets the callers of a shared write run their own.
+func TestNothingStored(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("wrapped: %w", errNotSent), true},
+		{&pgconn.PgError{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "22021"}, true},
+		{&pgconn.PgError{Severity: "FEHLER", SeverityUnlocalized: "ERROR"}, true},
+		{&pgconn.PgError{Severity: "ERROR"}, true}, // an old server: no unlocalized severity
+		{&pgconn.PgError{Severity: "FATAL", SeverityUnlocalized: "FATAL"}, false},
+		{&pgconn.PgError{Severity: "PANIC", SeverityUnlocalized: "PANIC"}, false},
+		{&pgconn.ConnectError{}, true},
+		{io.ErrUnexpectedEOF, false},
+		{context.DeadlineExceeded, false},
+		{errors.New("sqlstore: combined commit returned row 9 of 2"), false},
+	} {
+		if got := nothingStored(tc.err); got != tc.want {
+			t.Errorf("nothingStored(%#v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestPostgresNoSequenceUsage: a role that may insert into the tables but
+// not draw from their sequences (which a plain INSERT of an identity
+// column does not need) gets commits one statement each, which work,
+// rather than shared statements that would all fail.
+func TestPostgresNoSequenceUsage(t *testing.T) {
+	dsn := postgresSchema(t)
+	s, err := OpenPostgres(t.Context(), dsn) // migrates the schema as its owner
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.combine == nil {
+		t.Fatal("the owner gets no shared commits")
+	}
+	var schema string
+	ok(t, s.writer.QueryRowContext(t.Context(), "SELECT current_schema()").Scan(&schema))
+	role := "ms_role_" + hex.EncodeToString(randomBytes(6))
+	for _, q := range []string{
+		"CREATE ROLE " + role + " LOGIN",
+		"GRANT USAGE ON SCHEMA " + schema + " TO " + role,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA " + schema + " TO " + role,
+	} {
+		_, err := s.writer.ExecContext(t.Context(), q)
+		ok(t, err)
+	}
+	t.Cleanup(func() {
+		for _, q := range []string{"DROP OWNED BY " + role, "DROP ROLE " + role} {
+			if _, err := s.writer.ExecContext(context.Background(), q); err != nil {
+				t.Errorf("%s: %v", q, err)
+			}
+		}
+		s.Close()
+	})
+	u, err := url.Parse(dsn)
+	ok(t, err)
+	u.User = url.User(role)
+	rs, err := OpenPostgres(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rs.Close()
+	if rs.combine != nil {
+		t.Fatal("shared commits for a role without USAGE on the versions sequence")
+	}
+	fixtures(t, rs)
+	var check miniship.CommitCheck
+	var tplID int64
+	update(t, rs, func(tx miniship.Tx) error {
+		g := &miniship.Authorization{PlatformAppID: "wxp", AuthorizerAppID: "wxa", PermissionSets: []int{18}, CreatedAt: at(3), UpdatedAt: at(3)}
+		ok(t, tx.PutAuthorization(g))
+		d := &miniship.Draft{PlatformAppID: "wxp", Package: []byte("zip"), CreatedAt: at(1)}
+		ok(t, tx.CreateDraft(d))
+		tp := &miniship.Template{PlatformAppID: "wxp", DraftID: d.ID, CreatedAt: at(1)}
+		ok(t, tx.CreateTemplate(tp))
+		tplID = tp.ID
+		check = miniship.CommitCheck{GrantsRev: must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).GrantsRev,
+			Generation: g.Generation, TokenCreatedAt: at(5), Perm: 18}
+		return nil
+	})
+	calls := make([]versionCall, 3)
+	for i := range calls {
+		calls[i] = versionCall{c: check, v: &miniship.Version{AuthorizerAppID: "wxa", PlatformAppID: "wxp", TemplateID: tplID,
+			UserVersion: fmt.Sprint(i), ExtJSON: "{}", CreatedAt: at(9), ScanDoneAt: at(10)}}
+	}
+	together(t, rs, calls)
+	for i, r := range calls {
+		if ok(t, r.err); !r.ok {
+			t.Errorf("call %d: not stored", i)
+		}
+	}
+}
