@@ -120,10 +120,10 @@ func (s *Server) serveConsent(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	if r.Method == http.MethodPost {
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-		if err := r.ParseForm(); err != nil {
-			s.consentPage(w, http.StatusBadRequest, consentView{Error: "bad form"})
-			return
-		}
+	}
+	if err := r.ParseForm(); err != nil || badValues(r.Form) {
+		s.consentPage(w, http.StatusBadRequest, consentView{Error: "bad form"})
+		return
 	}
 	v := consentView{Platform: r.FormValue("component_appid"), Code: r.FormValue("pre_auth_code"), Redirect: r.FormValue("redirect_uri")}
 	redirect, err := url.Parse(v.Redirect)

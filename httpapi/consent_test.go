@@ -147,6 +147,9 @@ func testConsentSignIn(t *testing.T, database string) {
 
 	// Permission sets must be WeChat's: refused, and the code survives.
 	code = e.preAuth(e.b)
+	// As must every value be text PostgreSQL can store.
+	e.refused(e.post(e.b.AppID, code, e.free.AppID+"\x00", e.free.Secret, "18"), 400, "bad form")
+	e.refused(e.post(e.b.AppID, code, e.free.AppID, "\xff"+e.free.Secret, "18"), 400, "bad form")
 	e.refused(e.post(e.b.AppID, code, e.free.AppID, e.free.Secret, "18", "999"), 400, "999 is not one WeChat defines")
 	e.refused(e.post(e.b.AppID, code, e.free.AppID, e.free.Secret, "abc"), 400, "bad permission set")
 

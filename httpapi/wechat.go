@@ -7,8 +7,11 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
+	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/service"
@@ -60,12 +63,27 @@ func (c *call) decode(v any) error {
 		return wxerr.New(wxerr.DataFormatError, jsonErrDetail(err))
 	}
 	// A NUL character is valid JSON but no text PostgreSQL stores, so it
-	// is refused here, for every request, on either backend. Most bodies
-	// have no \u0000 at all, and are not walked.
+	// is refused here (and in query strings, runWeChat), for every request,
+	// on either backend. Most bodies have no \u0000 at all, and are not
+	// walked. (encoding/json has already made invalid UTF-8 valid.)
 	if bytes.Contains(c.body, []byte(`\u0000`)) && holdsNUL(reflect.ValueOf(v)) {
 		return wxerr.New(wxerr.DataFormatError, "a string holds a NUL character")
 	}
 	return nil
+}
+
+// badText reports a string PostgreSQL cannot store as text: a NUL, or
+// bytes that are not UTF-8.
+func badText(s string) bool { return strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) }
+
+// badValues reports a query or form with a badText value.
+func badValues(vs url.Values) bool {
+	for _, v := range vs {
+		if slices.ContainsFunc(v, badText) {
+			return true
+		}
+	}
+	return false
 }
 
 // holdsNUL reports whether a decoded value holds a string with a NUL.
@@ -77,7 +95,9 @@ func holdsNUL(v reflect.Value) bool {
 		return !v.IsNil() && holdsNUL(v.Elem())
 	case reflect.Struct:
 		for i := range v.NumField() {
-			if v.Type().Field(i).IsExported() && holdsNUL(v.Field(i)) {
+			// An embedded struct's fields are decoded even when its
+			// type is unexported.
+			if f := v.Type().Field(i); (f.IsExported() || f.Anonymous) && holdsNUL(v.Field(i)) {
 				return true
 			}
 		}
@@ -151,11 +171,14 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	if err := s.faults.apply(c.ctx, c.r.URL.Path); err != nil {
 		return nil, err
 	}
+	q := c.r.URL.Query()
 	if rt.token != "" {
-		q := c.r.URL.Query()
 		tok := q.Get("access_token")
 		if tok == "" {
 			tok = q.Get("component_access_token")
+		}
+		if badText(tok) { // no token is such; PostgreSQL could not even look it up
+			return nil, wxerr.New(wxerr.InvalidCredential, "")
 		}
 		auth := s.svc.Authenticate
 		if rt.grantInTx {
@@ -168,6 +191,9 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 		if err := s.limits.check(c.ctx, c.caller, c.r.URL.Path); err != nil {
 			return nil, err
 		}
+	}
+	if badValues(q) {
+		return nil, wxerr.New(wxerr.DataFormatError, "a query parameter holds a NUL character or invalid UTF-8")
 	}
 	if c.r.Method == http.MethodPost && !strings.HasPrefix(c.r.Header.Get("Content-Type"), "multipart/") {
 		c.body, err = io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, maxBody))
