@@ -86,9 +86,16 @@ func (b *combiner) store(batch []*versionReq) {
 		return
 	}
 	if b.s.batch != nil {
-		if err := b.storeSQLite(live); err != nil {
+		if refused, err := b.storeSQLite(live); err != nil {
 			for _, r := range live {
-				r.ok, r.v.ID, r.alone = false, 0, true // nothing was kept
+				r.ok, r.v.ID = false, 0
+				if refused {
+					r.alone = true // the function failed: its savepoint rolled back
+				} else {
+					// The function succeeded and the batch failed after it
+					// (at COMMIT, say): as for a lone write, the caller is told.
+					r.err = fmt.Errorf("sqlstore: shared commit: %w", err)
+				}
 			}
 		}
 		return

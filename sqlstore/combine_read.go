@@ -29,8 +29,8 @@ type readCombiner struct {
 
 func newReadCombiner(db *sql.DB) *readCombiner {
 	c := &readCombiner{db: db}
-	c.categories = group[*categoriesReq]{flight: readFlight, run: c.runCategories}
-	c.audits = group[*auditReq]{flight: readFlight, run: c.runAudits}
+	c.categories = group[*categoriesReq]{flight: readFlight, run: func(b []*categoriesReq) { c.runCategories(b); finished(b) }}
+	c.audits = group[*auditReq]{flight: readFlight, run: func(b []*auditReq) { c.runAudits(b); finished(b) }}
 	return c
 }
 
@@ -39,10 +39,18 @@ func newReadCombiner(db *sql.DB) *readCombiner {
 type readReq struct {
 	t     *tx
 	err   error
-	alone bool
+	alone bool // the shared statement failed: run the caller's own
+	done  bool // run got to the end (a panic leaves it false: run alone)
 }
 
 func (r *readReq) read() *readReq { return r }
+
+// finished marks a batch's requests done.
+func finished[R interface{ read() *readReq }](batch []R) {
+	for _, r := range batch {
+		r.read().done = true
+	}
+}
 
 type categoriesReq struct {
 	readReq
@@ -64,7 +72,7 @@ func (c *readCombiner) categoriesWithGrant(t *tx, platformAppID, authorizerAppID
 	if !c.categories.do(t.ctx, r) {
 		return nil, nil, t.fail("shared read", t.ctx.Err())
 	}
-	if r.alone {
+	if r.alone || !r.done {
 		return t.categoriesWithGrant(platformAppID, authorizerAppID)
 	}
 	return r.cats, r.grant, r.err
@@ -75,7 +83,7 @@ func (c *readCombiner) auditWithGrant(t *tx, platformAppID, authorizerAppID stri
 	if !c.audits.do(t.ctx, r) {
 		return nil, nil, t.fail("shared read", t.ctx.Err())
 	}
-	if r.alone {
+	if r.alone || !r.done {
 		return t.auditWithGrant(platformAppID, authorizerAppID, auditID)
 	}
 	return r.audit, r.grant, r.err

@@ -16,12 +16,16 @@ import (
 // each: one reads which rows pass their checks, one inserts those rows.
 // Inside the single writer's transaction nothing moves between the two.
 
-// storeSQLite stores live in one Update; on error nothing of it is kept.
-func (b *combiner) storeSQLite(live []*versionReq) error {
+// storeSQLite stores live in one Update. refused reports an error of its
+// own function, after which nothing of it is kept; any other error leaves
+// the outcome unknown.
+func (b *combiner) storeSQLite(live []*versionReq) (refused bool, err error) {
 	// The batch's, not the head's: one caller gone must not fail the
-	// others, and the group commit rolls a cancelled caller back.
+	// others. (A caller whose context ends from here on is stored, and
+	// told so, as if it had ended just after.)
 	ctx := context.WithoutCancel(live[0].ctx)
-	return b.s.Update(ctx, func(mt miniship.Tx) error {
+	err = b.s.Update(ctx, func(mt miniship.Tx) (err error) {
+		defer func() { refused = err != nil }()
 		t := mt.(*tx)
 		for _, r := range live { // Update may run this again
 			r.ok, r.v.ID = false, 0
@@ -45,6 +49,7 @@ func (b *combiner) storeSQLite(live []*versionReq) error {
 		}
 		return nil
 	})
+	return refused, err
 }
 
 // sqliteChecks[n] and sqliteInserts[n] are the statements for n commits.

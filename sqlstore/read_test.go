@@ -102,15 +102,17 @@ func testRead(t *testing.T, s miniship.Store) {
 		releaseC, checkC = holdGroup(&rc.categories, 4)
 		releaseA, checkA = holdGroup(&rc.audits, 4)
 	}
+	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
 	for i, fn := range reads {
-		wg.Go(func() { ok(t, read(func(tx miniship.Tx) error { shared[i] = fn(tx); return nil })) })
+		wg.Go(func() { errs[i] = read(func(tx miniship.Tx) error { shared[i] = fn(tx); return nil }) })
 	}
 	if rc != nil {
 		releaseC()
 		releaseA()
 	}
 	wg.Wait()
+	ok(t, errors.Join(errs...))
 	equal(t, shared, alone)
 	if rc != nil {
 		equal(t, [2]int64{checkC(), checkA()}, [2]int64{1, 1})
