@@ -11,18 +11,16 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// What a statement costs the database is mostly the statement, not its
-// rows: on PostgreSQL waking a backend, a round trip and, for a write, a
-// WAL flush; on SQLite the driver's work per statement and, for a write, a
-// savepoint pair in the group commit. So the commits and the hot reads of
-// concurrent requests share statements: while one runs, the requests of
-// its kind that arrive queue, and the next statement serves all of them
-// (up to maxBatch, and maxBatchBytes), one row per request, each judged by
-// its own conditions. A caller returns only after the statement that holds
-// its row has ended (a write's end is its commit). Should a shared
-// statement fail in a way that certainly stored nothing, each of its
-// callers runs its own, as without sharing (combine_commit.go,
-// combine_sqlite.go, combine_read.go).
+// On PostgreSQL what a statement costs the database is mostly the
+// statement, not its rows: waking a backend, a round trip and, for a
+// write, a WAL flush. So the commits and the hot reads of concurrent
+// requests share statements: while one runs, the requests of its kind that
+// arrive queue, and the next statement serves all of them (up to maxBatch,
+// and maxBatchBytes), one row per request, each judged by its own
+// conditions. A caller returns only after the statement that holds its row
+// has ended (a write's end is its commit). Should a shared statement fail
+// in a way that certainly stored nothing, each of its callers runs its
+// own, as without sharing (combine_commit.go, combine_read.go).
 
 // group runs concurrent requests of one kind together. Leadership passes
 // from caller to caller as in batcher: a caller that finds fewer than

@@ -194,7 +194,6 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 	s := &Store{d: sqliteDialect, writer: writer, reader: reader,
 		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader)}
 	s.batch = &batcher{s: s}
-	s.combine = newCombiner(s, "")
 	return s, nil
 }
 

@@ -17,9 +17,8 @@ import (
 //
 // Every query is a constant or a constant with a fixed suffix (LIMIT ?,
 // FOR UPDATE, an optional WHERE): none embeds a value, so the set of texts
-// is small and fixed (under a hundred, and on SQLite the shared commit's
-// two for each batch size, 62). maxStmts is a backstop should that ever
-// change: past it, queries run unprepared as before.
+// is small and fixed (under a hundred). maxStmts is a backstop should that
+// ever change: past it, queries run unprepared as before.
 //
 // A statement is prepared after the transaction that first ran its query
 // has ended, never during one: preparing on the *sql.DB needs a connection
