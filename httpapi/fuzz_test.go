@@ -82,7 +82,7 @@ func FuzzWeChatBody(f *testing.F) {
 			paths = append(paths, p)
 		}
 	}
-	for _, b := range []string{`{}`, `{"template_id":"1","ext_json":"{}","user_version":"1"}`, `{"draft_id":1}`, `[`, `null`, `{"item_list":[{}]}`, "\x00"} {
+	for _, b := range []string{`{}`, `{"template_id":"1","ext_json":"{}","user_version":"1"}`, `{"draft_id":1}`, `[`, `null`, `{"item_list":[{}]}`, "\x00", `{"user_desc":"\u0000","item_list":[{"title":"a\u0000"}],"ext":{"k":["\u0000"]}}`} {
 		f.Add(uint8(0), b)
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
