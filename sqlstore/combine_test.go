@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -333,8 +334,10 @@ func TestPostgresSharedReadFallback(t *testing.T) {
 		panics := make([]any, len(apps))
 		release, check := holdGroup(&s.reads.categories, len(apps))
 		var wg sync.WaitGroup
+		var ended atomic.Int32
 		for i, app := range apps {
 			wg.Go(func() {
+				defer ended.Add(1)
 				defer func() { panics[i] = recover() }()
 				got[i].err = s.Read(t.Context(), func(tx miniship.Tx) (err error) {
 					var g *miniship.Authorization
@@ -344,7 +347,7 @@ func TestPostgresSharedReadFallback(t *testing.T) {
 				})
 			})
 		}
-		release()
+		release(&ended)
 		wg.Wait()
 		if n := check(); n != 1 {
 			t.Errorf("%s: %d shared reads, want 1", name, n)

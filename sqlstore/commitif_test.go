@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -219,18 +220,20 @@ type versionCall struct {
 // combiner until all of them queue, so that they run as one statement.
 func together(t *testing.T, s miniship.Store, calls []versionCall) {
 	t.Helper()
-	release, check := func() {}, func() int64 { return 1 }
+	release, check := func(*atomic.Int32) {}, func() int64 { return 1 }
 	if b := s.(*Store).combine; b != nil {
 		release, check = holdGroup(&b.group, len(calls))
 	}
 	var wg sync.WaitGroup
+	var ended atomic.Int32
 	for i := range calls {
 		wg.Go(func() {
+			defer ended.Add(1)
 			r := &calls[i]
 			r.ok, r.err = s.CreateVersionIf(t.Context(), r.v, r.c)
 		})
 	}
-	release()
+	release(&ended)
 	wg.Wait()
 	if n := check(); n != 1 {
 		t.Errorf("%d calls ran in %d shared statements, want 1", len(calls), n)
@@ -238,15 +241,17 @@ func together(t *testing.T, s miniship.Store, calls []versionCall) {
 }
 
 // holdGroup takes every place of g, so that the requests that come queue.
-// release waits until n of them have and runs them as one batch; check,
-// once they are done, counts the shared batches run since the hold.
-func holdGroup[R any](g *group[R], n int) (release func(), check func() int64) {
+// release waits until n of them have, or until one of their callers has
+// ended (it failed before it queued, which check then shows), and runs
+// them as one batch; check, once they are done, counts the shared batches
+// run since the hold.
+func holdGroup[R any](g *group[R], n int) (release func(ended *atomic.Int32), check func() int64) {
 	g.mu.Lock()
 	g.running += g.flight
 	before := g.batches.Load()
 	g.mu.Unlock()
-	return func() {
-			for queued := 0; queued < n; runtime.Gosched() {
+	return func(ended *atomic.Int32) {
+			for queued := 0; queued < n && ended.Load() == 0; runtime.Gosched() {
 				g.mu.Lock()
 				queued = len(g.queue)
 				g.mu.Unlock()

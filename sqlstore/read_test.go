@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -96,7 +97,7 @@ func testRead(t *testing.T, s miniship.Store) {
 	}
 	shared := make([]answer, len(reads))
 	rc := s.(*Store).reads
-	var releaseC, releaseA func()
+	var releaseC, releaseA func(*atomic.Int32)
 	var checkC, checkA func() int64
 	if rc != nil {
 		releaseC, checkC = holdGroup(&rc.categories, 4)
@@ -104,12 +105,16 @@ func testRead(t *testing.T, s miniship.Store) {
 	}
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
+	var ended [2]atomic.Int32 // categories, audits
 	for i, fn := range reads {
-		wg.Go(func() { errs[i] = read(func(tx miniship.Tx) error { shared[i] = fn(tx); return nil }) })
+		wg.Go(func() {
+			defer ended[i/4].Add(1)
+			errs[i] = read(func(tx miniship.Tx) error { shared[i] = fn(tx); return nil })
+		})
 	}
 	if rc != nil {
-		releaseC()
-		releaseA()
+		releaseC(&ended[0])
+		releaseA(&ended[1])
 	}
 	wg.Wait()
 	ok(t, errors.Join(errs...))
