@@ -45,21 +45,24 @@ type group[R any] struct {
 const maxBatchBytes = 1 << 20
 
 type member[R any] struct {
-	r     R
-	wake  chan struct{} // closed when done, or when handed batch; nil for a caller that led at once
-	batch []*member[R]  // set before wake is closed: run it, then hand on
+	r        R
+	wake     chan struct{} // closed when done, or when handed batch; nil for a caller that led at once
+	batch    []*member[R]  // set before wake is closed: run it, then hand on
+	complete bool          // set before wake is closed: run returned (did not panic)
 }
 
-// do runs r, alone or in a batch, and returns when r has its outcome. It
-// returns false, without running r, when ctx ends while r still queues.
-func (g *group[R]) do(ctx context.Context, r R) bool {
+// do runs r, alone or in a batch, and returns when r has its outcome. ran
+// is false, and r did not run, when ctx ended while r still queued;
+// complete is false when the batch's run panicked (in its leader's
+// goroutine), so that r's outcome is not known.
+func (g *group[R]) do(ctx context.Context, r R) (ran, complete bool) {
 	m := &member[R]{r: r}
 	g.mu.Lock()
 	if g.running < g.flight {
 		g.running++
 		g.mu.Unlock()
 		g.lead([]*member[R]{m})
-		return true
+		return true, true
 	}
 	m.wake = make(chan struct{})
 	g.queue = append(g.queue, m)
@@ -71,7 +74,7 @@ func (g *group[R]) do(ctx context.Context, r R) bool {
 		if i := slices.Index(g.queue, m); i >= 0 {
 			g.queue = slices.Delete(g.queue, i, i+1)
 			g.mu.Unlock()
-			return false
+			return false, false
 		}
 		g.mu.Unlock()
 		<-m.wake // already in a batch, whose statement ends when its callers have all gone
@@ -79,7 +82,7 @@ func (g *group[R]) do(ctx context.Context, r R) bool {
 	if m.batch != nil {
 		g.lead(m.batch)
 	}
-	return true
+	return true, m.complete
 }
 
 // lead runs batch, whose head is the caller's own request, then hands the
@@ -100,6 +103,9 @@ func (g *group[R]) lead(batch []*member[R]) {
 		g.batches.Add(1)
 	}
 	g.run(rs)
+	for _, m := range batch {
+		m.complete = true
+	}
 }
 
 // handOn gives a batch's place to the queue's head batch, or frees it.

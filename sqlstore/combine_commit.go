@@ -34,14 +34,14 @@ type versionReq struct {
 	v   *miniship.Version
 	c   miniship.CommitCheck
 
-	ok, done bool
-	err      error
-	alone    bool // the shared statement stored nothing: run the caller's own
+	ok    bool
+	err   error
+	alone bool // the shared statement stored nothing: run the caller's own
 }
 
 func newCombiner(s *Store, sql string) *combiner {
 	b := &combiner{s: s, sql: sql}
-	b.group = group[*versionReq]{flight: combineFlight, run: b.run, size: func(r *versionReq) int {
+	b.group = group[*versionReq]{flight: combineFlight, run: b.store, size: func(r *versionReq) int {
 		return len(r.v.ExtJSON) + len(r.v.UserVersion) + len(r.v.UserDesc) + len(r.v.App) + len(r.v.Pages) + len(r.v.Ext)
 	}}
 	return b
@@ -49,27 +49,19 @@ func newCombiner(s *Store, sql string) *combiner {
 
 func (b *combiner) createVersionIf(ctx context.Context, v *miniship.Version, c miniship.CommitCheck) (bool, error) {
 	r := &versionReq{ctx: ctx, v: v, c: c}
-	if !b.do(ctx, r) {
-		return false, ctx.Err()
-	}
+	ran, complete := b.do(ctx, r)
 	switch {
+	case !ran:
+		return false, ctx.Err()
+	case !complete: // the batch panicked: nobody knows what was stored
+		return false, errors.New("sqlstore: the combined commit ended abnormally")
 	case r.alone:
 		return b.s.createVersionIfOne(ctx, v, c)
-	case !r.done: // the batch panicked: nobody knows what was stored
-		return false, errors.New("sqlstore: the combined commit ended abnormally")
 	}
 	return r.ok, r.err
 }
 
-// run stores a batch; a request it did not get to the end of (a panic)
-// is not done.
-func (b *combiner) run(batch []*versionReq) {
-	b.store(batch)
-	for _, r := range batch {
-		r.done = true
-	}
-}
-
+// store stores a batch, giving each request its outcome.
 func (b *combiner) store(batch []*versionReq) {
 	live := batch[:0:0]
 	for _, r := range batch {

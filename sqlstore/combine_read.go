@@ -29,8 +29,8 @@ type readCombiner struct {
 
 func newReadCombiner(db *sql.DB) *readCombiner {
 	c := &readCombiner{db: db}
-	c.categories = group[*categoriesReq]{flight: readFlight, run: func(b []*categoriesReq) { c.runCategories(b); finished(b) }}
-	c.audits = group[*auditReq]{flight: readFlight, run: func(b []*auditReq) { c.runAudits(b); finished(b) }}
+	c.categories = group[*categoriesReq]{flight: readFlight, run: c.runCategories}
+	c.audits = group[*auditReq]{flight: readFlight, run: c.runAudits}
 	return c
 }
 
@@ -40,17 +40,9 @@ type readReq struct {
 	t     *tx
 	err   error
 	alone bool // the shared statement failed: run the caller's own
-	done  bool // run got to the end (a panic leaves it false: run alone)
 }
 
 func (r *readReq) read() *readReq { return r }
-
-// finished marks a batch's requests done.
-func finished[R interface{ read() *readReq }](batch []R) {
-	for _, r := range batch {
-		r.read().done = true
-	}
-}
 
 type categoriesReq struct {
 	readReq
@@ -69,10 +61,11 @@ type auditReq struct {
 
 func (c *readCombiner) categoriesWithGrant(t *tx, platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
 	r := &categoriesReq{readReq: readReq{t: t}, platform: platformAppID, authorizer: authorizerAppID}
-	if !c.categories.do(t.ctx, r) {
+	ran, complete := c.categories.do(t.ctx, r)
+	if !ran {
 		return nil, nil, t.fail("shared read", t.ctx.Err())
 	}
-	if r.alone || !r.done {
+	if r.alone || !complete { // a panicked batch: read it again
 		return t.categoriesWithGrant(platformAppID, authorizerAppID)
 	}
 	return r.cats, r.grant, r.err
@@ -80,10 +73,11 @@ func (c *readCombiner) categoriesWithGrant(t *tx, platformAppID, authorizerAppID
 
 func (c *readCombiner) auditWithGrant(t *tx, platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
 	r := &auditReq{readReq: readReq{t: t}, platform: platformAppID, authorizer: authorizerAppID, id: auditID}
-	if !c.audits.do(t.ctx, r) {
+	ran, complete := c.audits.do(t.ctx, r)
+	if !ran {
 		return nil, nil, t.fail("shared read", t.ctx.Err())
 	}
-	if r.alone || !r.done {
+	if r.alone || !complete {
 		return t.auditWithGrant(platformAppID, authorizerAppID, auditID)
 	}
 	return r.audit, r.grant, r.err
@@ -95,17 +89,15 @@ const categoriesWithGrantsSQL = `SELECT k.n, a.categories, g.permission_sets, g.
 	LEFT JOIN authorizations g ON g.platform_appid = k.platform_appid AND g.authorizer_appid = a.appid`
 
 func (c *readCombiner) runCategories(batch []*categoriesReq) {
-	if len(batch) == 1 { // the statement of its own, holding the place
-		r := batch[0]
+	runShared(c, batch, func(r *categoriesReq) {
 		r.cats, r.grant, r.err = r.t.categoriesWithGrant(r.platform, r.authorizer)
-		return
-	}
-	ps, as := make([]string, len(batch)), make([]string, len(batch))
-	for i, r := range batch {
-		ps[i], as[i] = r.platform, r.authorizer
-		r.err = miniship.ErrNotFound // unless its row comes
-	}
-	err := query(c, batch, categoriesWithGrantsSQL, []any{ps, as}, func(rows *sql.Rows) error {
+	}, categoriesWithGrantsSQL, func() []any {
+		ps, as := make([]string, len(batch)), make([]string, len(batch))
+		for i, r := range batch {
+			ps[i], as[i] = r.platform, r.authorizer
+		}
+		return []any{ps, as}
+	}, func(rows *sql.Rows) error {
 		var n int64
 		var cats []miniship.Category
 		var g grantCols
@@ -120,11 +112,6 @@ func (c *readCombiner) runCategories(batch []*categoriesReq) {
 		r.grant, r.err = g.authorization(r.platform, r.authorizer)
 		return r.err
 	})
-	if err != nil {
-		for _, r := range batch {
-			r.alone = true
-		}
-	}
 }
 
 const auditsWithGrantsSQL = `SELECT k.n, au.status, au.reason, au.screenshot, g.permission_sets, g.generation, g.created_at
@@ -133,17 +120,15 @@ const auditsWithGrantsSQL = `SELECT k.n, au.status, au.reason, au.screenshot, g.
 	LEFT JOIN authorizations g ON g.platform_appid = k.platform_appid AND g.authorizer_appid = au.authorizer_appid`
 
 func (c *readCombiner) runAudits(batch []*auditReq) {
-	if len(batch) == 1 {
-		r := batch[0]
+	runShared(c, batch, func(r *auditReq) {
 		r.audit, r.grant, r.err = r.t.auditWithGrant(r.platform, r.authorizer, r.id)
-		return
-	}
-	ps, as, ids := make([]string, len(batch)), make([]string, len(batch)), make([]int64, len(batch))
-	for i, r := range batch {
-		ps[i], as[i], ids[i] = r.platform, r.authorizer, r.id
-		r.err = miniship.ErrNotFound
-	}
-	err := query(c, batch, auditsWithGrantsSQL, []any{ps, as, ids}, func(rows *sql.Rows) error {
+	}, auditsWithGrantsSQL, func() []any {
+		ps, as, ids := make([]string, len(batch)), make([]string, len(batch)), make([]int64, len(batch))
+		for i, r := range batch {
+			ps[i], as[i], ids[i] = r.platform, r.authorizer, r.id
+		}
+		return []any{ps, as, ids}
+	}, func(rows *sql.Rows) error {
 		var n int64
 		var au miniship.Audit
 		var g grantCols
@@ -159,9 +144,23 @@ func (c *readCombiner) runAudits(batch []*auditReq) {
 		r.grant, r.err = g.authorization(r.platform, r.authorizer)
 		return r.err
 	})
-	if err != nil {
+}
+
+// runShared runs a batch of reads: a lone one by its own statement (lone),
+// holding the place; more by q over args(), scan putting each row in its
+// request. A request whose row does not come is ErrNotFound; should q
+// fail, every caller reads on its own.
+func runShared[R interface{ read() *readReq }](c *readCombiner, batch []R, lone func(R), q string, args func() []any, scan func(rows *sql.Rows) error) {
+	if len(batch) == 1 {
+		lone(batch[0])
+		return
+	}
+	for _, r := range batch {
+		r.read().err = miniship.ErrNotFound // unless its row comes
+	}
+	if err := query(c, batch, q, args(), scan); err != nil {
 		for _, r := range batch {
-			r.alone = true
+			r.read().alone = true
 		}
 	}
 }

@@ -39,7 +39,7 @@ func (r *recorder) group(size func(int) int) *group[int] {
 func queueAll(g *group[int], ctxs []context.Context, vals ...int) (done chan bool) {
 	done = make(chan bool, len(vals))
 	for i, v := range vals {
-		go func() { done <- g.do(ctxs[i], v) }()
+		go func() { ran, _ := g.do(ctxs[i], v); done <- ran }()
 		waitQueue(g, i+1)
 	}
 	return done
@@ -71,7 +71,7 @@ func background(n int) []context.Context {
 func TestGroup(t *testing.T) {
 	var rec recorder
 	g := rec.group(func(v int) int { return v })
-	if !g.do(context.Background(), 1) {
+	if ran, complete := g.do(context.Background(), 1); !ran || !complete {
 		t.Fatal("a lone request did not run")
 	}
 
@@ -273,7 +273,7 @@ func TestGroupCancelStress(t *testing.T) {
 			}
 			wg.Go(func() {
 				defer cancel()
-				ran[i] = g.do(ctx, i)
+				ran[i], _ = g.do(ctx, i)
 			})
 		}
 		wg.Wait()
