@@ -85,11 +85,38 @@ func (t *tx) affect(none error, q string, args ...any) error {
 	return nil
 }
 
-// insertID runs an INSERT … RETURNING id.
+// insertID runs an INSERT … RETURNING id (on SQLite without the
+// RETURNING: see rowidInsert).
 func (t *tx) insertID(q string, args ...any) (int64, error) {
+	if t.d.rowidInsert {
+		if q, ok := strings.CutSuffix(strings.TrimRight(q, " \t\n"), "RETURNING id"); ok {
+			return t.insertRowID(q, args)
+		}
+	}
 	var id int64
 	err := t.row(q, args, &id)
 	return id, err
+}
+
+// insertRowID runs an INSERT on SQLite and returns its rowid; ErrNotFound
+// if it inserted nothing (an INSERT … SELECT that selected no row).
+func (t *tx) insertRowID(q string, args []any) (int64, error) {
+	res, err := t.exec(q, args...)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, t.fail(q, err)
+	}
+	if n == 0 {
+		return 0, miniship.ErrNotFound
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, t.fail(q, err)
+	}
+	return id, nil
 }
 
 // row scans the single row a query returns into dest; ErrNotFound if none.
