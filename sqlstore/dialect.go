@@ -46,12 +46,21 @@ const (
 	errRetry               // transient: run the transaction again
 )
 
-// rebind rewrites ? placeholders into PostgreSQL's $n. The shared queries
-// hold no ? inside string literals, but quoted text is skipped anyway.
+// rebind writes the ? placeholders as the backend wants them. The shared
+// queries hold no ? inside string literals, but quoted text is skipped
+// anyway.
+//
+// PostgreSQL numbers them: $1, $2, ….
+//
+// SQLite gets +? (a no-op on any value): SQLite re-plans a statement whose
+// bound value might change its plan each time that value changes, and
+// since 3.50 it counts any column = ? of a join among them whenever an
+// integer flips between 0 or 1 and another number (an auditid of 1, a
+// grant's generation 1 or 2). A re-plan costs several times the
+// statement, and on the writer every commit waits for it. An expression
+// is planned as an unknown value, once, as the plans the queries were
+// written for (see TestSQLiteNoReplan).
 func (d *dialect) rebind(q string) string {
-	if !d.dollar {
-		return q
-	}
 	var b strings.Builder
 	b.Grow(len(q) + 16)
 	n, quoted := 0, false
@@ -61,8 +70,12 @@ func (d *dialect) rebind(q string) string {
 			quoted = !quoted
 		case c == '?' && !quoted:
 			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
+			if d.dollar {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+			} else {
+				b.WriteString("+?")
+			}
 			continue
 		}
 		b.WriteByte(q[i])

@@ -321,11 +321,11 @@ func TestPostgresConcurrentOpen(t *testing.T) {
 	}
 }
 
-// TestRebind covers the placeholder rewrite for PostgreSQL.
+// TestRebind covers the placeholder rewrite of each backend.
 func TestRebind(t *testing.T) {
-	equal(t, postgresDialect.rebind(`SELECT a FROM t WHERE b = ? AND c = '?' AND d IN (?, ?)`),
-		`SELECT a FROM t WHERE b = $1 AND c = '?' AND d IN ($2, $3)`)
-	equal(t, sqliteDialect.rebind(`b = ?`), `b = ?`)
+	q := `SELECT a FROM t WHERE b = ? AND c = '?' AND d IN (?, ?)`
+	equal(t, postgresDialect.rebind(q), `SELECT a FROM t WHERE b = $1 AND c = '?' AND d IN ($2, $3)`)
+	equal(t, sqliteDialect.rebind(q), `SELECT a FROM t WHERE b = +? AND c = '?' AND d IN (+?, +?)`)
 }
 
 // TestTimeRange: times the store cannot hold exactly are refused.
