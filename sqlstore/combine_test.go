@@ -218,15 +218,9 @@ func TestPostgresNoSequenceUsage(t *testing.T) {
 	var check miniship.CommitCheck
 	var tplID int64
 	update(t, rs, func(tx miniship.Tx) error {
-		g := &miniship.Authorization{PlatformAppID: "wxp", AuthorizerAppID: "wxa", PermissionSets: []int{18}, CreatedAt: at(3), UpdatedAt: at(3)}
-		ok(t, tx.PutAuthorization(g))
-		d := &miniship.Draft{PlatformAppID: "wxp", Package: []byte("zip"), CreatedAt: at(1)}
-		ok(t, tx.CreateDraft(d))
-		tp := &miniship.Template{PlatformAppID: "wxp", DraftID: d.ID, CreatedAt: at(1)}
-		ok(t, tx.CreateTemplate(tp))
-		tplID = tp.ID
-		check = miniship.CommitCheck{GrantsRev: must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).GrantsRev,
-			Generation: g.Generation, TokenCreatedAt: at(5), Perm: 18}
+		var gen, rev int64
+		tplID, gen, rev = commitFixtures(t, tx)
+		check = miniship.CommitCheck{GrantsRev: rev, Generation: gen, TokenCreatedAt: at(5), Perm: 18}
 		return nil
 	})
 	calls := make([]versionCall, 3)

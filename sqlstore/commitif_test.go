@@ -265,6 +265,18 @@ func holdGroup[R any](g *group[R], n int) (release func(ended *atomic.Int32), ch
 		}
 }
 
+// commitFixtures gives wxa a grant from wxp (permission 18) and wxp a
+// template, and returns what a CommitCheck of them holds.
+func commitFixtures(t *testing.T, tx miniship.Tx) (tpl, gen, rev int64) {
+	g := &miniship.Authorization{PlatformAppID: "wxp", AuthorizerAppID: "wxa", PermissionSets: []int{18}, CreatedAt: at(3), UpdatedAt: at(3)}
+	ok(t, tx.PutAuthorization(g))
+	d := &miniship.Draft{PlatformAppID: "wxp", Package: []byte("zip"), CreatedAt: at(1)}
+	ok(t, tx.CreateDraft(d))
+	tp := &miniship.Template{PlatformAppID: "wxp", DraftID: d.ID, CreatedAt: at(1)}
+	ok(t, tx.CreateTemplate(tp))
+	return tp.ID, g.Generation, must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).GrantsRev
+}
+
 // testCreateVersionIfConcurrent: many concurrent commits, some of them
 // refused by their checks, each answered for itself: every one that said
 // ok is stored as sent under the id it was given, and nothing else is. On
@@ -273,15 +285,7 @@ func testCreateVersionIfConcurrent(t *testing.T, s miniship.Store) {
 	fixtures(t, s)
 	var tplID, gen, rev int64
 	update(t, s, func(tx miniship.Tx) error {
-		g := &miniship.Authorization{PlatformAppID: "wxp", AuthorizerAppID: "wxa", PermissionSets: []int{18}, CreatedAt: at(3), UpdatedAt: at(3)}
-		ok(t, tx.PutAuthorization(g))
-		gen = g.Generation
-		d := &miniship.Draft{PlatformAppID: "wxp", Package: []byte("zip"), CreatedAt: at(1)}
-		ok(t, tx.CreateDraft(d))
-		tp := &miniship.Template{PlatformAppID: "wxp", DraftID: d.ID, CreatedAt: at(1)}
-		ok(t, tx.CreateTemplate(tp))
-		tplID = tp.ID
-		rev = must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).GrantsRev
+		tplID, gen, rev = commitFixtures(t, tx)
 		return nil
 	})
 	const clients, each = 16, 12

@@ -24,14 +24,7 @@ func TestSQLiteNoReplan(t *testing.T) {
 	var audits [2]int64
 	var tpl, gen, rev int64
 	update(t, s, func(tx miniship.Tx) error {
-		g := &miniship.Authorization{PlatformAppID: "wxp", AuthorizerAppID: "wxa", PermissionSets: []int{18}, CreatedAt: at(1), UpdatedAt: at(1)}
-		ok(t, tx.PutAuthorization(g))
-		gen = g.Generation
-		d := &miniship.Draft{PlatformAppID: "wxp", Package: []byte("zip"), CreatedAt: at(1)}
-		ok(t, tx.CreateDraft(d))
-		tp := &miniship.Template{PlatformAppID: "wxp", DraftID: d.ID, CreatedAt: at(1)}
-		ok(t, tx.CreateTemplate(tp))
-		tpl = tp.ID
+		tpl, gen, rev = commitFixtures(t, tx)
 		v := &miniship.Version{AuthorizerAppID: "wxa", UserVersion: "1.0.0"}
 		ok(t, tx.CreateVersion(v))
 		for i := range audits {
@@ -40,7 +33,6 @@ func TestSQLiteNoReplan(t *testing.T) {
 			ok(t, tx.CreateAudit(a))
 			audits[i] = a.ID
 		}
-		rev = must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).GrantsRev
 		return nil
 	})
 	// What flips a plan: an integer that is 0 or 1 one time and not the
