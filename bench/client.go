@@ -79,7 +79,11 @@ func (c *client) admin(ctx context.Context, method, path string, in, out any) er
 // *wxError.
 func (c *client) wechat(ctx context.Context, method, path, query string, in any, out any) error {
 	var body []byte
-	if in != nil {
+	switch in := in.(type) {
+	case nil:
+	case rawJSON:
+		body = in
+	default:
 		var err error
 		if body, err = json.Marshal(in); err != nil {
 			return err
@@ -139,11 +143,6 @@ func (c *client) uploadDraft(ctx context.Context, platform string, zip []byte) (
 }
 
 func tokenQuery(tok string) string { return "access_token=" + url.QueryEscape(tok) }
-
-func jsonString(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
-}
 
 // trimErr shortens an error for the report.
 func trimErr(err error) string {

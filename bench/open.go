@@ -29,12 +29,10 @@ func (r *runner) open(ctx context.Context, name string, _ op) (Result, error) {
 			t.Method, t.URL, t.Body = "GET", r.c.base+"/wxa/get_category?"+tok, nil
 		case "status":
 			t.Method, t.URL = "POST", r.c.base+"/wxa/get_auditstatus?"+tok
-			t.Body = []byte(fmt.Sprintf(`{"auditid":%d}`, r.audits[app].Load()))
+			t.Body = r.statusBody(app)
 		case "commit":
-			n := r.seq.Add(1)
-			ext := fmt.Sprintf(`{"extAppid":%q,"ext":{"n":%d},"requiredPrivateInfos":["getLocation"]}`, r.f.apps[app], n)
 			t.Method, t.URL = "POST", r.c.base+"/wxa/commit?"+tok
-			t.Body = []byte(jsonString(map[string]any{"template_id": r.f.templateID, "ext_json": ext, "user_version": fmt.Sprintf("1.0.%d", n), "user_desc": "bench"}))
+			t.Body = r.commitBody(app, r.seq.Add(1))
 		default:
 			return fmt.Errorf("scenario %s has no open-loop form", name)
 		}
