@@ -221,6 +221,8 @@ func (b *batcher) once(batch []*writeReq) (again []*writeReq) {
 			for _, r := range stored {
 				r.err, r.retry = fmt.Errorf("sqlstore: commit: %w", err), retry
 			}
+		} else if s.ckpt != nil {
+			s.ckpt.committed()
 		}
 	}
 	return retryable(batch)

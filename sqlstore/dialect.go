@@ -180,8 +180,8 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 		return nil, fmt.Errorf("sqlstore: invalid SQLite path %q", path)
 	}
 	busy := fmt.Sprintf("busy_timeout(%d)", busyMS)
-	w := url.Values{"_txlock": {"immediate"},
-		"_pragma": {busy, "journal_mode(WAL)", "synchronous(" + sync + ")", "foreign_keys(1)"}}
+	w := url.Values{"_txlock": {"immediate"}, "_pragma": {busy, "journal_mode(WAL)", "synchronous(" + sync + ")",
+		"foreign_keys(1)", "wal_autocheckpoint(" + strconv.Itoa(walPages) + ")"}} // see checkpointer
 	r := url.Values{"_pragma": {busy, "query_only(1)"}}
 
 	// One writer connection: SQLite has one writer at a time anyway, and
@@ -208,8 +208,15 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 	n := max(4, runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
+	ckpt, err := sql.Open("sqlite", path+"?"+url.Values{"_pragma": {busy}}.Encode())
+	if err != nil {
+		reader.Close()
+		writer.Close()
+		return nil, err
+	}
 	s := &Store{d: sqliteDialect, writer: writer, reader: reader,
-		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader)}
+		writerStmts: newStmtCache(writer), readerStmts: newStmtCache(reader),
+		ckpt: newCheckpointer(ckpt, checkpointEvery)}
 	s.batch = &batcher{s: s}
 	return s, nil
 }

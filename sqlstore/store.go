@@ -61,6 +61,7 @@ type Store struct {
 	writerStmts, readerStmts *stmtCache // prepared statements; nil on PostgreSQL
 
 	batch   *batcher      // SQLite: Updates as a group commit; nil on PostgreSQL
+	ckpt    *checkpointer // SQLite: checkpoints off the writer; nil on PostgreSQL
 	combine *combiner     // PostgreSQL: commits share statements; nil on SQLite
 	reads   *readCombiner // PostgreSQL: Read's hot reads share statements; nil on SQLite
 }
@@ -90,10 +91,14 @@ func (s *Store) Backend() string { return s.d.name }
 
 // Close closes the database.
 func (s *Store) Close() error {
+	var err error
+	if s.ckpt != nil {
+		err = s.ckpt.close()
+	}
 	if s.d.onClose != nil {
 		s.d.onClose(s.writer)
 	}
-	err := s.readerStmts.close()
+	err = errors.Join(err, s.readerStmts.close())
 	if s.writerStmts != s.readerStmts {
 		err = errors.Join(err, s.writerStmts.close())
 	}
