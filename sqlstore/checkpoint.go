@@ -12,18 +12,25 @@ import (
 // writer, and every commit queued behind it, wait for the copy and its two
 // fsyncs, several milliseconds many times a second under load. So a
 // connection of the store's own checkpoints after commits, at most every
-// checkpointEvery, while the writer goes on: PASSIVE never waits for the
-// writer or a reader, nor makes them wait, and frames a reader still
-// needs are left to a later checkpoint.
+// checkpointEvery, while the writer goes on. PASSIVE never waits for the
+// writer or a reader, and nothing waits for it (a writer's checkpoint
+// that finds it running is skipped); frames a reader still needs are left
+// to a later checkpoint. Like any checkpoint in synchronous=NORMAL, each
+// syncs the WAL and then the database file: under light load that is two
+// fsyncs after most commits, off the writer's path, where the default
+// waited for 1000 pages.
 //
 // The writer still checkpoints, past walPages: only a checkpoint that
 // finds nothing newer than what it copied lets the next write start the
 // WAL over from its beginning, and the background's never does under
 // load (the WAL grew by 90 MB a second without). By then the background
-// has copied almost everything, so the writer's checkpoint is short, and
-// the WAL stays under walPages pages (about 40 MB). Measured under 32
-// clients against the default: commit p99 8.3-10.0 -> 6.4-6.7 ms, p99.9
-// 10.3-15.1 -> 8.3-9.9 ms.
+// has copied almost everything, so the writer's checkpoint is short. The
+// WAL holds about walPages pages (40 MB), a fifth more when the writer's
+// checkpoint was skipped for the background's; readers that keep holding
+// snapshots keep it from starting over and let it grow, as they did with
+// the default, and walLimit trims the file once it starts over. Measured
+// under 32 clients against the default: commit p99 8.3-10.0 -> 6.4-6.7
+// ms, p99.9 10.3-15.1 -> 8.3-9.9 ms.
 //
 // Checkpoints do not make anything durable: a commit is durable once in
 // the WAL (see sqliteSync), and closing the last connection checkpoints
@@ -44,6 +51,11 @@ const checkpointEvery = 50 * time.Millisecond
 
 // walPages is where the writer checkpoints itself (wal_autocheckpoint).
 const walPages = 10000
+
+// walLimit is the size the WAL file is cut back to when it starts over
+// (journal_size_limit), above what walPages keeps it at, so that only a
+// WAL that readers made grow is cut.
+const walLimit = 64 << 20
 
 func newCheckpointer(db *sql.DB, every time.Duration) *checkpointer {
 	db.SetMaxOpenConns(1)

@@ -17,10 +17,16 @@ func TestSQLiteCheckpointer(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "miniship.db")
 	s, err := OpenSQLite(t.Context(), path)
 	ok(t, err)
-	defer s.Close()
-	var pages int
+	closed := false
+	defer func() {
+		if !closed {
+			s.Close()
+		}
+	}()
+	var pages, limit int
 	ok(t, s.writer.QueryRow("PRAGMA wal_autocheckpoint").Scan(&pages))
-	equal(t, pages, walPages)
+	ok(t, s.writer.QueryRow("PRAGMA journal_size_limit").Scan(&limit))
+	equal(t, [2]int{pages, limit}, [2]int{walPages, walLimit})
 
 	ran := make(chan struct{}, 1)
 	s.ckpt.ran = func() {
@@ -50,5 +56,17 @@ func TestSQLiteCheckpointer(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("the database file is %d bytes after 2 MB of commits (%d before): nothing checkpointed", size(), before)
 		}
+	}
+
+	// Close stops the checkpointer and closes its connection.
+	ok(t, s.Close())
+	closed = true
+	select {
+	case <-s.ckpt.stopped:
+	default:
+		t.Fatal("the checkpointer runs on after Close")
+	}
+	if err := s.ckpt.db.Ping(); err == nil {
+		t.Fatal("the checkpointer's connection is open after Close")
 	}
 }

@@ -107,8 +107,9 @@ func migrate(ctx context.Context, db *sql.DB, dialect goose.Dialect, dir string,
 
 var sqliteDialect = &dialect{
 	name: "sqlite",
-	// RETURNING collects its rows in a temporary b-tree, a third of the
-	// cost of a small insert; the id is the rowid, which the Exec returns.
+	// RETURNING collects its rows in a temporary b-tree, which made a lone
+	// commit 15% dearer (72-77 against 62-66 µs); the id is the rowid
+	// (every id column is INTEGER PRIMARY KEY), which the Exec returns.
 	rowidInsert: true,
 	// The writer's connection begins IMMEDIATE (_txlock), so default
 	// options do; readers take a snapshot at their first read in WAL mode.
@@ -181,7 +182,8 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 	}
 	busy := fmt.Sprintf("busy_timeout(%d)", busyMS)
 	w := url.Values{"_txlock": {"immediate"}, "_pragma": {busy, "journal_mode(WAL)", "synchronous(" + sync + ")",
-		"foreign_keys(1)", "wal_autocheckpoint(" + strconv.Itoa(walPages) + ")"}} // see checkpointer
+		"foreign_keys(1)", "wal_autocheckpoint(" + strconv.Itoa(walPages) + ")", // see checkpointer
+		"journal_size_limit(" + strconv.Itoa(walLimit) + ")"}}
 	r := url.Values{"_pragma": {busy, "query_only(1)"}}
 
 	// One writer connection: SQLite has one writer at a time anyway, and
@@ -208,7 +210,7 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 	n := max(4, runtime.GOMAXPROCS(0))
 	reader.SetMaxOpenConns(n)
 	reader.SetMaxIdleConns(n)
-	ckpt, err := sql.Open("sqlite", path+"?"+url.Values{"_pragma": {busy}}.Encode())
+	ckpt, err := sql.Open("sqlite", path+"?"+url.Values{"_pragma": {busy, "synchronous(" + sync + ")"}}.Encode())
 	if err != nil {
 		reader.Close()
 		writer.Close()

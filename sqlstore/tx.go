@@ -86,9 +86,10 @@ func (t *tx) affect(none error, q string, args ...any) error {
 }
 
 // insertID runs an INSERT … RETURNING id (on SQLite without the
-// RETURNING: see rowidInsert).
+// RETURNING: see rowidInsert). An upsert keeps its RETURNING: the id of a
+// row it updated is not the last inserted rowid.
 func (t *tx) insertID(q string, args ...any) (int64, error) {
-	if t.d.rowidInsert {
+	if t.d.rowidInsert && !strings.Contains(q, "ON CONFLICT") {
 		if q, ok := strings.CutSuffix(strings.TrimRight(q, " \t\n"), "RETURNING id"); ok {
 			return t.insertRowID(q, args)
 		}
