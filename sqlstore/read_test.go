@@ -191,3 +191,20 @@ func testAuditsDue(t *testing.T, s miniship.Store) {
 	equal(t, due(miniship.AuditPending, ids[8], 2), []int64(nil))
 	equal(t, due(miniship.AuditDelayed, 0, 0), []int64{ids[4]})
 }
+
+// TestSQLiteReadNoCancel: SQLite's hot reads run their statements without
+// the caller's cancellation (which costs the driver a goroutine per
+// statement), keeping its values; a cancelled caller is refused before.
+func TestSQLiteReadNoCancel(t *testing.T) {
+	s := openSQLiteT(t)
+	type key struct{}
+	ctx := context.WithValue(t.Context(), key{}, "v")
+	ok(t, s.Read(ctx, func(mt miniship.Tx) error {
+		c := mt.(*tx).ctx
+		if c.Done() != nil {
+			t.Error("a Read statement's context can be cancelled")
+		}
+		equal(t, c.Value(key{}), any("v"))
+		return nil
+	}))
+}

@@ -119,13 +119,19 @@ func (s *Store) View(ctx context.Context, fn func(miniship.Tx) error) error {
 // see different states of the database. It is for the hot reads whose
 // statements need not agree: a grant check and the one row the request
 // reads, where a revoke between the two is as if it came just after. fn
-// must not write (its statements fail).
+// must not write (its statements fail). On SQLite a statement already
+// running is not interrupted when ctx ends (see readNoCancel): each is a
+// lookup of one row.
 func (s *Store) Read(ctx context.Context, fn func(miniship.Tx) error) error {
+	stmtCtx := ctx
+	if s.d.readNoCancel {
+		stmtCtx = context.WithoutCancel(ctx)
+	}
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		t := &tx{ctx: ctx, db: s.reader, d: s.d, stmts: s.readerStmts, reads: s.reads}
+		t := &tx{ctx: stmtCtx, db: s.reader, d: s.d, stmts: s.readerStmts, reads: s.reads}
 		err := fn(t)
 		if len(t.missed) > 0 {
 			s.readerStmts.prepare(ctx, s.d, t.missed)
