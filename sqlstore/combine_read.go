@@ -83,10 +83,18 @@ func (c *readCombiner) auditWithGrant(t *tx, platformAppID, authorizerAppID stri
 	return r.audit, r.grant, r.err
 }
 
+// The shared reads join each request's row by a LATERAL subquery that
+// OFFSET 0 keeps from being flattened into the join: so every row is its
+// own primary-key lookup, whatever the planner would make of the table's
+// size or statistics. As a plain join, the generic plan PostgreSQL caches
+// for the prepared statement hashed the unnested keys and scanned the
+// whole table per statement (authorizers up to thousands of rows, and
+// audits while their statistics were young).
 const categoriesWithGrantsSQL = `SELECT k.n, a.categories, g.permission_sets, g.generation, g.created_at
 	FROM unnest($1::TEXT[], $2::TEXT[]) WITH ORDINALITY AS k(platform_appid, authorizer_appid, n)
-	JOIN authorizers a ON a.appid = k.authorizer_appid
-	LEFT JOIN authorizations g ON g.platform_appid = k.platform_appid AND g.authorizer_appid = a.appid`
+	CROSS JOIN LATERAL (SELECT categories FROM authorizers WHERE appid = k.authorizer_appid OFFSET 0) a
+	LEFT JOIN LATERAL (SELECT permission_sets, generation, created_at FROM authorizations
+		WHERE platform_appid = k.platform_appid AND authorizer_appid = k.authorizer_appid OFFSET 0) g ON true`
 
 func (c *readCombiner) runCategories(batch []*categoriesReq) {
 	runShared(c, batch, func(r *categoriesReq) {
@@ -116,8 +124,10 @@ func (c *readCombiner) runCategories(batch []*categoriesReq) {
 
 const auditsWithGrantsSQL = `SELECT k.n, au.status, au.reason, au.screenshot, g.permission_sets, g.generation, g.created_at
 	FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) WITH ORDINALITY AS k(platform_appid, authorizer_appid, id, n)
-	JOIN audits au ON au.id = k.id AND au.authorizer_appid = k.authorizer_appid
-	LEFT JOIN authorizations g ON g.platform_appid = k.platform_appid AND g.authorizer_appid = au.authorizer_appid`
+	CROSS JOIN LATERAL (SELECT status, reason, screenshot FROM audits
+		WHERE id = k.id AND authorizer_appid = k.authorizer_appid OFFSET 0) au
+	LEFT JOIN LATERAL (SELECT permission_sets, generation, created_at FROM authorizations
+		WHERE platform_appid = k.platform_appid AND authorizer_appid = k.authorizer_appid OFFSET 0) g ON true`
 
 func (c *readCombiner) runAudits(batch []*auditReq) {
 	runShared(c, batch, func(r *auditReq) {
