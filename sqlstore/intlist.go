@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 )
 
 // intList is a []int stored as JSON text, as jsonText stores it (nil is
@@ -43,7 +44,7 @@ func parseInts(s string) (out []int, ok bool) {
 		return nil, false
 	}
 	s = s[1 : len(s)-1]
-	out = make([]int, 0, len(s)/2+1)
+	out = make([]int, 0, strings.Count(s, ",")+1)
 	for start := 0; s != ""; {
 		end := start
 		for end < len(s) && s[end] != ',' {
