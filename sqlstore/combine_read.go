@@ -86,15 +86,18 @@ func (c *readCombiner) auditWithGrant(t *tx, platformAppID, authorizerAppID stri
 // The shared reads join each request's row by a LATERAL subquery that
 // OFFSET 0 keeps from being flattened into the join: so every row is its
 // own primary-key lookup, whatever the planner would make of the table's
-// size or statistics. As a plain join, the generic plan PostgreSQL caches
-// for the prepared statement hashed the unnested keys and scanned the
-// whole table per statement (authorizers up to thousands of rows, and
-// audits while their statistics were young).
+// size or statistics. As plain joins, the generic plan PostgreSQL caches
+// for the prepared statement, and a full batch's custom plan, hashed the
+// unnested keys and scanned the whole table per statement.
+
+// grantOfKey joins the grant of each row's platform and mini program.
+const grantOfKey = `LEFT JOIN LATERAL (SELECT permission_sets, generation, created_at FROM authorizations
+		WHERE platform_appid = k.platform_appid AND authorizer_appid = k.authorizer_appid OFFSET 0) g ON true`
+
 const categoriesWithGrantsSQL = `SELECT k.n, a.categories, g.permission_sets, g.generation, g.created_at
 	FROM unnest($1::TEXT[], $2::TEXT[]) WITH ORDINALITY AS k(platform_appid, authorizer_appid, n)
 	CROSS JOIN LATERAL (SELECT categories FROM authorizers WHERE appid = k.authorizer_appid OFFSET 0) a
-	LEFT JOIN LATERAL (SELECT permission_sets, generation, created_at FROM authorizations
-		WHERE platform_appid = k.platform_appid AND authorizer_appid = k.authorizer_appid OFFSET 0) g ON true`
+	` + grantOfKey
 
 func (c *readCombiner) runCategories(batch []*categoriesReq) {
 	runShared(c, batch, func(r *categoriesReq) {
@@ -126,8 +129,7 @@ const auditsWithGrantsSQL = `SELECT k.n, au.status, au.reason, au.screenshot, g.
 	FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) WITH ORDINALITY AS k(platform_appid, authorizer_appid, id, n)
 	CROSS JOIN LATERAL (SELECT status, reason, screenshot FROM audits
 		WHERE id = k.id AND authorizer_appid = k.authorizer_appid OFFSET 0) au
-	LEFT JOIN LATERAL (SELECT permission_sets, generation, created_at FROM authorizations
-		WHERE platform_appid = k.platform_appid AND authorizer_appid = k.authorizer_appid OFFSET 0) g ON true`
+	` + grantOfKey
 
 func (c *readCombiner) runAudits(batch []*auditReq) {
 	runShared(c, batch, func(r *auditReq) {
