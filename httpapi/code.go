@@ -33,7 +33,7 @@ func (s *Server) addToTemplate(c *call) (any, error) {
 
 func (s *Server) templateList(c *call) (any, error) {
 	typ := -1
-	if v := c.r.URL.Query().Get("template_type"); v != "" {
+	if v := c.param("template_type"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || (n != miniship.TemplateNormal && n != miniship.TemplateStandard) {
 			return nil, wxerr.Errorf(wxerr.InvalidArgs, "template_type must be 0 or 1")
@@ -93,7 +93,7 @@ func (s *Server) versionInfo(c *call) (any, error) {
 // qrcode answers the experience version's QR code as a JPEG; errors stay
 // JSON, which is how clients tell the two apart.
 func (s *Server) qrcode(c *call) (any, error) {
-	link, err := s.svc.ExperienceLink(c.ctx, c.caller, c.r.URL.Query().Get("path"))
+	link, err := s.svc.ExperienceLink(c.ctx, c.caller, c.param("path"))
 	if err != nil {
 		return nil, err
 	}

@@ -192,7 +192,7 @@ func (s *Server) memberAuth(c *call) (any, error) {
 		return nil, err
 	}
 	if req.Action == "" {
-		req.Action = c.r.URL.Query().Get("action")
+		req.Action = c.param("action")
 	}
 	if req.Action != "get_experiencer" {
 		// WeChat documents only -1 here; 40097 says the same without

@@ -77,6 +77,11 @@ func testErrcodes(t *testing.T, database string) {
 		{"NUL in the token", "GET", "/wxa/get_category", url.Values{"access_token": {"a\x00b"}}, "", 40001},
 		{"invalid UTF-8 in the token", "GET", "/wxa/get_category", url.Values{"access_token": {"a\xffb"}}, "", 40001},
 		{"NUL in a query parameter", "POST", "/cgi-bin/clear_quota/v2", url.Values{"appid": {"wx\x00"}, "appsecret": {"s"}}, "", 47001},
+		// An escaped query is parsed in full; a plain one is read in place.
+		{"NUL beside a good token", "GET", "/wxa/get_category", url.Values{"access_token": {f.atoken}, "x": {"\x00"}}, "", 47001},
+		{"invalid UTF-8 beside a good token", "GET", "/wxa/get_category", url.Values{"access_token": {f.atoken}, "x": {"\xff"}}, "", 47001},
+		{"escaped query, good token", "GET", "/wxa/get_category", url.Values{"access_token": {f.atoken}, "x": {"a b%"}}, "", 0},
+		{"component token by its own name", "GET", "/wxa/gettemplatelist", url.Values{"component_access_token": {f.ctoken}}, "", 0},
 		{"NUL in a nested list", "POST", "/wxa/modify_domain", A, `{"action":"add","requestdomain":["https://a\u0000.example.com"]}`, 47001},
 		{"component appid wrong", "POST", "/cgi-bin/component/api_component_token", nil, `{"component_appid":"wxnobody","component_appsecret":"x","component_verify_ticket":"y"}`, 40013},
 		{"component secret wrong", "POST", "/cgi-bin/component/api_component_token", nil, `{"component_appid":"` + f.p.AppID + `","component_appsecret":"x","component_verify_ticket":"y"}`, 40125},

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -116,6 +117,37 @@ func FuzzParseLimit(f *testing.F) {
 			l := Limits{Daily: map[string]int{path: n}}
 			if l.validate() != nil {
 				t.Fatalf("%q parsed but does not validate", s)
+			}
+		}
+	})
+}
+
+// FuzzPlainQuery holds the token's fast path to url.ParseQuery: on a query
+// plainQuery accepts, rawGet finds what Get finds and no value is one
+// badValues refuses.
+func FuzzPlainQuery(f *testing.F) {
+	for _, s := range []string{"access_token=abc", "a=1&access_token=x&access_token=y", "access_token", "=x&access_token=",
+		"access_token=a%00b", "access_token=a+b", "a=1;access_token=z", "access_token=\xff", "&&access_token==x&", "component_access_token=c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if !plainQuery(raw) {
+			return
+		}
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			t.Fatalf("%q is plain but ParseQuery refuses it: %v", raw, err)
+		}
+		if badValues(q) {
+			t.Fatalf("%q is plain but holds a bad value", raw)
+		}
+		keys := []string{"access_token", "component_access_token", "action", ""}
+		for k := range q {
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			if got, want := rawGet(raw, k), q.Get(k); got != want {
+				t.Fatalf("%q: rawGet(%q) = %q, Get = %q", raw, k, got, want)
 			}
 		}
 	})

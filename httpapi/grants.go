@@ -72,7 +72,7 @@ func (s *Server) getPrivacySetting(c *call) (any, error) {
 	if err := c.decodeLoose(&req); err != nil {
 		return nil, err
 	}
-	if v := c.r.URL.Query().Get("privacy_ver"); req.PrivacyVer == 0 && v != "" { // GET callers
+	if v := c.param("privacy_ver"); req.PrivacyVer == 0 && v != "" { // GET callers
 		if err := req.PrivacyVer.UnmarshalJSON([]byte(v)); err != nil {
 			return nil, wxerr.Errorf(wxerr.PrivacyVerInvalid, "privacy_ver %q", v)
 		}
@@ -217,7 +217,7 @@ func (c *call) action(body string) string {
 	if body != "" {
 		return body
 	}
-	return c.r.URL.Query().Get("action")
+	return c.param("action")
 }
 
 func (s *Server) plugin(c *call) (any, error) {

@@ -151,7 +151,8 @@ func ridOf(r *http.Request) string {
 type recorder struct {
 	http.ResponseWriter
 	status int
-	head   []byte
+	head   [32]byte // in place: an append would allocate on every answer
+	n      int
 }
 
 func (w *recorder) WriteHeader(code int) {
@@ -165,9 +166,7 @@ func (w *recorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
-	if len(w.head) < 32 {
-		w.head = append(w.head, b[:min(len(b), 32-len(w.head))]...)
-	}
+	w.n += copy(w.head[w.n:], b)
 	return w.ResponseWriter.Write(b)
 }
 
@@ -182,7 +181,7 @@ func (w *recorder) errcode(wechat bool) string {
 	if !wechat {
 		return ""
 	}
-	rest, ok := bytes.CutPrefix(w.head, errcodePrefix)
+	rest, ok := bytes.CutPrefix(w.head[:w.n], errcodePrefix)
 	if !ok {
 		return "0"
 	}

@@ -276,7 +276,7 @@ func (s *Server) getVisitStatus(c *call) (any, error) {
 // the versions to roll back to (app_version is then ignored). The
 // parameters are in the URL for both methods.
 func (s *Server) revertCodeRelease(c *call) (any, error) {
-	q := c.r.URL.Query()
+	q := c.query()
 	switch action := q.Get("action"); action {
 	case "get_history_version":
 		vs, err := s.svc.HistoryVersions(c.ctx, c.caller)

@@ -39,7 +39,7 @@ func (s *Server) utilityRoutes(m map[string]route) {
 // eitherToken authenticates an endpoint that takes an authorizer or a
 // component token, then applies the per-call limits as runWeChat does.
 func (s *Server) eitherToken(c *call) error {
-	q := c.r.URL.Query()
+	q := c.query()
 	tok := q.Get("access_token")
 	if tok == "" {
 		tok = q.Get("component_access_token")
@@ -63,7 +63,7 @@ func (s *Server) startPushTicket(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	q := c.r.URL.Query()
+	q := c.query()
 	if tok := q.Get("access_token") + q.Get("component_access_token"); tok != "" {
 		if err := s.eitherToken(c); err != nil {
 			return nil, err
@@ -170,7 +170,7 @@ func (s *Server) clearQuotaV2(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	q := c.r.URL.Query()
+	q := c.query()
 	if req.AppID == "" {
 		req.AppID = q.Get("appid")
 	}

@@ -51,6 +51,45 @@ type call struct {
 	body   []byte
 	// raw is set by handlers that wrote the response themselves (QR images).
 	raw bool
+
+	plain bool       // the query needs no unescaping (plainQuery)
+	q     url.Values // the query parsed, once asked for
+}
+
+// query is the request's query, parsed once.
+func (c *call) query() url.Values {
+	if c.q == nil {
+		c.q = c.r.URL.Query()
+	}
+	return c.q
+}
+
+// param is the first value of a query parameter. A plain query (nearly
+// every one: "access_token=...") is read where it lies, without the map.
+func (c *call) param(key string) string {
+	if c.plain && c.q == nil {
+		return rawGet(c.r.URL.RawQuery, key)
+	}
+	return c.query().Get(key)
+}
+
+// plainQuery reports whether a query means what it says: nothing escaped
+// ('%', '+'), no ';' (which url.ParseQuery refuses), no NUL, valid UTF-8.
+// Its values are then its raw substrings, and none is badText.
+func plainQuery(raw string) bool {
+	return !strings.ContainsAny(raw, "%+;\x00") && utf8.ValidString(raw)
+}
+
+// rawGet is url.Values.Get on a plainQuery.
+func rawGet(raw, key string) string {
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if k, v, _ := strings.Cut(kv, "="); k == key && kv != "" { // ParseQuery skips "&&"
+			return v
+		}
+	}
+	return ""
 }
 
 // decode unmarshals the JSON body; malformed JSON is 47001. An empty body
@@ -132,7 +171,7 @@ func jsonErrDetail(err error) string {
 const maxBody = 2 << 20
 
 func (s *Server) serveWeChat(w http.ResponseWriter, r *http.Request, rt route) {
-	c := &call{ctx: r.Context(), r: r, w: w, rid: ridOf(r)}
+	c := &call{ctx: r.Context(), r: r, w: w, rid: ridOf(r), plain: plainQuery(r.URL.RawQuery)}
 	res, err := s.runWeChat(c, rt)
 	if c.raw && err == nil {
 		return
@@ -171,11 +210,10 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	if err := s.faults.apply(c.ctx, c.r.URL.Path); err != nil {
 		return nil, err
 	}
-	q := c.r.URL.Query()
 	if rt.token != "" {
-		tok := q.Get("access_token")
+		tok := c.param("access_token")
 		if tok == "" {
-			tok = q.Get("component_access_token")
+			tok = c.param("component_access_token")
 		}
 		if badText(tok) { // no token is such; PostgreSQL could not even look it up
 			return nil, wxerr.New(wxerr.InvalidCredential, "")
@@ -192,7 +230,7 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 			return nil, err
 		}
 	}
-	if badValues(q) {
+	if !c.plain && badValues(c.query()) {
 		return nil, wxerr.New(wxerr.DataFormatError, "a query parameter holds a NUL character or invalid UTF-8")
 	}
 	if c.r.Method == http.MethodPost && !strings.HasPrefix(c.r.Header.Get("Content-Type"), "multipart/") {

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/miniship/miniship/wxerr"
@@ -50,39 +51,84 @@ func (n *Int64) UnmarshalJSON(b []byte) error {
 }
 
 // newRID makes a request id shaped like WeChat's ("672b19e9-4827b1e5-4b1a2ce7"):
-// the time, then randomness, so ids sort roughly by time in logs.
+// the time, then randomness, so ids sort roughly by time in logs. Every
+// request makes one, so it is formatted by hand rather than by fmt.
 func newRID() string {
-	return fmt.Sprintf("%08x-%08x-%08x", uint32(time.Now().Unix()), rand.Uint32(), rand.Uint32())
+	var b [26]byte
+	r := rand.Uint64()
+	putHex32(b[0:8], uint32(time.Now().Unix()))
+	b[8] = '-'
+	putHex32(b[9:17], uint32(r>>32))
+	b[17] = '-'
+	putHex32(b[18:26], uint32(r))
+	return string(b[:])
+}
+
+// putHex32 writes v as 8 lower-case hex digits, zero-padded.
+func putHex32(dst []byte, v uint32) {
+	const digits = "0123456789abcdef"
+	for i := 7; i >= 0; i-- {
+		dst[i] = digits[v&0xf]
+		v >>= 4
+	}
 }
 
 var okPrefix = []byte(`{"errcode":0,"errmsg":"ok"`)
 
+// answer is a success body being built. Every answer needs one, so they
+// are pooled; one grown past maxPooledAnswer (a long list) is dropped
+// rather than kept for the next small answer.
+type answer struct {
+	buf bytes.Buffer
+	enc *json.Encoder
+}
+
+const maxPooledAnswer = 64 << 10
+
+var answers = sync.Pool{New: func() any {
+	a := new(answer)
+	a.enc = json.NewEncoder(&a.buf)
+	a.enc.SetEscapeHTML(false)
+	return a
+}}
+
 // writeOK answers success: errcode 0 first, then the payload's fields, as
 // WeChat orders them. bare answers only the payload (the token endpoints
-// carry no errcode on success).
+// carry no errcode on success). The body is built in place (the payload
+// encoded right after the prefix, its "{" turned into ",") and written
+// at once.
 func writeOK(w http.ResponseWriter, v any, bare bool) {
-	var buf bytes.Buffer
+	a := answers.Get().(*answer)
+	defer func() {
+		if a.buf.Cap() <= maxPooledAnswer {
+			a.buf.Reset()
+			answers.Put(a)
+		}
+	}()
+	if !bare {
+		a.buf.Write(okPrefix)
+	}
+	start := a.buf.Len()
 	if v != nil {
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
+		// Encode writes nothing when it fails.
+		if err := a.enc.Encode(v); err != nil {
 			writeErr(w, "", wxerr.New(wxerr.SystemError, ""))
 			return
 		}
 	}
-	body := bytes.TrimSpace(buf.Bytes())
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	b := a.buf.Bytes()
+	payload := bytes.TrimSpace(b[start:])
 	switch {
 	case bare:
-		w.Write(body)
-	case len(body) > 2 && body[0] == '{':
-		w.Write(okPrefix)
-		w.Write([]byte{','})
-		w.Write(body[1:])
+		b = payload
+	case len(payload) > 2 && payload[0] == '{':
+		b[start] = ','
+		b = b[:start+len(payload)]
 	default:
-		w.Write(okPrefix)
-		w.Write([]byte{'}'})
+		b = append(b[:start], '}')
 	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.Write(b)
 }
 
 type errBody struct {

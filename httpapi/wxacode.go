@@ -180,7 +180,7 @@ func qrcodeURL(r *http.Request, appid string) string {
 
 // imageAppID reads the appid of an image route: an unknown one is 40013.
 func (s *Server) imageAppID(c *call) (string, error) {
-	appid := c.r.URL.Query().Get("appid")
+	appid := c.param("appid")
 	ok, err := s.svc.AuthorizerExists(c.ctx, appid)
 	if err != nil {
 		return "", err
