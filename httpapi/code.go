@@ -76,7 +76,9 @@ func (s *Server) getPage(c *call) (any, error) {
 
 func (s *Server) getCategory(c *call) (any, error) {
 	cats, err := s.svc.GetCategory(c.ctx, c.caller)
-	return map[string]any{"category_list": cats}, err
+	return struct { // a struct, not a map: encoding/json sorts a map's keys
+		List []miniship.Category `json:"category_list"`
+	}{cats}, err
 }
 
 func (s *Server) codePrivacyInfo(c *call) (any, error) {
