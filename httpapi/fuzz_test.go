@@ -143,6 +143,9 @@ func FuzzPlainQuery(f *testing.F) {
 		}
 		keys := []string{"access_token", "component_access_token", "action", ""}
 		for k := range q {
+			if len(keys) == 12 { // a few of its own: all of them would make a long query quadratic
+				break
+			}
 			keys = append(keys, k)
 		}
 		for _, k := range keys {

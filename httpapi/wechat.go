@@ -74,11 +74,17 @@ func (c *call) param(key string) string {
 }
 
 // plainQuery reports whether a query means what it says: nothing escaped
-// ('%', '+'), no ';' (which url.ParseQuery refuses), no NUL, valid UTF-8.
-// Its values are then its raw substrings, and none is badText.
+// ('%', '+'), no ';' (which url.ParseQuery refuses), no NUL, valid UTF-8,
+// and short: url.ParseQuery refuses a query of over 10,000 parameters
+// (GODEBUG urlmaxqueryparams), which a plain one could not be. Its values
+// are then its raw substrings, and none is badText.
 func plainQuery(raw string) bool {
-	return !strings.ContainsAny(raw, "%+;\x00") && utf8.ValidString(raw)
+	return len(raw) <= maxPlainQuery && !strings.ContainsAny(raw, "%+;\x00") && utf8.ValidString(raw)
 }
+
+// maxPlainQuery is far above any SDK's query (a token is ~150 bytes) and
+// below the shortest query of 10,000 parameters.
+const maxPlainQuery = 4096
 
 // rawGet is url.Values.Get on a plainQuery.
 func rawGet(raw, key string) string {
