@@ -332,6 +332,7 @@ type Tx interface {
 
 	CommitTx    // commit.go
 	GrantReadTx // commit.go
+	SubmitTx    // submit.go
 	PushTx
 	MediaTx
 	RetentionTx

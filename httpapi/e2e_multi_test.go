@@ -383,3 +383,26 @@ func TestMultiInstanceQuotas(t *testing.T) {
 		t.Fatalf("40 get_page over two servers with a daily limit of 10 answered %v", codes)
 	}
 }
+
+// (f) One mini program's submissions through both servers at once make one
+// audit, and every other answers 85009: on the first submission, and on a
+// re-submission, which reads the latest audit in one statement with the
+// version and platform (SubmitReads) once the mini program is locked. Read
+// in the locking statement, a submission that waited for the lock would
+// still see the audit before the winner's and make a second.
+func TestMultiInstanceSubmitOnce(t *testing.T) {
+	const calls = 16
+	e := newPair(t, service.Config{}, httpapi.Limits{}, &miniship.Platform{AuditQuota: 1000})
+	_, token := e.miniProgram(t, 0)
+	arWant(t, wx(t, e.s[0], "POST", "/wxa/commit", tok(token), commitBody(e.tpl, "1.0")), 0)
+	e.advance(e.s[0].Service.Config().ScanDuration)
+	for _, round := range []string{"first submission", "re-submission"} {
+		codes := e.together(t, calls, func(i int, s *mstest.Server) (int, map[string]any, error) {
+			return mCall(s, "POST", "/wxa/submit_audit", token, `{"item_list":[`+arItem+`]}`)
+		})
+		if codes[0] != 1 || codes[int(wxerr.AlreadyAuditing)] != calls-1 {
+			t.Fatalf("%s: %d at once over two servers answered %v, want one 0 and 85009 for the rest", round, calls, codes)
+		}
+		arWant(t, wx(t, e.s[1], "GET", "/wxa/undocodeaudit", tok(token), ""), 0) // withdrawn: the next may submit
+	}
+}

@@ -194,15 +194,29 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 		if !a.ProfileComplete {
 			return wxerr.New(wxerr.NotInitialised, "nickname, avatar or introduction not set")
 		}
-		v, err := tx.LatestVersion(a.AppID)
+		// A re-submission finds all three in one statement; a first one
+		// (no audit yet) or a refused one reads each on its own.
+		st, err := tx.SubmitReads(c.PlatformAppID, a.AppID)
 		if err != nil {
-			return notFound(err, wxerr.MustCommitFirst, "")
+			if !errors.Is(err, miniship.ErrNotFound) {
+				return err
+			}
+			st = &miniship.SubmitState{}
 		}
-		switch last, err := tx.LatestAudit(a.AppID); {
-		case err == nil && inReview(last.Status):
+		v := st.Version
+		if v == nil {
+			if v, err = tx.LatestVersion(a.AppID); err != nil {
+				return notFound(err, wxerr.MustCommitFirst, "")
+			}
+		}
+		last := st.Audit
+		if last == nil {
+			if last, err = tx.LatestAudit(a.AppID); err != nil && !errors.Is(err, miniship.ErrNotFound) {
+				return err
+			}
+		}
+		if last != nil && inReview(last.Status) {
 			return wxerr.Errorf(wxerr.AlreadyAuditing, "auditid %d is in review", last.ID)
-		case err != nil && !errors.Is(err, miniship.ErrNotFound):
-			return err
 		}
 		if now.Before(v.ScanDoneAt) {
 			return wxerr.New(wxerr.PrivacyScanRunning, "")
@@ -253,9 +267,11 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 				return notFound(err, wxerr.InvalidMediaID, fmt.Sprintf("feedback_stuff mediaid %q unknown, expired or not an image", mid))
 			}
 		}
-		p, err := tx.GetPlatform(c.PlatformAppID)
-		if err != nil {
-			return err
+		p := st.Platform
+		if p == nil {
+			if p, err = tx.GetPlatform(c.PlatformAppID); err != nil {
+				return err
+			}
 		}
 		if declared {
 			if _, err := tx.AddCounter(ugcKey, 1); err != nil {

@@ -44,6 +44,7 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"DeadlockRetry", testDeadlockRetry},
 		{"AuthorizerSecret", testAuthorizerSecret}, {"AuthorizationList", testAuthorizationList}, {"ManualClock", testManualClock},
 		{"GrantGenerations", testGrantGenerations}, {"LockForCommit", testLockForCommit}, // commit_test.go
+		{"SubmitReads", testSubmitReads},                                                                                                                         // submit_test.go
 		{"Read", testRead}, {"AuditsDue", testAuditsDue}, {"CreateVersionIf", testCreateVersionIf}, {"CreateVersionIfConcurrent", testCreateVersionIfConcurrent}, // read_test.go, commitif_test.go
 		{"PruneQuotaCounters", testPruneQuotaCounters}, // retention_quota_test.go
 		{"Seed", testSeed}, // seed_test.go
