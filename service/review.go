@@ -48,7 +48,8 @@ func (s *Service) DecideAudit(ctx context.Context, auditID int64, d Decision) (*
 		if err != nil {
 			return fmt.Errorf("audit %d: %w", auditID, err)
 		}
-		if _, err := tx.LockAuthorizer(a.AuthorizerAppID); err != nil {
+		m, err := tx.LockAuthorizer(a.AuthorizerAppID)
+		if err != nil {
 			return err
 		}
 		if a, err = tx.GetAudit(auditID); err != nil { // reread under the lock
@@ -58,19 +59,16 @@ func (s *Service) DecideAudit(ctx context.Context, auditID int64, d Decision) (*
 			return fmt.Errorf("%w: audit %d has status %d; a decision needs status 2 (or 4 to approve or reject)", miniship.ErrConflict, a.ID, a.Status)
 		}
 		out = a
-		return s.decide(tx, derive, a, d)
+		return s.decide(tx, derive, m, a, d)
 	})
 	return out, err
 }
 
-// decide records the decision and queues the push to the message URL.
-// derive fills a version's derived answers (updateDeriving).
-func (s *Service) decide(tx miniship.Tx, derive func(*miniship.Version) error, a *miniship.Audit, d Decision) error {
+// decide records the decision on a, whose mini program m the caller has
+// locked (and read: no second read of the row), and queues the push to the
+// message URL. derive fills a version's derived answers (updateDeriving).
+func (s *Service) decide(tx miniship.Tx, derive func(*miniship.Version) error, m *miniship.Authorizer, a *miniship.Audit, d Decision) error {
 	now := s.Now()
-	m, err := tx.GetAuthorizer(a.AuthorizerAppID)
-	if err != nil {
-		return err
-	}
 	if d.Result == DecisionApprove { // the privacy guide is part of the review (privacy.go)
 		if reason, err := privacyGuideGap(tx, derive, a); err != nil {
 			return err
@@ -337,7 +335,8 @@ func (s *Service) decideAuto(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.LockAuthorizer(a.AuthorizerAppID); err != nil {
+		m, err := tx.LockAuthorizer(a.AuthorizerAppID)
+		if err != nil {
 			return err
 		}
 		if a, err = tx.GetAudit(id); err != nil || !inReview(a.Status) || !s.autoDue(a) {
@@ -354,7 +353,7 @@ func (s *Service) decideAuto(ctx context.Context, id int64) error {
 		if !ok {
 			return nil
 		}
-		return s.decide(tx, derive, a, d)
+		return s.decide(tx, derive, m, a, d)
 	})
 }
 
