@@ -39,11 +39,7 @@ func (s *Server) utilityRoutes(m map[string]route) {
 // eitherToken authenticates an endpoint that takes an authorizer or a
 // component token, then applies the per-call limits as runWeChat does.
 func (s *Server) eitherToken(c *call) error {
-	q := c.query()
-	tok := q.Get("access_token")
-	if tok == "" {
-		tok = q.Get("component_access_token")
-	}
+	tok := c.token()
 	var err error
 	c.caller, err = s.svc.Authenticate(c.ctx, tok, miniship.AuthorizerToken)
 	if wxerr.CodeOf(err) == wxerr.InvalidCredential {
@@ -63,8 +59,7 @@ func (s *Server) startPushTicket(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
-	q := c.query()
-	if tok := q.Get("access_token") + q.Get("component_access_token"); tok != "" {
+	if c.token() != "" {
 		if err := s.eitherToken(c); err != nil {
 			return nil, err
 		}

@@ -73,6 +73,14 @@ func (c *call) param(key string) string {
 	return c.query().Get(key)
 }
 
+// token is the access token the query carries, under either name.
+func (c *call) token() string {
+	if tok := c.param("access_token"); tok != "" {
+		return tok
+	}
+	return c.param("component_access_token")
+}
+
 // plainQuery reports whether a query means what it says: nothing escaped
 // ('%', '+'), no ';' (which url.ParseQuery refuses), no NUL, valid UTF-8,
 // and short: url.ParseQuery refuses a query of over 10,000 parameters
@@ -217,10 +225,7 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 		return nil, err
 	}
 	if rt.token != "" {
-		tok := c.param("access_token")
-		if tok == "" {
-			tok = c.param("component_access_token")
-		}
+		tok := c.token()
 		if badText(tok) { // no token is such; PostgreSQL could not even look it up
 			return nil, wxerr.New(wxerr.InvalidCredential, "")
 		}
