@@ -282,17 +282,20 @@ const (
 // plaintext inner XML; it is encrypted at each delivery attempt with a fresh
 // timestamp and nonce, as WeChat does.
 type Event struct {
-	ID            int64     `json:"id"`
-	PlatformAppID string    `json:"platform_appid"`
-	URL           string    `json:"url"`
-	Kind          string    `json:"kind"`
-	EnvelopeKind  string    `json:"envelope_kind"`
-	EnvelopeTo    string    `json:"envelope_to"`
-	Payload       string    `json:"payload"`
-	Status        string    `json:"status"`
-	Attempts      int       `json:"attempts"`
-	NextAttemptAt time.Time `json:"next_attempt_at"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            int64  `json:"id"`
+	PlatformAppID string `json:"platform_appid"`
+	// AuthorizerAppID names the mini program of a push to the message URL
+	// (its $APPID$); empty for platform notices.
+	AuthorizerAppID string    `json:"authorizer_appid,omitempty"`
+	URL             string    `json:"url"` // where the last attempt went (or the first will)
+	Kind            string    `json:"kind"`
+	EnvelopeKind    string    `json:"envelope_kind"`
+	EnvelopeTo      string    `json:"envelope_to"`
+	Payload         string    `json:"payload"`
+	Status          string    `json:"status"`
+	Attempts        int       `json:"attempts"`
+	NextAttemptAt   time.Time `json:"next_attempt_at"`
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 // EventAttempt is one delivery attempt and the receiver's answer.

@@ -1,6 +1,9 @@
 package miniship
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // PushTx is the outbox's part of Tx beyond the basic event calls: a fair
 // claim across platforms and an attempt counter that concurrent deliverers
@@ -16,4 +19,20 @@ type PushTx interface {
 	// database (not from a value read earlier) and returns the new count
 	// and the event's status; ErrNotFound when there is no such event.
 	IncrementEventAttempts(id int64) (attempts int, status string, err error)
+}
+
+// PushURL is where a push of p goes now: platform notices to its
+// auth_event_url, pushes about a mini program to its message_url with
+// $APPID$ filled in. Each attempt asks again, so that a platform's change
+// of URL applies to the retries of pushes already queued, as it does to its
+// key. A push queued before events kept their mini program's appid goes to
+// the URL it was queued with.
+func (p *Platform) PushURL(e *Event) string {
+	switch {
+	case e.EnvelopeKind == EnvelopeAppID:
+		return p.AuthEventURL
+	case e.AuthorizerAppID != "":
+		return strings.ReplaceAll(p.MessageURL, "$APPID$", e.AuthorizerAppID)
+	}
+	return e.URL
 }

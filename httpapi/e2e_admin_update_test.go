@@ -31,9 +31,27 @@ func TestAdminUpdates(t *testing.T) {
 		{"/miniship/v1/authorizers/wxnobody", map[string]any{"nickname": "x"}, 404},
 		{"/miniship/v1/platforms/" + f.p.AppID, map[string]any{"encoding_aes_key": "short"}, 400},
 		{"/miniship/v1/platforms/" + f.p.AppID, map[string]any{"unknown_field": 1}, 400},
+		// A push URL is empty (no pushes) or an absolute http(s) URL.
+		{"/miniship/v1/platforms/" + f.p.AppID, map[string]any{"auth_event_url": "file:///etc/passwd"}, 400},
+		{"/miniship/v1/platforms/" + f.p.AppID, map[string]any{"message_url": "/relative/$APPID$"}, 400},
+		{"/miniship/v1/platforms/" + f.p.AppID, map[string]any{"message_url": "https://user:pw@example.com/"}, 400},
+		{"/miniship/v1/platforms/" + f.p.AppID, map[string]any{"auth_event_url": "gopher://example.com/"}, 400},
 	} {
 		if st, m := admin(t, f.s, "PATCH", bad.path, bad.body); st != bad.want {
 			t.Errorf("PATCH %s %v: %d %v, want %d", bad.path, bad.body, st, m, bad.want)
+		}
+	}
+	for _, bad := range []map[string]any{
+		{"appid": "wxbadurl1", "auth_event_url": "ftp://example.com/"},
+		{"appid": "wxbadurl2", "message_url": "example.com/$APPID$"},
+	} {
+		if st, m := admin(t, f.s, "POST", "/miniship/v1/platforms", bad); st != http.StatusBadRequest {
+			t.Errorf("POST /platforms %v: %d %v, want 400", bad, st, m)
+		}
+	}
+	for _, good := range []map[string]any{{"message_url": "https://example.com/msg/$APPID$"}, {"message_url": ""}} {
+		if st, m := admin(t, f.s, "PATCH", "/miniship/v1/platforms/"+f.p.AppID, good); st != http.StatusOK {
+			t.Errorf("PATCH platform %v: %d %v, want 200", good, st, m)
 		}
 	}
 

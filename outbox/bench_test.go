@@ -58,7 +58,7 @@ func BenchmarkHealthyPushWhileOtherHangs(b *testing.B) {
 func enqueueB(b *testing.B, s miniship.Store, platform, url string, n int, at time.Time) {
 	err := s.Update(b.Context(), func(tx miniship.Tx) error {
 		if _, err := tx.GetPlatform(platform); err == miniship.ErrNotFound {
-			if err := tx.CreatePlatform(&miniship.Platform{AppID: platform, Token: "tok", EncodingAESKey: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"}); err != nil {
+			if err := tx.CreatePlatform(&miniship.Platform{AppID: platform, Token: "tok", EncodingAESKey: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", AuthEventURL: url}); err != nil {
 				return err
 			}
 		}

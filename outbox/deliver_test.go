@@ -41,7 +41,7 @@ func newOutboxEnv(t *testing.T) *outboxEnv {
 	}))
 	t.Cleanup(e.srv.Close)
 	err = s.Update(t.Context(), func(tx miniship.Tx) error {
-		if err := tx.CreatePlatform(&miniship.Platform{AppID: "wxoutbox", Token: "tok", EncodingAESKey: strings.Repeat("a", 43)}); err != nil {
+		if err := tx.CreatePlatform(&miniship.Platform{AppID: "wxoutbox", Token: "tok", EncodingAESKey: strings.Repeat("a", 43), AuthEventURL: e.srv.URL}); err != nil {
 			return err
 		}
 		e.ev = miniship.Event{PlatformAppID: "wxoutbox", URL: e.srv.URL, Kind: "test", EnvelopeKind: miniship.EnvelopeAppID,

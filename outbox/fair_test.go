@@ -49,7 +49,7 @@ func enqueue(t *testing.T, s miniship.Store, platform, url string, n int, at tim
 	t.Helper()
 	err := s.Update(t.Context(), func(tx miniship.Tx) error {
 		if _, err := tx.GetPlatform(platform); err == miniship.ErrNotFound {
-			if err := tx.CreatePlatform(&miniship.Platform{AppID: platform, Token: "tok", EncodingAESKey: strings.Repeat("a", 43)}); err != nil {
+			if err := tx.CreatePlatform(&miniship.Platform{AppID: platform, Token: "tok", EncodingAESKey: strings.Repeat("a", 43), AuthEventURL: url}); err != nil {
 				return err
 			}
 		}

@@ -310,7 +310,8 @@ func (d *Deliverer) deliver(ctx context.Context, e *miniship.Event) error {
 }
 
 // send encrypts the event with the platform's current key and a fresh
-// timestamp and nonce, and POSTs it.
+// timestamp and nonce, and POSTs it to the platform's current URL for it,
+// which it records in e.URL.
 func (d *Deliverer) send(ctx context.Context, e *miniship.Event, at time.Time) (int, string, error) {
 	var p *miniship.Platform
 	err := d.o.Store.View(ctx, func(tx miniship.Tx) (err error) {
@@ -319,6 +320,9 @@ func (d *Deliverer) send(ctx context.Context, e *miniship.Event, at time.Time) (
 	})
 	if err != nil {
 		return 0, "", err
+	}
+	if e.URL = p.PushURL(e); e.URL == "" {
+		return 0, "", errNoURL
 	}
 	c, err := wxcrypt.New(p.Token, p.EncodingAESKey, p.AppID)
 	if err != nil {
@@ -357,6 +361,11 @@ func (d *Deliverer) send(ctx context.Context, e *miniship.Event, at time.Time) (
 	b, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
 	return res.StatusCode, string(b), nil
 }
+
+// errNoURL is the attempt of a push whose platform has since emptied the
+// URL it goes to; it is retried as any failed attempt, should the URL come
+// back.
+var errNoURL = errors.New("the platform's auth_event_url or message_url for this push is empty now")
 
 func truncate(s string, n int) string {
 	if len(s) > n {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"regexp"
 	"slices"
 	"time"
@@ -24,6 +25,19 @@ var (
 	appIDPattern  = regexp.MustCompile(`^[A-Za-z0-9_]{2,64}$`)
 	aesKeyPattern = regexp.MustCompile(`^[A-Za-z0-9]{43}$`)
 )
+
+// checkPushURL refuses a push URL WeChat's console would not take: it
+// must be empty (no pushes) or an absolute http or https URL.
+func checkPushURL(field, s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return invalidf("%s must be an http:// or https:// URL, got %q", field, s)
+	}
+	return nil
+}
 
 const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
@@ -47,6 +61,12 @@ func (s *Service) CreatePlatform(ctx context.Context, p *miniship.Platform) (*mi
 	}
 	if p.EncodingAESKey != "" && !aesKeyPattern.MatchString(p.EncodingAESKey) {
 		return nil, invalidf("encoding_aes_key must be 43 letters or digits")
+	}
+	if err := checkPushURL("auth_event_url", p.AuthEventURL); err != nil {
+		return nil, err
+	}
+	if err := checkPushURL("message_url", p.MessageURL); err != nil {
+		return nil, err
 	}
 	if p.Secret == "" {
 		p.Secret = s.newHex(16)

@@ -29,6 +29,16 @@ func (s *Service) UpdatePlatform(ctx context.Context, appid string, u PlatformUp
 			return nil, invalidf("secret and token must not be empty")
 		}
 	}
+	if u.AuthEventURL != nil {
+		if err := checkPushURL("auth_event_url", *u.AuthEventURL); err != nil {
+			return nil, err
+		}
+	}
+	if u.MessageURL != nil {
+		if err := checkPushURL("message_url", *u.MessageURL); err != nil {
+			return nil, err
+		}
+	}
 	for _, q := range []*int{u.AuditQuota, u.SpeedupQuota} {
 		if q != nil && *q < 0 {
 			return nil, invalidf("quotas must not be negative")

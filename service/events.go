@@ -2,7 +2,6 @@ package service
 
 import (
 	"encoding/xml"
-	"strings"
 	"time"
 
 	"github.com/miniship/miniship"
@@ -30,14 +29,15 @@ func payload(msg any) string {
 // platformNotice is a push to the authorization-event URL: tickets and
 // authorization changes.
 func platformNotice(p *miniship.Platform, infoType string, msg any) *miniship.Event {
-	return &miniship.Event{
+	e := &miniship.Event{
 		PlatformAppID: p.AppID,
-		URL:           p.AuthEventURL,
 		Kind:          infoType,
 		EnvelopeKind:  miniship.EnvelopeAppID,
 		EnvelopeTo:    p.AppID,
 		Payload:       payload(msg),
 	}
+	e.URL = p.PushURL(e)
+	return e
 }
 
 // authorizationEvent is an authorized / updateauthorized / unauthorized
@@ -57,14 +57,16 @@ func authorizationEvent(p *miniship.Platform, infoType string, now time.Time, au
 // miniProgramEvent is a push to the message URL about one mini program
 // (audit results); $APPID$ in the URL names the mini program.
 func miniProgramEvent(p *miniship.Platform, a *miniship.Authorizer, msg *wxcrypt.AuditEvent) *miniship.Event {
-	return &miniship.Event{
-		PlatformAppID: p.AppID,
-		URL:           strings.ReplaceAll(p.MessageURL, "$APPID$", a.AppID),
-		Kind:          string(msg.Event),
-		EnvelopeKind:  miniship.EnvelopeToUserName,
-		EnvelopeTo:    a.OriginalID,
-		Payload:       payload(msg),
+	e := &miniship.Event{
+		PlatformAppID:   p.AppID,
+		AuthorizerAppID: a.AppID,
+		Kind:            string(msg.Event),
+		EnvelopeKind:    miniship.EnvelopeToUserName,
+		EnvelopeTo:      a.OriginalID,
+		Payload:         payload(msg),
 	}
+	e.URL = p.PushURL(e)
+	return e
 }
 
 // enqueue writes a push to the outbox inside the caller's transaction, so

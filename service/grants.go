@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/miniship/miniship"
@@ -59,14 +58,16 @@ func (s *Service) grantPush(tx miniship.Tx, platform string, m *miniship.Authori
 	if err != nil {
 		return err
 	}
-	return s.enqueue(tx, &miniship.Event{
-		PlatformAppID: p.AppID,
-		URL:           strings.ReplaceAll(p.MessageURL, "$APPID$", m.AppID),
-		Kind:          kind,
-		EnvelopeKind:  miniship.EnvelopeToUserName,
-		EnvelopeTo:    m.OriginalID,
-		Payload:       payload(msg),
-	})
+	e := &miniship.Event{
+		PlatformAppID:   p.AppID,
+		AuthorizerAppID: m.AppID,
+		Kind:            kind,
+		EnvelopeKind:    miniship.EnvelopeToUserName,
+		EnvelopeTo:      m.OriginalID,
+		Payload:         payload(msg),
+	}
+	e.URL = p.PushURL(e)
+	return s.enqueue(tx, e)
 }
 
 // AutoGrant approves the applications that have waited Config.AutoGrant on

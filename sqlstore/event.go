@@ -9,19 +9,19 @@ import (
 
 // --- events ---------------------------------------------------------------
 
-const eventCols = `id, platform_appid, url, kind, envelope_kind, envelope_to, payload, status,
-	attempts, next_attempt_at, created_at`
+const eventCols = `id, platform_appid, authorizer_appid, url, kind, envelope_kind, envelope_to,
+	payload, status, attempts, next_attempt_at, created_at`
 
 func scanEvent(r scanner, e *miniship.Event) error {
-	return r.Scan(&e.ID, &e.PlatformAppID, &e.URL, &e.Kind, &e.EnvelopeKind, &e.EnvelopeTo,
+	return r.Scan(&e.ID, &e.PlatformAppID, &e.AuthorizerAppID, &e.URL, &e.Kind, &e.EnvelopeKind, &e.EnvelopeTo,
 		&e.Payload, &e.Status, &e.Attempts, (*nanos)(&e.NextAttemptAt), (*nanos)(&e.CreatedAt))
 }
 
 func (t *tx) EnqueueEvent(e *miniship.Event) (err error) {
-	e.ID, err = t.insertID(`INSERT INTO events (platform_appid, url, kind, envelope_kind,
-		envelope_to, payload, status, attempts, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.PlatformAppID, e.URL, e.Kind, e.EnvelopeKind, e.EnvelopeTo, e.Payload, e.Status,
+	e.ID, err = t.insertID(`INSERT INTO events (platform_appid, authorizer_appid, url, kind,
+		envelope_kind, envelope_to, payload, status, attempts, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.PlatformAppID, e.AuthorizerAppID, e.URL, e.Kind, e.EnvelopeKind, e.EnvelopeTo, e.Payload, e.Status,
 		e.Attempts, nanos(e.NextAttemptAt), nanos(e.CreatedAt))
 	return err
 }
@@ -46,10 +46,10 @@ func (t *tx) DueEvents(now time.Time, n int) ([]*miniship.Event, error) {
 // deliverer whose lease ran out mid-attempt cannot put back to pending (and
 // send again) an event another deliverer delivered meanwhile.
 func (t *tx) UpdateEvent(e *miniship.Event) error {
-	err := t.affect(miniship.ErrNotFound, `UPDATE events SET platform_appid = ?, url = ?, kind = ?,
-		envelope_kind = ?, envelope_to = ?, payload = ?, status = ?, attempts = ?,
+	err := t.affect(miniship.ErrNotFound, `UPDATE events SET platform_appid = ?, authorizer_appid = ?,
+		url = ?, kind = ?, envelope_kind = ?, envelope_to = ?, payload = ?, status = ?, attempts = ?,
 		next_attempt_at = ? WHERE id = ? AND status = '`+miniship.EventPending+`'`,
-		e.PlatformAppID, e.URL, e.Kind, e.EnvelopeKind, e.EnvelopeTo, e.Payload, e.Status,
+		e.PlatformAppID, e.AuthorizerAppID, e.URL, e.Kind, e.EnvelopeKind, e.EnvelopeTo, e.Payload, e.Status,
 		e.Attempts, nanos(e.NextAttemptAt), e.ID)
 	if err != miniship.ErrNotFound {
 		return err

@@ -61,7 +61,7 @@ func testMedia(t *testing.T, s miniship.Store) {
 
 func testEvents(t *testing.T, s miniship.Store) {
 	ev := func(platform, status string, next time.Time) *miniship.Event {
-		return &miniship.Event{PlatformAppID: platform, URL: "https://r.example/" + platform, Kind: "weapp_audit_success",
+		return &miniship.Event{PlatformAppID: platform, AuthorizerAppID: "wxmini_" + platform, URL: "https://r.example/" + platform, Kind: "weapp_audit_success",
 			EnvelopeKind: miniship.EnvelopeToUserName, EnvelopeTo: "gh_1", Payload: "<xml><Event>x</Event></xml>",
 			Status: status, Attempts: 1, NextAttemptAt: next, CreatedAt: at(0)}
 	}
