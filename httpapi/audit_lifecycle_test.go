@@ -250,6 +250,13 @@ func testReleaseErrcodes(t *testing.T, database string) {
 	for _, body := range []string{`{"gray_percentage":101}`, `{"gray_percentage":-1}`, `{"gray_percentage":0}`, `{}`, `{"gray_percentage":99999999999}`} {
 		e.fails(85081, "POST", "/wxa/grayrelease", body)
 	}
+	// The message names the percentage the caller sent.
+	for _, pct := range []string{"101", "-7", "99999999999"} {
+		m := e.fails(85081, "POST", "/wxa/grayrelease", `{"gray_percentage":`+pct+`}`)
+		if msg, _ := m["errmsg"].(string); !strings.Contains(msg, "gray_percentage "+pct+":") {
+			t.Errorf("grayrelease %s: errmsg %q does not name it", pct, msg)
+		}
+	}
 	e.fails(47001, "POST", "/wxa/grayrelease", `{"gray_percentage":"ten"}`)
 
 	// Online 1.0.0, then an approved 1.0.1 waiting.

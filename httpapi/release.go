@@ -308,11 +308,7 @@ func (s *Server) grayRelease(c *call) (any, error) {
 	if req.Percentage == nil {
 		return nil, wxerr.New(wxerr.InvalidGrayPercentage, "gray_percentage is required")
 	}
-	pct := int64(*req.Percentage)
-	if pct < 0 || pct > 100 {
-		pct = -1 // cannot wrap in the int conversion; the service answers 85081
-	}
-	return nil, s.svc.GrayRelease(c.ctx, c.caller, int(pct), bool(req.DebugerFirst), bool(req.ExperiencerFirst))
+	return nil, s.svc.GrayRelease(c.ctx, c.caller, int64(*req.Percentage), bool(req.DebugerFirst), bool(req.ExperiencerFirst))
 }
 
 func (s *Server) revertGrayRelease(c *call) (any, error) {

@@ -224,10 +224,11 @@ func (s *Service) RevertCodeRelease(ctx context.Context, c *Caller, appVersion i
 // support_*_first flag (85081); profile incomplete (86002); no online
 // version (85079); slot not approved or already released (85080); a
 // running plan of the same audit at this percentage or more (85082).
-func (s *Service) GrayRelease(ctx context.Context, c *Caller, pct int, debugerFirst, experiencerFirst bool) error {
+func (s *Service) GrayRelease(ctx context.Context, c *Caller, pct int64, debugerFirst, experiencerFirst bool) error {
 	if pct < 0 || pct > 100 || (pct == 0 && !debugerFirst && !experiencerFirst) {
 		return wxerr.Errorf(wxerr.InvalidGrayPercentage, "gray_percentage %d: want 1 to 100, or 0 with a support_*_first flag", pct)
 	}
+	percent := int(pct) // 0 to 100 from here
 	return s.update(ctx, func(tx miniship.Tx) error {
 		m, err := tx.LockAuthorizer(c.AuthorizerAppID)
 		if err != nil {
@@ -249,7 +250,7 @@ func (s *Service) GrayRelease(ctx context.Context, c *Caller, pct int, debugerFi
 		g, err := tx.GetGrayPlan(m.AppID)
 		switch {
 		case err == nil && g.AuditID == a.ID && grayActive(g):
-			if pct <= g.Percentage {
+			if percent <= g.Percentage {
 				return wxerr.Errorf(wxerr.GrayPercentageTooLow, "gray_percentage %d: the plan is at %d%%", pct, g.Percentage)
 			}
 		case err == nil || errors.Is(err, miniship.ErrNotFound):
@@ -257,7 +258,7 @@ func (s *Service) GrayRelease(ctx context.Context, c *Caller, pct int, debugerFi
 		default:
 			return err
 		}
-		g.Status, g.Percentage = miniship.GrayRunning, pct
+		g.Status, g.Percentage = miniship.GrayRunning, percent
 		g.DebugerFirst, g.ExperiencerFirst = debugerFirst, experiencerFirst
 		return tx.PutGrayPlan(g)
 	})
