@@ -25,8 +25,9 @@ type PushTx interface {
 // auth_event_url, pushes about a mini program to its message_url with
 // $APPID$ filled in. Each attempt asks again, so that a platform's change
 // of URL applies to the retries of pushes already queued, as it does to its
-// key. A push queued before events kept their mini program's appid goes to
-// the URL it was queued with.
+// key. Platform notices always follow the platform; a push about a mini
+// program whose appid is unknown (queued before events kept it, and left
+// unnamed by migration 00090) goes to the URL it was queued with.
 func (p *Platform) PushURL(e *Event) string {
 	switch {
 	case e.EnvelopeKind == EnvelopeAppID:
