@@ -55,12 +55,13 @@ func authorizationEvent(p *miniship.Platform, infoType string, now time.Time, au
 }
 
 // miniProgramEvent is a push to the message URL about one mini program
-// (audit results); $APPID$ in the URL names the mini program.
-func miniProgramEvent(p *miniship.Platform, a *miniship.Authorizer, msg *wxcrypt.AuditEvent) *miniship.Event {
+// (audit results, privacy-interface decisions); $APPID$ in the URL names
+// the mini program.
+func miniProgramEvent(p *miniship.Platform, a *miniship.Authorizer, kind string, msg any) *miniship.Event {
 	e := &miniship.Event{
 		PlatformAppID:   p.AppID,
 		AuthorizerAppID: a.AppID,
-		Kind:            string(msg.Event),
+		Kind:            kind,
 		EnvelopeKind:    miniship.EnvelopeToUserName,
 		EnvelopeTo:      a.OriginalID,
 		Payload:         payload(msg),

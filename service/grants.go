@@ -58,16 +58,7 @@ func (s *Service) grantPush(tx miniship.Tx, platform string, m *miniship.Authori
 	if err != nil {
 		return err
 	}
-	e := &miniship.Event{
-		PlatformAppID:   p.AppID,
-		AuthorizerAppID: m.AppID,
-		Kind:            kind,
-		EnvelopeKind:    miniship.EnvelopeToUserName,
-		EnvelopeTo:      m.OriginalID,
-		Payload:         payload(msg),
-	}
-	e.URL = p.PushURL(e)
-	return s.enqueue(tx, e)
+	return s.enqueue(tx, miniProgramEvent(p, m, kind, msg))
 }
 
 // AutoGrant approves the applications that have waited Config.AutoGrant on

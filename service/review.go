@@ -96,7 +96,7 @@ func (s *Service) decide(tx miniship.Tx, derive func(*miniship.Version) error, m
 	if err != nil {
 		return err
 	}
-	return s.enqueue(tx, miniProgramEvent(p, m, ev))
+	return s.enqueue(tx, miniProgramEvent(p, m, string(ev.Event), ev))
 }
 
 func orDefault(s, def string) string {

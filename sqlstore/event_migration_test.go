@@ -2,11 +2,7 @@ package sqlstore
 
 import (
 	"database/sql"
-	"io/fs"
-	"path/filepath"
 	"testing"
-
-	"github.com/pressly/goose/v3"
 
 	"github.com/miniship/miniship"
 )
@@ -17,75 +13,43 @@ import (
 // none or several have that id it stays unnamed, and platform notices are
 // left alone.
 func TestEventAuthorizerMigration(t *testing.T) {
-	for _, b := range []struct {
-		name, driver, dir string
-		dialect           goose.Dialect
-		dsn               func(t *testing.T) string
-		open              func(t *testing.T, dsn string) (*Store, error)
-	}{
-		{"sqlite", "sqlite", "sqlite", goose.DialectSQLite3,
-			func(t *testing.T) string { return filepath.Join(t.TempDir(), "miniship.db") },
-			func(t *testing.T, dsn string) (*Store, error) { return OpenSQLite(t.Context(), dsn) }},
-		{"postgres", "pgx", "postgres", goose.DialectPostgres,
-			func(t *testing.T) string { return postgresSchema(t) },
-			func(t *testing.T, dsn string) (*Store, error) { return OpenPostgres(t.Context(), dsn) }},
-	} {
-		t.Run(b.name, func(t *testing.T) {
-			dsn := b.dsn(t)
-			db, err := sql.Open(b.driver, dsn)
-			if err != nil {
+	migrated(t, 80, func(t *testing.T, db *sql.DB) {
+		for _, a := range [][2]string{{"wxone", "gh_one"}, {"wxtwin1", "gh_twin"}, {"wxtwin2", "gh_twin"}} {
+			if _, err := db.ExecContext(t.Context(), `INSERT INTO authorizers (appid, nickname, original_id,
+				profile_complete, visit_status, support_version, commit_until, created_at)
+				VALUES ('`+a[0]+`', 'n', '`+a[1]+`', TRUE, 0, '', 0, 1)`); err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
-			fsys, _ := fs.Sub(migrations, "migrations/"+b.dir)
-			p, err := goose.NewProvider(b.dialect, db, fsys, goose.WithLogger(goose.NopLogger()))
-			if err != nil {
+		}
+		// The INSERT of the code before 00090.
+		for _, e := range [][2]string{{"ToUserName", "gh_one"}, {"ToUserName", "gh_twin"}, {"ToUserName", "gh_gone"}, {"AppId", "gh_one"}} {
+			if _, err := db.ExecContext(t.Context(), `INSERT INTO events (platform_appid, url, kind, envelope_kind,
+				envelope_to, payload, status, attempts, next_attempt_at, created_at)
+				VALUES ('wxplat', 'https://old.example/', 'k', '`+e[0]+`', '`+e[1]+`', '<xml/>', 'pending', 0, 1, 1)`); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := p.UpTo(t.Context(), 80); err != nil {
-				t.Fatal(err)
-			}
-			for _, a := range [][2]string{{"wxone", "gh_one"}, {"wxtwin1", "gh_twin"}, {"wxtwin2", "gh_twin"}} {
-				if _, err := db.ExecContext(t.Context(), `INSERT INTO authorizers (appid, nickname, original_id,
-					profile_complete, visit_status, support_version, commit_until, created_at)
-					VALUES ('`+a[0]+`', 'n', '`+a[1]+`', TRUE, 0, '', 0, 1)`); err != nil {
-					t.Fatal(err)
-				}
-			}
-			// The INSERT of the code before 00090.
-			for _, e := range [][2]string{{"ToUserName", "gh_one"}, {"ToUserName", "gh_twin"}, {"ToUserName", "gh_gone"}, {"AppId", "gh_one"}} {
-				if _, err := db.ExecContext(t.Context(), `INSERT INTO events (platform_appid, url, kind, envelope_kind,
-					envelope_to, payload, status, attempts, next_attempt_at, created_at)
-					VALUES ('wxplat', 'https://old.example/', 'k', '`+e[0]+`', '`+e[1]+`', '<xml/>', 'pending', 0, 1, 1)`); err != nil {
-					t.Fatal(err)
-				}
-			}
-			s, err := b.open(t, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
-			var evs []*miniship.Event
-			err = s.View(t.Context(), func(tx miniship.Tx) (err error) {
-				evs, err = tx.ListEvents("wxplat", 0)
-				return err
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			for _, e := range evs {
-				got[e.EnvelopeKind+" "+e.EnvelopeTo] = e.AuthorizerAppID
-			}
-			want := map[string]string{"ToUserName gh_one": "wxone", "ToUserName gh_twin": "", "ToUserName gh_gone": "", "AppId gh_one": ""}
-			if len(got) != len(want) {
-				t.Fatalf("events after the migration: %v", got)
-			}
-			for k, v := range want {
-				if got[k] != v {
-					t.Errorf("%s: authorizer_appid %q, want %q", k, got[k], v)
-				}
-			}
+		}
+	}, func(t *testing.T, s *Store) {
+		var evs []*miniship.Event
+		err := s.View(t.Context(), func(tx miniship.Tx) (err error) {
+			evs, err = tx.ListEvents("wxplat", 0)
+			return err
 		})
-	}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, e := range evs {
+			got[e.EnvelopeKind+" "+e.EnvelopeTo] = e.AuthorizerAppID
+		}
+		want := map[string]string{"ToUserName gh_one": "wxone", "ToUserName gh_twin": "", "ToUserName gh_gone": "", "AppId gh_one": ""}
+		if len(got) != len(want) {
+			t.Fatalf("events after the migration: %v", got)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("%s: authorizer_appid %q, want %q", k, got[k], v)
+			}
+		}
+	})
 }
