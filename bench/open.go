@@ -44,12 +44,17 @@ func (r *runner) open(ctx context.Context, name string, _ op) (Result, error) {
 			return Result{}, err
 		}
 	}
-	atk := vegeta.NewAttacker(vegeta.Client(r.c.hc), vegeta.MaxWorkers(uint64(max(r.cfg.Concurrency, 1)*8)))
+	// An attacker stops for good when its attack ends, so each attack
+	// needs its own: one reused after the warm-up sends a hit or two.
+	attacker := func() *vegeta.Attacker {
+		return vegeta.NewAttacker(vegeta.Client(r.c.hc), vegeta.MaxWorkers(uint64(max(r.cfg.Concurrency, 1)*8)))
+	}
 	pace := vegeta.ConstantPacer{Freq: r.cfg.Rate, Per: time.Second}
 	if r.cfg.Warmup > 0 {
-		for range atk.Attack(targeter, pace, r.cfg.Warmup, name+"-warmup") {
+		for range attacker().Attack(targeter, pace, r.cfg.Warmup, name+"-warmup") {
 		}
 	}
+	atk := attacker()
 	cpu0, own0 := cpuTime(r.cfg.ServerPID), cpuTime(os.Getpid())
 	t0 := time.Now()
 	var lat []time.Duration
