@@ -4,7 +4,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
-	"strconv"
+	"math"
 	"strings"
 )
 
@@ -38,43 +38,45 @@ func (l intList) Scan(src any) error {
 }
 
 // parseInts parses the compact form json.Marshal writes for a []int; ok is
-// false for anything else.
+// false for anything else, and for a number past int's range.
 func parseInts(s string) (out []int, ok bool) {
 	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
 		return nil, false
 	}
 	s = s[1 : len(s)-1]
 	out = make([]int, 0, strings.Count(s, ",")+1)
-	for start := 0; s != ""; {
-		end := start
-		for end < len(s) && s[end] != ',' {
-			end++
+	for i := 0; i < len(s); {
+		// Only what json.Marshal writes: -?(0|[1-9][0-9]*), then , or the end.
+		neg := s[i] == '-'
+		if neg {
+			i++
 		}
-		f := s[start:end]
-		// Only what json.Marshal writes: -?[1-9][0-9]* or 0.
-		d := f
-		if d != "" && d[0] == '-' {
-			d = d[1:]
-		}
-		if d == "" || (d[0] == '0' && len(d) > 1) {
-			return nil, false
-		}
-		for i := 0; i < len(d); i++ {
-			if d[i] < '0' || d[i] > '9' {
+		start := i
+		var n uint64
+		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			if n > (math.MaxInt64+1)/10 {
 				return nil, false
 			}
+			n = n*10 + uint64(s[i]-'0')
 		}
-		n, err := strconv.Atoi(f)
-		if err != nil {
+		switch {
+		case i == start, s[start] == '0' && i-start > 1:
+			return nil, false
+		case n > math.MaxInt64 && !(neg && n == math.MaxInt64+1):
 			return nil, false
 		}
-		out = append(out, n)
-		if end == len(s) {
+		v := int(n) // wraps to MinInt64 for the one negative past MaxInt64
+		if neg {
+			v = -v
+		}
+		out = append(out, v)
+		if i == len(s) {
 			break
 		}
-		if start = end + 1; start == len(s) { // a trailing comma
+		if s[i] != ',' || i+1 == len(s) { // not a separator, or a trailing comma
 			return nil, false
 		}
+		i++
 	}
 	return out, true
 }
