@@ -73,35 +73,71 @@ type Result struct {
 	// ClientCPUPerOp is bench's own CPU time per operation: on a shared
 	// machine what the load generator takes is not the server's.
 	ClientCPUPerOp time.Duration `json:"client_cpu_per_op_ns,omitempty"`
+	// Warning says why the row may not mean what it seems to, e.g. an
+	// open loop that could not send at the rate asked.
+	Warning string `json:"warning,omitempty"`
+
+	serverCPU time.Duration // the server's CPU over the window, 0 when unknown
+}
+
+// minCPU is the least server CPU time over a window whose per-operation
+// share the open loop divides: /proc counts in 10 ms ticks, so 20 of them
+// bound the error to 5%.
+const minCPU = 200 * time.Millisecond
+
+// OpenLoop are the scenarios the open loop can pace (each a single call),
+// and what it runs when Config.Scenarios is empty.
+var OpenLoop = []string{"noop", "read", "status", "commit"}
+
+// Validate refuses a configuration Run cannot carry out as asked. Zero
+// values take Run's defaults; negative ones are refused.
+func (c Config) Validate() error {
+	switch {
+	case c.Concurrency < 0:
+		return fmt.Errorf("concurrency %d: want at least 1", c.Concurrency)
+	case c.Rate < 0:
+		return fmt.Errorf("rate %d: want 0 (closed loop) or more requests per second", c.Rate)
+	case c.Duration < 0:
+		return fmt.Errorf("duration %s: want more than 0", c.Duration)
+	case c.Warmup < 0:
+		return fmt.Errorf("warm-up %s: want 0 or more", c.Warmup)
+	case c.Rounds < 0:
+		return fmt.Errorf("rounds %d: want at least 1", c.Rounds)
+	case c.Apps < 0:
+		return fmt.Errorf("apps %d: want 0 (as many as clients) or more", c.Apps)
+	}
+	for _, s := range c.Scenarios {
+		if !slices.Contains(Scenarios, s) {
+			return fmt.Errorf("unknown scenario %q (have %s)", s, strings.Join(Scenarios, ", "))
+		}
+		if c.Rate > 0 && !slices.Contains(OpenLoop, s) {
+			return fmt.Errorf("scenario %s is a sequence of calls: run it in the closed loop (without --rate); the open loop paces %s", s, strings.Join(OpenLoop, ", "))
+		}
+	}
+	return nil
 }
 
 // Run sets up the fixture and runs every round of every scenario.
 func Run(ctx context.Context, cfg Config) ([]Result, error) {
-	if cfg.Concurrency <= 0 {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Concurrency == 0 {
 		cfg.Concurrency = 32
 	}
 	if cfg.Apps < cfg.Concurrency {
 		cfg.Apps = cfg.Concurrency
 	}
-	if cfg.Rounds <= 0 {
+	if cfg.Rounds == 0 {
 		cfg.Rounds = 1
 	}
-	if cfg.Duration <= 0 {
+	if cfg.Duration == 0 {
 		cfg.Duration = 5 * time.Second
 	}
 	if len(cfg.Scenarios) == 0 {
 		cfg.Scenarios = Scenarios
-	}
-	for _, s := range cfg.Scenarios {
-		if !slices.Contains(Scenarios, s) {
-			return nil, fmt.Errorf("unknown scenario %q (have %s)", s, strings.Join(Scenarios, ", "))
-		}
-	}
-	if cfg.Rate > 0 {
-		for _, s := range cfg.Scenarios {
-			if s == "submit_audit" || s == "life" {
-				return nil, fmt.Errorf("scenario %s is a sequence of calls: run it in the closed loop (without --rate)", s)
-			}
+		if cfg.Rate > 0 {
+			cfg.Scenarios = OpenLoop
 		}
 	}
 	// Keep-alive connections, one per client; requests never share one.
@@ -138,7 +174,10 @@ func Run(ctx context.Context, cfg Config) ([]Result, error) {
 				noop.Cost = 1
 			}
 			if cfg.Progress != nil {
-				fmt.Fprintf(cfg.Progress, "round %d %-12s %8.0f/s  p50 %-9s p99 %-9s cost %.2f noops\n", round, name, res.PerSec, round2(res.P50), round2(res.P99), res.Cost)
+				fmt.Fprintf(cfg.Progress, "round %d %-12s %8.0f/s  p50 %-9s p99 %-9s cost %s noops\n", round, name, res.PerSec, round2(res.P50), round2(res.P99), costText(res.Cost))
+				if res.Warning != "" {
+					fmt.Fprintf(cfg.Progress, "round %d %s: %s\n", round, name, res.Warning)
+				}
 			}
 			out = append(out, res)
 		}
@@ -152,8 +191,8 @@ func cost(noop, r *Result, open bool) float64 {
 		return 0
 	}
 	if open {
-		if noop.CPUPerOp <= 0 {
-			return 0
+		if noop.serverCPU < minCPU || r.serverCPU < minCPU || noop.CPUPerOp <= 0 {
+			return 0 // unknown: no pid, or too few clock ticks to divide
 		}
 		return float64(r.CPUPerOp) / float64(noop.CPUPerOp)
 	}
@@ -345,6 +384,7 @@ func (r *runner) each(ctx context.Context, f func(ctx context.Context, app int) 
 func (r *runner) closed(ctx context.Context, name string, o op) (Result, error) {
 	n := r.cfg.Concurrency
 	lat := make([][]time.Duration, n)
+	busy := make([]time.Duration, n) // in counted operations, failed ones too
 	errCount := make([]int, n)
 	firstErr := make([]error, n)
 	var measuring, stop atomic.Bool
@@ -360,6 +400,7 @@ func (r *runner) closed(ctx context.Context, name string, o op) (Result, error) 
 				if !counted {
 					continue
 				}
+				busy[i] += d
 				if err != nil {
 					errCount[i]++
 					if firstErr[i] == nil {
@@ -384,14 +425,13 @@ func (r *runner) closed(ctx context.Context, name string, o op) (Result, error) 
 	}
 	res := summarize(name, slices.Concat(lat...))
 	var sum time.Duration
-	for _, l := range lat {
-		for _, d := range l {
-			sum += d
-		}
+	for _, d := range busy {
+		sum += d
 	}
 	// Little's law: n clients each busy for sum/n of the time on this
-	// operation. For a single call it is the wall rate; for submit_audit it
-	// leaves out the untimed approvals.
+	// operation, failed calls included, so that the rate is of successes
+	// over all the time spent. For a single call it is the wall rate; for
+	// submit_audit it leaves out the untimed approvals.
 	if sum > 0 {
 		res.PerSec = float64(res.Ops) * float64(n) / sum.Seconds()
 	}
@@ -411,6 +451,7 @@ func (r *runner) closed(ctx context.Context, name string, o op) (Result, error) 
 // perOp sets the CPU times per operation from the server's and bench's
 // CPU time over the measured window.
 func (r *Result) perOp(server, own time.Duration) {
+	r.serverCPU = max(server, 0)
 	if n := time.Duration(r.Ops + r.Errors); n > 0 {
 		r.CPUPerOp, r.ClientCPUPerOp = max(server, 0)/n, max(own, 0)/n
 	}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -108,6 +109,98 @@ func TestRunAgainstServer(t *testing.T) {
 	}
 	if _, err := Run(ctx, Config{BaseURL: srv.URL, AdminKey: "bench-key", Rate: 10, Scenarios: []string{"life"}}); err == nil {
 		t.Error("life in the open loop was accepted")
+	}
+
+	// One client and its 8 pacer workers cannot send a million a second
+	// over HTTP: the row says the rate was not reached.
+	rs, err = Run(ctx, Config{BaseURL: srv.URL, AdminKey: "bench-key", Concurrency: 1, Rate: 1_000_000, Duration: 100 * time.Millisecond,
+		Scenarios: []string{"noop"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := rs[0].Warning; !strings.Contains(w, "of the 1000000/s asked") {
+		t.Errorf("open loop far under its rate: warning %q", w)
+	}
+}
+
+// TestValidate: what Run cannot do as asked is refused before anything
+// runs; zero values take the defaults.
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string // "" when valid
+	}{
+		{Config{}, ""},
+		{Config{Rate: 100}, ""},
+		{Config{Rate: 100, Scenarios: []string{"read", "commit"}}, ""},
+		{Config{Concurrency: -1}, "concurrency -1"},
+		{Config{Rate: -5}, "rate -5"},
+		{Config{Duration: -time.Second}, "duration -1s"},
+		{Config{Warmup: -time.Second}, "warm-up -1s"},
+		{Config{Rounds: -1}, "rounds -1"},
+		{Config{Apps: -1}, "apps -1"},
+		{Config{Scenarios: []string{"read", "bogus"}}, `unknown scenario "bogus"`},
+		{Config{Rate: 10, Scenarios: []string{"life"}}, "scenario life is a sequence"},
+		{Config{Rate: 10, Scenarios: []string{"submit_audit"}}, "scenario submit_audit is a sequence"},
+	} {
+		err := tc.cfg.Validate()
+		if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%+v: %v, want %q", tc.cfg, err, tc.want)
+		}
+	}
+}
+
+// TestClosedRateCountsFailures: the closed loop's rate is of successes over
+// all the time its clients spent, failed calls included. Before, failures'
+// time was left out, and a scenario half of whose calls failed showed
+// twice its rate and half its cost.
+func TestClosedRateCountsFailures(t *testing.T) {
+	var calls atomic.Int64
+	fail := errors.New("injected")
+	o := func(context.Context, int) (time.Duration, error) {
+		if calls.Add(1)%2 == 0 {
+			return time.Millisecond, fail
+		}
+		return time.Millisecond, nil
+	}
+	r := &runner{cfg: Config{Concurrency: 2, Duration: 20 * time.Millisecond}}
+	res, err := r.closed(context.Background(), "read", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Ops == 0 || res.Errors == 0 {
+		t.Fatalf("%+v", res)
+	}
+	// Every call "took" 1 ms: two clients complete 2,000 calls a second,
+	// of which Ops/(Ops+Errors) succeed.
+	want := 2000 * float64(res.Ops) / float64(res.Ops+res.Errors)
+	if math.Abs(res.PerSec-want) > 1e-6*want {
+		t.Errorf("%d ops, %d errors: %.1f/s, want %.1f/s", res.Ops, res.Errors, res.PerSec, want)
+	}
+}
+
+// TestOpenCostUnknown: the open loop divides server CPU, read from /proc
+// in 10 ms ticks; without enough of it the cost is unknown (0, printed
+// "-") rather than a ratio of two or three ticks.
+func TestOpenCostUnknown(t *testing.T) {
+	row := func(cpu, perOp time.Duration) *Result { return &Result{serverCPU: cpu, CPUPerOp: perOp, PerSec: 100} }
+	for _, tc := range []struct {
+		noop, r *Result
+		want    float64
+	}{
+		{row(time.Second, 20*time.Microsecond), row(time.Second, 50*time.Microsecond), 2.5},
+		{row(0, 0), row(0, 0), 0}, // no pid
+		{row(30*time.Millisecond, 20*time.Microsecond), row(time.Second, 60*time.Microsecond), 0}, // three ticks
+		{row(time.Second, 20*time.Microsecond), row(100*time.Millisecond, 30*time.Microsecond), 0},
+	} {
+		if got := cost(tc.noop, tc.r, true); got != tc.want {
+			t.Errorf("noop %+v, row %+v: cost %v, want %v", *tc.noop, *tc.r, got, tc.want)
+		}
+	}
+	var b strings.Builder
+	WriteTable(&b, []Result{{Round: 1, Scenario: "noop", Ops: 1, Cost: 1}, {Round: 1, Scenario: "read", Ops: 1}})
+	if !strings.Contains(b.String(), "cost -: the open loop divides server CPU") {
+		t.Errorf("table without the unknown cost's note:\n%s", b.String())
 	}
 }
 

@@ -14,16 +14,24 @@ func WriteTable(w io.Writer, rs []Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "round\tscenario\tops\terrors\tops/s\tp50\tp99\tp99.9\tserver CPU/op\tbench CPU/op\tcost (no-ops)\t")
 	for _, r := range rs {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%.2f\t\n", r.Round, r.Scenario, r.Ops, r.Errors, r.PerSec,
-			round2(r.P50), round2(r.P99), round2(r.P999), micros(r.CPUPerOp), micros(r.ClientCPUPerOp), r.Cost)
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Round, r.Scenario, r.Ops, r.Errors, r.PerSec,
+			round2(r.P50), round2(r.P99), round2(r.P999), micros(r.CPUPerOp), micros(r.ClientCPUPerOp), costText(r.Cost))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	unknown := false
 	for _, r := range rs {
 		if r.FirstErr != "" {
 			fmt.Fprintf(w, "round %d %s: %d errors, first: %s\n", r.Round, r.Scenario, r.Errors, r.FirstErr)
 		}
+		if r.Warning != "" {
+			fmt.Fprintf(w, "round %d %s: %s\n", r.Round, r.Scenario, r.Warning)
+		}
+		unknown = unknown || r.Cost == 0
+	}
+	if unknown {
+		fmt.Fprintln(w, "cost -: the open loop divides server CPU, unknown without the server's pid (--server-pid) or under 0.2 s of it in a window (raise --rate or -d)")
 	}
 	if m := Medians(rs); len(m) > 0 && rs[len(rs)-1].Round > 1 {
 		parts := make([]string, len(m))
@@ -69,6 +77,14 @@ func Medians(rs []Result) []ScenarioCost {
 		out[i] = ScenarioCost{name, m, len(c)}
 	}
 	return out
+}
+
+// costText prints a cost, "-" when unknown.
+func costText(c float64) string {
+	if c <= 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", c)
 }
 
 // micros prints a CPU time per operation, "-" when unknown.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -9,7 +10,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -72,6 +75,7 @@ func StartServer(ctx context.Context, c ServerConfig) (*Server, error) {
 	}
 	args = append(args, c.Extra...)
 	s.cmd = exec.Command(c.Exe, args...)
+	s.cmd.Env = serverEnv(os.Environ())
 	s.cmd.Stdout, s.cmd.Stderr = c.Log, c.Log
 	if err := s.cmd.Start(); err != nil {
 		os.RemoveAll(dir)
@@ -91,7 +95,10 @@ func StartServer(ctx context.Context, c ServerConfig) (*Server, error) {
 		select {
 		case err := <-s.done:
 			os.RemoveAll(dir)
-			return nil, fmt.Errorf("server exited before answering: %v", err)
+			if err == nil {
+				return nil, errors.New("server exited with status 0 before answering (is --server-binary a miniship binary?)")
+			}
+			return nil, fmt.Errorf("server exited before answering: %w", err)
 		case <-ctx.Done():
 			s.Stop()
 			return nil, ctx.Err()
@@ -117,6 +124,13 @@ func (s *Server) Stop() error {
 	}
 	os.RemoveAll(s.dir)
 	return err
+}
+
+// serverEnv is env without serve's MINISHIP_* fallbacks: the temporary
+// server is configured by bench's flags alone, and must not pick up the
+// operator's database, clock or faults from the environment.
+func serverEnv(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "MINISHIP_") })
 }
 
 // freeAddr picks a free loopback port. Another process could take it before

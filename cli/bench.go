@@ -50,6 +50,26 @@ costs are those of a server of that size.`,
 			if fleet < 0 || fleet > bench.MaxFleet {
 				return fmt.Errorf("--fleet %d: from 0 to %d (the fleet's appids have eight digits)", fleet, bench.MaxFleet)
 			}
+			// Zero would mean bench's default to the library, not what
+			// whoever typed it asked for.
+			switch {
+			case cfg.Concurrency < 1:
+				return fmt.Errorf("--concurrency %d: want at least 1", cfg.Concurrency)
+			case cfg.Rounds < 1:
+				return fmt.Errorf("--rounds %d: want at least 1", cfg.Rounds)
+			case cfg.Duration <= 0:
+				return fmt.Errorf("--duration %s: want more than 0", cfg.Duration)
+			case cfg.Warmup < 0:
+				return fmt.Errorf("--warmup %s: want 0 or more", cfg.Warmup)
+			case cfg.Rate < 0:
+				return fmt.Errorf("--rate %d: want 0 (closed loop) or more requests per second", cfg.Rate)
+			case cfg.Apps < 0:
+				return fmt.Errorf("--apps %d: want 0 (one per client) or more", cfg.Apps)
+			}
+			// Before a temporary server starts for nothing.
+			if err := cfg.Validate(); err != nil {
+				return err
+			}
 			if cfg.BaseURL == "" {
 				exe, err := os.Executable()
 				if err != nil {
@@ -77,7 +97,7 @@ costs are those of a server of that size.`,
 				cfg.Progress = errw
 			}
 			rs, err := bench.Run(ctx, cfg)
-			if asJSON {
+			if asJSON && (len(rs) > 0 || err == nil) {
 				enc := json.NewEncoder(out)
 				enc.SetIndent("", "  ")
 				if jerr := enc.Encode(rs); jerr != nil {
@@ -97,7 +117,7 @@ costs are those of a server of that size.`,
 	fl.StringVar(&serverBin, "server-binary", "", "miniship binary the temporary server runs (default: this one), to compare builds")
 	fl.StringArrayVar(&serveArgs, "serve-arg", nil, "extra flag for the temporary server (repeatable), e.g. --serve-arg=--commit-latency=0s")
 	fl.IntVarP(&cfg.Concurrency, "concurrency", "c", 32, "closed-loop clients, one mini program each")
-	fl.IntVar(&cfg.Rate, "rate", 0, "open loop: requests per second (0: closed loop)")
+	fl.IntVar(&cfg.Rate, "rate", 0, "open loop: requests per second (0: closed loop); runs "+strings.Join(bench.OpenLoop, ",")+" unless --scenarios says otherwise")
 	fl.DurationVarP(&cfg.Duration, "duration", "d", 5*time.Second, "measuring time per scenario and round")
 	fl.DurationVar(&cfg.Warmup, "warmup", time.Second, "unmeasured time before each scenario")
 	fl.IntVar(&cfg.Rounds, "rounds", 1, "repeat every scenario this many times (each round has its own no-op)")
