@@ -110,8 +110,8 @@ costs are those of a server of that size.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&cfg.BaseURL, "base-url", envOr("MINISHIP_BASE_URL", ""), "server to measure; empty starts a temporary one (MINISHIP_BASE_URL)")
-	fl.StringVar(&cfg.AdminKey, "admin-key", envOr("MINISHIP_ADMIN_KEY", ""), "the server's admin API key (MINISHIP_ADMIN_KEY)")
+	fl.StringVar(&cfg.BaseURL, "base-url", env(cmd, "base-url", "MINISHIP_BASE_URL", ""), "server to measure; empty starts a temporary one (MINISHIP_BASE_URL)")
+	fl.StringVar(&cfg.AdminKey, "admin-key", env(cmd, "admin-key", "MINISHIP_ADMIN_KEY", ""), "the server's admin API key (MINISHIP_ADMIN_KEY)")
 	fl.IntVar(&cfg.ServerPID, "server-pid", 0, "pid of the server under --base-url on this machine, to report its CPU per operation")
 	fl.StringVar(&database, "database", "", "database of the temporary server: empty for SQLite, or postgres://...")
 	fl.StringVar(&serverBin, "server-binary", "", "miniship binary the temporary server runs (default: this one), to compare builds")

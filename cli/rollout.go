@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -159,16 +158,16 @@ or setup.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&stateFile, "state", os.Getenv("MINISHIP_ROLLOUT_STATE"), "SQLite state file: per-app progress, for resuming (default: named for the plan under $XDG_STATE_HOME/miniship/rollout, else ~/.local/state/miniship/rollout)")
-	f.StringVar(&baseURL, "base-url", envOr("MINISHIP_ROLLOUT_BASE_URL", wxa.DefaultBaseURL), "WeChat API base URL, or a miniship server's")
+	f.StringVar(&stateFile, "state", env(cmd, "state", "MINISHIP_ROLLOUT_STATE", ""), "SQLite state file: per-app progress, for resuming (default: named for the plan under $XDG_STATE_HOME/miniship/rollout, else ~/.local/state/miniship/rollout)")
+	f.StringVar(&baseURL, "base-url", env(cmd, "base-url", "MINISHIP_ROLLOUT_BASE_URL", wxa.DefaultBaseURL), "WeChat API base URL, or a miniship server's")
 	f.StringVar(&creds.ComponentAppID, "component-appid", "", "third-party platform appid")
 	f.StringVar(&creds.ComponentSecret, "component-secret", "", "third-party platform secret (prefer the environment or --credentials)")
 	f.StringVar(&creds.Ticket, "ticket", "", "component_verify_ticket")
 	f.StringVar(&creds.TicketFile, "ticket-file", "", "file holding the current component_verify_ticket")
 	f.StringVar(&creds.AdminKey, "admin-key", "", "miniship admin key: fetch the ticket from the server")
 	f.StringVar(&creds.RefreshTokensFile, "refresh-tokens", "", "file of appid,refresh_token (.csv, .json, .jsonl)")
-	f.StringVar(&credFile, "credentials", os.Getenv("MINISHIP_ROLLOUT_CREDENTIALS"), "credentials file (YAML or JSON)")
-	f.IntVar(&concurrency, "concurrency", envInt("MINISHIP_ROLLOUT_CONCURRENCY", 32), "mini programs worked on at once (requests in flight: a waiting app holds none)")
+	f.StringVar(&credFile, "credentials", env(cmd, "credentials", "MINISHIP_ROLLOUT_CREDENTIALS", ""), "credentials file (YAML or JSON)")
+	f.IntVar(&concurrency, "concurrency", env(cmd, "concurrency", "MINISHIP_ROLLOUT_CONCURRENCY", 32), "mini programs worked on at once (requests in flight: a waiting app holds none)")
 	f.Float64Var(&rps, "rate", 50, "global limit of API requests per second (0: none)")
 	f.IntVar(&attempts, "max-attempts", 5, "transient failures of a step before its app fails for this run")
 	f.DurationVar(&commitWait, "commit-wait", 30*time.Second, "after a resumed commit meets 9402202, wait this long before checking the server again; longer than a commit takes")
@@ -241,11 +240,4 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
-}
-
-func envInt(key string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return n
-	}
-	return def
 }

@@ -57,41 +57,27 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.addr, "addr", envOr("MINISHIP_ADDR", "127.0.0.1:8080"), "listen address (MINISHIP_ADDR)")
-	fl.StringVar(&f.data, "data", envOr("MINISHIP_DATA", "./miniship-data"), "data directory for the SQLite database and the admin key (MINISHIP_DATA)")
-	fl.StringVar(&f.database, "database", envOr("MINISHIP_DATABASE", ""), "database: empty for SQLite in --data, or postgres://... (MINISHIP_DATABASE)")
-	fl.StringVar(&f.adminKey, "admin-key", envOr("MINISHIP_ADMIN_KEY", ""), "admin API key; generated and kept in --data when empty (MINISHIP_ADMIN_KEY)")
-	fl.BoolVar(&f.demo, "demo", envOr("MINISHIP_DEMO", "") == "1", "seed demo data once and print how to try it (MINISHIP_DEMO=1)")
-	fl.StringVar(&f.clockMode, "clock", envOr("MINISHIP_CLOCK", "real"), "real, or manual: time stands still until POST /miniship/v1/clock/advance (MINISHIP_CLOCK)")
-	fl.StringVar(&f.logLevel, "log-level", envOr("MINISHIP_LOG_LEVEL", "info"), "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
-	fl.DurationVar(&f.scan, "scan-duration", envDuration("MINISHIP_SCAN_DURATION", 3*time.Second), "how long the privacy scan after a commit runs (MINISHIP_SCAN_DURATION)")
-	fl.DurationVar(&f.commitLatency, "commit-latency", envDuration("MINISHIP_COMMIT_LATENCY", 0), "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
-	fl.DurationVar(&f.autoApprove, "auto-approve", envDuration("MINISHIP_AUTO_APPROVE", 0), "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
-	fl.DurationVar(&f.autoGrant, "auto-grant", envDuration("MINISHIP_AUTO_GRANT", 0), "approve privacy-API, category and plugin applications after they have waited this long on the server clock; 0 leaves them to the admin API and /wxa/devplugin (MINISHIP_AUTO_GRANT)")
-	fl.StringVar(&f.autoReject, "auto-reject-pattern", envOr("MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
-	fl.StringArrayVar(&f.daily, "daily-limit", envList("MINISHIP_DAILY_LIMITS"), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
-	fl.StringArrayVar(&f.perMinute, "minute-limit", envList("MINISHIP_MINUTE_LIMITS"), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS)`)
-	fl.DurationVar(&f.shutdownGrace, "shutdown-timeout", envDuration("MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second), "on SIGTERM, how long requests in flight may finish before their connections are closed (MINISHIP_SHUTDOWN_TIMEOUT)")
-	fl.StringVar(&f.metricsAddr, "metrics-addr", envOr("MINISHIP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port, e.g. 127.0.0.1:9090 (MINISHIP_METRICS_ADDR)")
-	fl.DurationVar(&f.retainHistory, "retain-history", envDuration("MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory), "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
-	fl.DurationVar(&f.retainEvents, "retain-events", envDuration("MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents), "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
-	fl.IntVar(&f.templateCacheMB, "template-cache-mb", envInt("MINISHIP_TEMPLATE_CACHE_MB", 256), "memory for parsed templates, by the bytes of their files (MINISHIP_TEMPLATE_CACHE_MB)")
-	fl.StringArrayVar(&f.faults, "fault", envList("MINISHIP_FAULTS"), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
+	fl.StringVar(&f.addr, "addr", env(cmd, "addr", "MINISHIP_ADDR", "127.0.0.1:8080"), "listen address (MINISHIP_ADDR)")
+	fl.StringVar(&f.data, "data", env(cmd, "data", "MINISHIP_DATA", "./miniship-data"), "data directory for the SQLite database and the admin key (MINISHIP_DATA)")
+	fl.StringVar(&f.database, "database", env(cmd, "database", "MINISHIP_DATABASE", ""), "database: empty for SQLite in --data, or postgres://... (MINISHIP_DATABASE)")
+	fl.StringVar(&f.adminKey, "admin-key", env(cmd, "admin-key", "MINISHIP_ADMIN_KEY", ""), "admin API key; generated and kept in --data when empty (MINISHIP_ADMIN_KEY)")
+	fl.BoolVar(&f.demo, "demo", env(cmd, "demo", "MINISHIP_DEMO", false), "seed demo data once and print how to try it (MINISHIP_DEMO=1)")
+	fl.StringVar(&f.clockMode, "clock", env(cmd, "clock", "MINISHIP_CLOCK", "real"), "real, or manual: time stands still until POST /miniship/v1/clock/advance (MINISHIP_CLOCK)")
+	fl.StringVar(&f.logLevel, "log-level", env(cmd, "log-level", "MINISHIP_LOG_LEVEL", "info"), "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
+	fl.DurationVar(&f.scan, "scan-duration", env(cmd, "scan-duration", "MINISHIP_SCAN_DURATION", 3*time.Second), "how long the privacy scan after a commit runs (MINISHIP_SCAN_DURATION)")
+	fl.DurationVar(&f.commitLatency, "commit-latency", env(cmd, "commit-latency", "MINISHIP_COMMIT_LATENCY", time.Duration(0)), "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
+	fl.DurationVar(&f.autoApprove, "auto-approve", env(cmd, "auto-approve", "MINISHIP_AUTO_APPROVE", time.Duration(0)), "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
+	fl.DurationVar(&f.autoGrant, "auto-grant", env(cmd, "auto-grant", "MINISHIP_AUTO_GRANT", time.Duration(0)), "approve privacy-API, category and plugin applications after they have waited this long on the server clock; 0 leaves them to the admin API and /wxa/devplugin (MINISHIP_AUTO_GRANT)")
+	fl.StringVar(&f.autoReject, "auto-reject-pattern", env(cmd, "auto-reject-pattern", "MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
+	fl.StringArrayVar(&f.daily, "daily-limit", env(cmd, "daily-limit", "MINISHIP_DAILY_LIMITS", []string(nil)), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
+	fl.StringArrayVar(&f.perMinute, "minute-limit", env(cmd, "minute-limit", "MINISHIP_MINUTE_LIMITS", []string(nil)), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS, ';'-separated)`)
+	fl.DurationVar(&f.shutdownGrace, "shutdown-timeout", env(cmd, "shutdown-timeout", "MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second), "on SIGTERM, how long requests in flight may finish before their connections are closed (MINISHIP_SHUTDOWN_TIMEOUT)")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", env(cmd, "metrics-addr", "MINISHIP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port, e.g. 127.0.0.1:9090 (MINISHIP_METRICS_ADDR)")
+	fl.DurationVar(&f.retainHistory, "retain-history", env(cmd, "retain-history", "MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory), "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
+	fl.DurationVar(&f.retainEvents, "retain-events", env(cmd, "retain-events", "MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents), "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
+	fl.IntVar(&f.templateCacheMB, "template-cache-mb", env(cmd, "template-cache-mb", "MINISHIP_TEMPLATE_CACHE_MB", 256), "memory for parsed templates, by the bytes of their files (MINISHIP_TEMPLATE_CACHE_MB)")
+	fl.StringArrayVar(&f.faults, "fault", env(cmd, "fault", "MINISHIP_FAULTS", []string(nil)), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
-}
-
-func envDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return d
-	}
-	return def
-}
-
-func envList(key string) []string {
-	if v := os.Getenv(key); v != "" {
-		return strings.Split(v, ";")
-	}
-	return nil
 }
 
 func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
