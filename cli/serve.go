@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,20 +65,69 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.BoolVar(&f.demo, "demo", env(cmd, "demo", "MINISHIP_DEMO", false), "seed demo data once and print how to try it (MINISHIP_DEMO=1)")
 	fl.StringVar(&f.clockMode, "clock", env(cmd, "clock", "MINISHIP_CLOCK", "real"), "real, or manual: time stands still until POST /miniship/v1/clock/advance (MINISHIP_CLOCK)")
 	fl.StringVar(&f.logLevel, "log-level", env(cmd, "log-level", "MINISHIP_LOG_LEVEL", "info"), "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
-	fl.DurationVar(&f.scan, "scan-duration", env(cmd, "scan-duration", "MINISHIP_SCAN_DURATION", 3*time.Second), "how long the privacy scan after a commit runs (MINISHIP_SCAN_DURATION)")
-	fl.DurationVar(&f.commitLatency, "commit-latency", env(cmd, "commit-latency", "MINISHIP_COMMIT_LATENCY", time.Duration(0)), "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
-	fl.DurationVar(&f.autoApprove, "auto-approve", env(cmd, "auto-approve", "MINISHIP_AUTO_APPROVE", time.Duration(0)), "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
-	fl.DurationVar(&f.autoGrant, "auto-grant", env(cmd, "auto-grant", "MINISHIP_AUTO_GRANT", time.Duration(0)), "approve privacy-API, category and plugin applications after they have waited this long on the server clock; 0 leaves them to the admin API and /wxa/devplugin (MINISHIP_AUTO_GRANT)")
+	fl.Var(duration(&f.scan, env(cmd, "scan-duration", "MINISHIP_SCAN_DURATION", 3*time.Second)), "scan-duration", "how long the privacy scan after a commit runs; 0 for none (MINISHIP_SCAN_DURATION)")
+	fl.Var(duration(&f.commitLatency, env(cmd, "commit-latency", "MINISHIP_COMMIT_LATENCY", time.Duration(0))), "commit-latency", "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
+	fl.Var(duration(&f.autoApprove, env(cmd, "auto-approve", "MINISHIP_AUTO_APPROVE", time.Duration(0))), "auto-approve", "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
+	fl.Var(duration(&f.autoGrant, env(cmd, "auto-grant", "MINISHIP_AUTO_GRANT", time.Duration(0))), "auto-grant", "approve privacy-API, category and plugin applications after they have waited this long on the server clock; 0 leaves them to the admin API and /wxa/devplugin (MINISHIP_AUTO_GRANT)")
 	fl.StringVar(&f.autoReject, "auto-reject-pattern", env(cmd, "auto-reject-pattern", "MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
 	fl.StringArrayVar(&f.daily, "daily-limit", env(cmd, "daily-limit", "MINISHIP_DAILY_LIMITS", []string(nil)), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
 	fl.StringArrayVar(&f.perMinute, "minute-limit", env(cmd, "minute-limit", "MINISHIP_MINUTE_LIMITS", []string(nil)), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS, ';'-separated)`)
-	fl.DurationVar(&f.shutdownGrace, "shutdown-timeout", env(cmd, "shutdown-timeout", "MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second), "on SIGTERM, how long requests in flight may finish before their connections are closed (MINISHIP_SHUTDOWN_TIMEOUT)")
+	fl.Var(duration(&f.shutdownGrace, env(cmd, "shutdown-timeout", "MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second)), "shutdown-timeout", "on SIGTERM, how long requests in flight may finish before their connections are closed; 0 closes them at once (MINISHIP_SHUTDOWN_TIMEOUT)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", env(cmd, "metrics-addr", "MINISHIP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port, e.g. 127.0.0.1:9090 (MINISHIP_METRICS_ADDR)")
-	fl.DurationVar(&f.retainHistory, "retain-history", env(cmd, "retain-history", "MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory), "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
-	fl.DurationVar(&f.retainEvents, "retain-events", env(cmd, "retain-events", "MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents), "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
-	fl.IntVar(&f.templateCacheMB, "template-cache-mb", env(cmd, "template-cache-mb", "MINISHIP_TEMPLATE_CACHE_MB", 256), "memory for parsed templates, by the bytes of their files (MINISHIP_TEMPLATE_CACHE_MB)")
+	fl.Var(duration(&f.retainHistory, env(cmd, "retain-history", "MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory)), "retain-history", "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
+	fl.Var(duration(&f.retainEvents, env(cmd, "retain-events", "MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents)), "retain-events", "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
+	fl.Var(intRange(&f.templateCacheMB, env(cmd, "template-cache-mb", "MINISHIP_TEMPLATE_CACHE_MB", 256), 1, maxTemplateCacheMB), "template-cache-mb", fmt.Sprintf("memory for parsed templates in MiB, by the bytes of their files; 1 to %d (MINISHIP_TEMPLATE_CACHE_MB)", maxTemplateCacheMB))
 	fl.StringArrayVar(&f.faults, "fault", env(cmd, "fault", "MINISHIP_FAULTS", []string(nil)), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
+}
+
+// maxTemplateCacheMB bounds --template-cache-mb: 64 GiB, far above the
+// default library's 200 templates, and far from overflowing bytes.
+const maxTemplateCacheMB = 64 << 10
+
+// checked is a flag value that parse reads and checks while the flags are
+// parsed: a bad value is refused as pflag's own are, and so is a bad
+// environment fallback (applyEnv), naming its variable.
+type checked[T any] struct {
+	p     *T
+	typ   string
+	parse func(string) (T, error)
+}
+
+func (v checked[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	*v.p = x
+	return nil
+}
+
+func (v checked[T]) String() string { return fmt.Sprint(*v.p) }
+func (v checked[T]) Type() string   { return v.typ }
+
+// duration is a duration flag, def until set, that refuses negatives.
+func duration(p *time.Duration, def time.Duration) checked[time.Duration] {
+	*p = def
+	return checked[time.Duration]{p, "duration", func(s string) (time.Duration, error) {
+		d, err := time.ParseDuration(s)
+		if err == nil && d < 0 {
+			err = errors.New("must not be negative")
+		}
+		return d, err
+	}}
+}
+
+// intRange is an integer flag, def until set, from lo to hi.
+func intRange(p *int, def, lo, hi int) checked[int] {
+	*p = def
+	return checked[int]{p, "int", func(s string) (int, error) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < lo || n > hi {
+			return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
+		}
+		return n, nil
+	}}
 }
 
 func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
@@ -140,8 +190,8 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	cfg := service.Config{ScanDuration: f.scan, CommitLatency: f.commitLatency, AutoApprove: f.autoApprove, AutoGrant: f.autoGrant,
-		TemplateCacheBytes: int64(f.templateCacheMB) << 20, RetainHistory: forever(f.retainHistory), RetainEvents: forever(f.retainEvents)}
+	cfg := service.Config{ScanDuration: explicitZero(f.scan), CommitLatency: f.commitLatency, AutoApprove: f.autoApprove, AutoGrant: f.autoGrant,
+		TemplateCacheBytes: int64(f.templateCacheMB) << 20, RetainHistory: explicitZero(f.retainHistory), RetainEvents: explicitZero(f.retainEvents)}
 	if f.autoReject != "" {
 		if cfg.AutoReject, err = regexp.Compile(f.autoReject); err != nil {
 			return fmt.Errorf("--auto-reject-pattern: %w", err)
@@ -221,8 +271,10 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	return nil
 }
 
-// forever maps the flags' 0 (keep for ever) to the Config's negative.
-func forever(d time.Duration) time.Duration {
+// explicitZero maps a flag's 0 to the Config's negative, which the Config
+// reads as none (ScanDuration) or keep for ever (RetainHistory,
+// RetainEvents): its 0 means the default.
+func explicitZero(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
 	}

@@ -28,7 +28,7 @@ type Config struct {
 	AuthCodeTTL   time.Duration // authorization_code: 600 s
 	TicketTTL     time.Duration // component_verify_ticket validity: 12 h
 	TicketEvery   time.Duration // ticket push interval: 10 min
-	ScanDuration  time.Duration // post-commit privacy scan: 3 s
+	ScanDuration  time.Duration // post-commit privacy scan: 3 s; negative for none
 	CommitLatency time.Duration // real time a commit holds its mini program (9402202 window)
 	// CommitBuild, when set, is the build instead of CommitLatency's wait:
 	// tests hold a commit in flight for exactly as long as they need, so
@@ -100,6 +100,7 @@ func (c *Config) defaults() {
 	def(&c.TicketTTL, 12*time.Hour)
 	def(&c.TicketEvery, 10*time.Minute)
 	def(&c.ScanDuration, 3*time.Second)
+	c.ScanDuration = max(c.ScanDuration, 0) // negative: no scan
 	if c.MaxTemplates == 0 {
 		c.MaxTemplates = 200
 	}

@@ -1,0 +1,64 @@
+package cli
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestServeFlagBounds: values serve cannot honour are refused while the
+// flags are parsed, exit 2, naming the flag or the variable, before
+// anything starts; their bounds are accepted.
+func TestServeFlagBounds(t *testing.T) {
+	// --data under a file: were a value let through, serve would stop at
+	// its data directory instead of listening.
+	file := filepath.Join(t.TempDir(), "file")
+	must(t, os.WriteFile(file, nil, 0o600))
+	tests := []struct {
+		args     []string
+		key, val string // an environment variable, when set
+		want     string // the error; "" when the value is accepted
+	}{
+		{args: []string{"--scan-duration", "-1s"}, want: `invalid argument "-1s" for "--scan-duration" flag: must not be negative`},
+		{args: []string{"--commit-latency", "-1ms"}, want: `"--commit-latency" flag: must not be negative`},
+		{args: []string{"--auto-approve", "-1s"}, want: `"--auto-approve" flag: must not be negative`},
+		{args: []string{"--auto-grant", "-1s"}, want: `"--auto-grant" flag: must not be negative`},
+		{args: []string{"--shutdown-timeout", "-1s"}, want: `"--shutdown-timeout" flag: must not be negative`},
+		{args: []string{"--retain-history", "-5h"}, want: `"--retain-history" flag: must not be negative`},
+		{args: []string{"--retain-events", "-5h"}, want: `"--retain-events" flag: must not be negative`},
+		{key: "MINISHIP_RETAIN_HISTORY", val: "-5h", want: `MINISHIP_RETAIN_HISTORY="-5h": must not be negative (for --retain-history)`},
+		{args: []string{"--template-cache-mb", "99999999999999"}, want: `invalid argument "99999999999999" for "--template-cache-mb" flag: want a whole number from 1 to 65536`},
+		{args: []string{"--template-cache-mb", "0"}, want: `"--template-cache-mb" flag: want a whole number from 1 to 65536`},
+		{key: "MINISHIP_TEMPLATE_CACHE_MB", val: "-1", want: `MINISHIP_TEMPLATE_CACHE_MB="-1": want a whole number from 1 to 65536`},
+		{args: []string{"--scan-duration", "0", "--retain-history", "0", "--shutdown-timeout", "0", "--template-cache-mb", "65536"}},
+		{args: []string{"--template-cache-mb", "1"}},
+	}
+	for _, tc := range tests {
+		t.Run(strings.Join(tc.args, " ")+tc.key, func(t *testing.T) {
+			if tc.key != "" {
+				t.Setenv(tc.key, tc.val)
+			}
+			var stdout, stderr bytes.Buffer
+			exit := Main(append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(file, "data")}, tc.args...), strings.NewReader(""), &stdout, &stderr)
+			if tc.want == "" {
+				tc.want = "not a directory" // accepted, up to the data directory
+			}
+			if exit != 2 || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", exit, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestServeNoScan: --scan-duration 0 means no privacy scan: right after a
+// commit, on a clock that stands still, the scan is over.
+func TestServeNoScan(t *testing.T) {
+	run := startServe(t, "--data", t.TempDir(), "--demo", "--clock", "manual", "--scan-duration", "0")
+	secret := run.field("platform secret")
+	refresh := run.field(`wxdemoshop0000001 \(.*\), AppSecret \S+, refresh token`)
+	_, atoken := run.tokens(secret, refresh)
+	run.wx("POST", "/wxa/commit?access_token="+atoken, `{"template_id":`+run.field("template_id")+`,"ext_json":"{}","user_version":"1.0","user_desc":"d"}`)
+	run.wx("GET", "/wxa/security/get_code_privacy_info?access_token="+atoken, "") // 61039 while it runs
+}
