@@ -61,7 +61,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringVar(&f.addr, "addr", env(cmd, "addr", "MINISHIP_ADDR", "127.0.0.1:8080"), "listen address (MINISHIP_ADDR)")
 	fl.StringVar(&f.data, "data", env(cmd, "data", "MINISHIP_DATA", "./miniship-data"), "data directory for the SQLite database and the admin key (MINISHIP_DATA)")
 	fl.StringVar(&f.database, "database", env(cmd, "database", "MINISHIP_DATABASE", ""), "database: empty for SQLite in --data, or postgres://... (MINISHIP_DATABASE)")
-	fl.StringVar(&f.adminKey, "admin-key", env(cmd, "admin-key", "MINISHIP_ADMIN_KEY", ""), "admin API key; generated and kept in --data when empty (MINISHIP_ADMIN_KEY)")
+	fl.Var(adminKey(&f.adminKey, env(cmd, "admin-key", "MINISHIP_ADMIN_KEY", "")), "admin-key", "admin API key; generated and kept in --data when not given (MINISHIP_ADMIN_KEY)")
 	fl.BoolVar(&f.demo, "demo", env(cmd, "demo", "MINISHIP_DEMO", false), "seed demo data once and print how to try it (MINISHIP_DEMO=1)")
 	fl.StringVar(&f.clockMode, "clock", env(cmd, "clock", "MINISHIP_CLOCK", "real"), "real, or manual: time stands still until POST /miniship/v1/clock/advance (MINISHIP_CLOCK)")
 	fl.StringVar(&f.logLevel, "log-level", env(cmd, "log-level", "MINISHIP_LOG_LEVEL", "info"), "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
@@ -115,6 +115,18 @@ func duration(p *time.Duration, def time.Duration) checked[time.Duration] {
 			err = errors.New("must not be negative")
 		}
 		return d, err
+	}}
+}
+
+// adminKey is the admin key flag: a blank key would start a server whose
+// admin API no request can use.
+func adminKey(p *string, def string) checked[string] {
+	*p = def
+	return checked[string]{p, "string", func(s string) (string, error) {
+		if strings.TrimSpace(s) == "" {
+			return "", errors.New("must not be blank: leave it out to have one generated into --data")
+		}
+		return s, nil
 	}}
 }
 

@@ -8,10 +8,11 @@ import (
 	"testing"
 )
 
-// TestServeFlagBounds: values serve cannot honour are refused while the
-// flags are parsed, exit 2, naming the flag or the variable, before
-// anything starts; their bounds are accepted.
-func TestServeFlagBounds(t *testing.T) {
+// TestServeFlagValues: values serve cannot honour (a negative duration, a
+// cache size out of range, a blank admin key) are refused while the flags
+// are parsed, exit 2, naming the flag or the variable, before anything
+// starts; their bounds are accepted.
+func TestServeFlagValues(t *testing.T) {
 	// --data under a file: were a value let through, serve would stop at
 	// its data directory instead of listening.
 	file := filepath.Join(t.TempDir(), "file")
@@ -32,6 +33,10 @@ func TestServeFlagBounds(t *testing.T) {
 		{args: []string{"--template-cache-mb", "99999999999999"}, want: `invalid argument "99999999999999" for "--template-cache-mb" flag: want a whole number from 1 to 65536`},
 		{args: []string{"--template-cache-mb", "0"}, want: `"--template-cache-mb" flag: want a whole number from 1 to 65536`},
 		{key: "MINISHIP_TEMPLATE_CACHE_MB", val: "-1", want: `MINISHIP_TEMPLATE_CACHE_MB="-1": want a whole number from 1 to 65536`},
+		{args: []string{"--admin-key", " "}, want: `invalid argument " " for "--admin-key" flag: must not be blank`},
+		{args: []string{"--admin-key", ""}, want: `"--admin-key" flag: must not be blank`},
+		{key: "MINISHIP_ADMIN_KEY", val: " \t", want: `MINISHIP_ADMIN_KEY=" \t": must not be blank`},
+		{args: []string{"--admin-key", "k"}},
 		{args: []string{"--scan-duration", "0", "--retain-history", "0", "--shutdown-timeout", "0", "--template-cache-mb", "65536"}},
 		{args: []string{"--template-cache-mb", "1"}},
 	}
