@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -20,6 +22,8 @@ func TestVersion(t *testing.T) {
 // TestUsageHint: a usage error names the command's --help; an error of the
 // command itself does not.
 func TestUsageHint(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file") // no data directory can be made under it
+	must(t, os.WriteFile(file, nil, 0o600))
 	tests := []struct {
 		args []string
 		hint string // "" when no hint is wanted
@@ -28,7 +32,8 @@ func TestUsageHint(t *testing.T) {
 		{[]string{"serve", "--nope"}, "Run 'miniship serve --help' for usage."},
 		{[]string{"preview", "extra", "--template", "x", "--ext-json", "-"}, "Run 'miniship preview --help' for usage."},
 		{[]string{"rollout"}, "Usage: miniship rollout PLAN [flags]\nRun 'miniship rollout --help' for usage."},
-		{[]string{"serve", "--clock", "sundial", "--data", t.TempDir()}, ""},
+		{[]string{"serve", "--clock", "sundial"}, "Run 'miniship serve --help' for usage."},
+		{[]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(file, "data")}, ""},
 	}
 	for _, tc := range tests {
 		var stdout, stderr bytes.Buffer

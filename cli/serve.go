@@ -30,12 +30,13 @@ import (
 func init() { commands = append(commands, newServeCmd) }
 
 type serveFlags struct {
-	addr, data, database, adminKey, clockMode, logLevel string
-	demo                                                bool
-	scan, commitLatency                                 time.Duration
-	faults, daily, perMinute                            []string
-	autoApprove                                         time.Duration
-	autoReject                                          string
+	addr, data, database, adminKey, clockMode string
+	logLevel                                  slog.Level
+	demo                                      bool
+	scan, commitLatency                       time.Duration
+	faults, daily, perMinute                  []string
+	autoApprove                               time.Duration
+	autoReject                                *regexp.Regexp
 	// shutdownGrace is how long SIGTERM waits for requests in flight.
 	shutdownGrace               time.Duration
 	autoGrant                   time.Duration // privacy, category, plugin applications
@@ -61,22 +62,22 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringVar(&f.addr, "addr", env(cmd, "addr", "MINISHIP_ADDR", "127.0.0.1:8080"), "listen address (MINISHIP_ADDR)")
 	fl.StringVar(&f.data, "data", env(cmd, "data", "MINISHIP_DATA", "./miniship-data"), "data directory for the SQLite database and the admin key (MINISHIP_DATA)")
 	fl.StringVar(&f.database, "database", env(cmd, "database", "MINISHIP_DATABASE", ""), "database: empty for SQLite in --data, or postgres://... (MINISHIP_DATABASE)")
-	fl.Var(adminKey(&f.adminKey, env(cmd, "admin-key", "MINISHIP_ADMIN_KEY", "")), "admin-key", "admin API key; generated and kept in --data when not given (MINISHIP_ADMIN_KEY)")
+	fl.Var(check(&f.adminKey, env(cmd, "admin-key", "MINISHIP_ADMIN_KEY", ""), "string", adminKey), "admin-key", "admin API key; generated and kept in --data when not given (MINISHIP_ADMIN_KEY)")
 	fl.BoolVar(&f.demo, "demo", env(cmd, "demo", "MINISHIP_DEMO", false), "seed demo data once and print how to try it (MINISHIP_DEMO=1)")
-	fl.StringVar(&f.clockMode, "clock", env(cmd, "clock", "MINISHIP_CLOCK", "real"), "real, or manual: time stands still until POST /miniship/v1/clock/advance (MINISHIP_CLOCK)")
-	fl.StringVar(&f.logLevel, "log-level", env(cmd, "log-level", "MINISHIP_LOG_LEVEL", "info"), "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
+	fl.Var(check(&f.clockMode, env(cmd, "clock", "MINISHIP_CLOCK", "real"), "string", clockMode), "clock", "real, or manual: time stands still until POST /miniship/v1/clock/advance (MINISHIP_CLOCK)")
+	fl.Var(check(&f.logLevel, env(cmd, "log-level", "MINISHIP_LOG_LEVEL", slog.LevelInfo), "level", logLevel), "log-level", "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
 	fl.Var(duration(&f.scan, env(cmd, "scan-duration", "MINISHIP_SCAN_DURATION", 3*time.Second)), "scan-duration", "how long the privacy scan after a commit runs; 0 for none (MINISHIP_SCAN_DURATION)")
 	fl.Var(duration(&f.commitLatency, env(cmd, "commit-latency", "MINISHIP_COMMIT_LATENCY", time.Duration(0))), "commit-latency", "real time a commit takes; a second commit meanwhile gets 9402202 (MINISHIP_COMMIT_LATENCY)")
 	fl.Var(duration(&f.autoApprove, env(cmd, "auto-approve", "MINISHIP_AUTO_APPROVE", time.Duration(0))), "auto-approve", "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
 	fl.Var(duration(&f.autoGrant, env(cmd, "auto-grant", "MINISHIP_AUTO_GRANT", time.Duration(0))), "auto-grant", "approve privacy-API, category and plugin applications after they have waited this long on the server clock; 0 leaves them to the admin API and /wxa/devplugin (MINISHIP_AUTO_GRANT)")
-	fl.StringVar(&f.autoReject, "auto-reject-pattern", env(cmd, "auto-reject-pattern", "MINISHIP_AUTO_REJECT_PATTERN", ""), "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
+	fl.Var(check(&f.autoReject, env(cmd, "auto-reject-pattern", "MINISHIP_AUTO_REJECT_PATTERN", (*regexp.Regexp)(nil)), "regexp", rejectPattern), "auto-reject-pattern", "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
 	fl.StringArrayVar(&f.daily, "daily-limit", env(cmd, "daily-limit", "MINISHIP_DAILY_LIMITS", []string(nil)), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
 	fl.StringArrayVar(&f.perMinute, "minute-limit", env(cmd, "minute-limit", "MINISHIP_MINUTE_LIMITS", []string(nil)), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS, ';'-separated)`)
 	fl.Var(duration(&f.shutdownGrace, env(cmd, "shutdown-timeout", "MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second)), "shutdown-timeout", "on SIGTERM, how long requests in flight may finish before their connections are closed; 0 closes them at once (MINISHIP_SHUTDOWN_TIMEOUT)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", env(cmd, "metrics-addr", "MINISHIP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port, e.g. 127.0.0.1:9090 (MINISHIP_METRICS_ADDR)")
 	fl.Var(duration(&f.retainHistory, env(cmd, "retain-history", "MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory)), "retain-history", "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
 	fl.Var(duration(&f.retainEvents, env(cmd, "retain-events", "MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents)), "retain-events", "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
-	fl.Var(intRange(&f.templateCacheMB, env(cmd, "template-cache-mb", "MINISHIP_TEMPLATE_CACHE_MB", 256), 1, maxTemplateCacheMB), "template-cache-mb", fmt.Sprintf("memory for parsed templates in MiB, by the bytes of their files; 1 to %d (MINISHIP_TEMPLATE_CACHE_MB)", maxTemplateCacheMB))
+	fl.Var(check(&f.templateCacheMB, env(cmd, "template-cache-mb", "MINISHIP_TEMPLATE_CACHE_MB", 256), "int", cacheMB), "template-cache-mb", fmt.Sprintf("memory for parsed templates in MiB, by the bytes of their files; 1 to %d (MINISHIP_TEMPLATE_CACHE_MB)", maxTemplateCacheMB))
 	fl.StringArrayVar(&f.faults, "fault", env(cmd, "fault", "MINISHIP_FAULTS", []string(nil)), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
@@ -94,6 +95,13 @@ type checked[T any] struct {
 	parse func(string) (T, error)
 }
 
+// check declares a checked value of type typ (as the help shows it) in *p,
+// def until set.
+func check[T any](p *T, def T, typ string, parse func(string) (T, error)) checked[T] {
+	*p = def
+	return checked[T]{p, typ, parse}
+}
+
 func (v checked[T]) Set(s string) error {
 	x, err := v.parse(s)
 	if err != nil {
@@ -106,52 +114,55 @@ func (v checked[T]) Set(s string) error {
 func (v checked[T]) String() string { return fmt.Sprint(*v.p) }
 func (v checked[T]) Type() string   { return v.typ }
 
-// duration is a duration flag, def until set, that refuses negatives.
+// duration is a duration flag that refuses negatives.
 func duration(p *time.Duration, def time.Duration) checked[time.Duration] {
-	*p = def
-	return checked[time.Duration]{p, "duration", func(s string) (time.Duration, error) {
+	return check(p, def, "duration", func(s string) (time.Duration, error) {
 		d, err := time.ParseDuration(s)
 		if err == nil && d < 0 {
 			err = errors.New("must not be negative")
 		}
 		return d, err
-	}}
+	})
 }
 
-// adminKey is the admin key flag: a blank key would start a server whose
+// cacheMB reads --template-cache-mb.
+func cacheMB(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > maxTemplateCacheMB {
+		return 0, fmt.Errorf("want a whole number from 1 to %d", maxTemplateCacheMB)
+	}
+	return n, nil
+}
+
+// adminKey reads --admin-key: a blank key would start a server whose
 // admin API no request can use.
-func adminKey(p *string, def string) checked[string] {
-	*p = def
-	return checked[string]{p, "string", func(s string) (string, error) {
-		if strings.TrimSpace(s) == "" {
-			return "", errors.New("must not be blank: leave it out to have one generated into --data")
-		}
-		return s, nil
-	}}
+func adminKey(s string) (string, error) {
+	if strings.TrimSpace(s) == "" {
+		return "", errors.New("must not be blank: leave it out to have one generated into --data")
+	}
+	return s, nil
 }
 
-// intRange is an integer flag, def until set, from lo to hi.
-func intRange(p *int, def, lo, hi int) checked[int] {
-	*p = def
-	return checked[int]{p, "int", func(s string) (int, error) {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < lo || n > hi {
-			return 0, fmt.Errorf("want a whole number from %d to %d", lo, hi)
-		}
-		return n, nil
-	}}
+func clockMode(s string) (string, error) {
+	if s != "real" && s != "manual" {
+		return "", errors.New("must be real or manual")
+	}
+	return s, nil
 }
+
+// rejectPattern reads --auto-reject-pattern: empty for none.
+func rejectPattern(s string) (*regexp.Regexp, error) {
+	if s == "" {
+		return nil, nil
+	}
+	return regexp.Compile(s)
+}
+
+func logLevel(s string) (l slog.Level, err error) { return l, l.UnmarshalText([]byte(s)) }
 
 func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
 
-	if f.clockMode != "real" && f.clockMode != "manual" {
-		return fmt.Errorf("--clock must be real or manual, not %q", f.clockMode)
-	}
 	var rules []httpapi.FaultRule
 	for _, s := range f.faults {
 		r, err := httpapi.ParseFaultRule(s)
@@ -203,12 +214,8 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg := service.Config{ScanDuration: explicitZero(f.scan), CommitLatency: f.commitLatency, AutoApprove: f.autoApprove, AutoGrant: f.autoGrant,
-		TemplateCacheBytes: int64(f.templateCacheMB) << 20, RetainHistory: explicitZero(f.retainHistory), RetainEvents: explicitZero(f.retainEvents)}
-	if f.autoReject != "" {
-		if cfg.AutoReject, err = regexp.Compile(f.autoReject); err != nil {
-			return fmt.Errorf("--auto-reject-pattern: %w", err)
-		}
-	}
+		TemplateCacheBytes: int64(f.templateCacheMB) << 20, RetainHistory: explicitZero(f.retainHistory), RetainEvents: explicitZero(f.retainEvents),
+		AutoReject: f.autoReject}
 	metrics := httpapi.NewMetrics()
 	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: cfg, OnEngine: metrics.ObserveEngine})
 	if manual != nil {

@@ -9,7 +9,8 @@ import (
 )
 
 // TestServeFlagValues: values serve cannot honour (a negative duration, a
-// cache size out of range, a blank admin key) are refused while the flags
+// cache size out of range, a blank admin key, an unknown clock or log
+// level, a bad pattern) are refused while the flags
 // are parsed, exit 2, naming the flag or the variable, before anything
 // starts; their bounds are accepted.
 func TestServeFlagValues(t *testing.T) {
@@ -37,6 +38,11 @@ func TestServeFlagValues(t *testing.T) {
 		{args: []string{"--admin-key", ""}, want: `"--admin-key" flag: must not be blank`},
 		{key: "MINISHIP_ADMIN_KEY", val: " \t", want: `MINISHIP_ADMIN_KEY=" \t": must not be blank`},
 		{args: []string{"--admin-key", "k"}},
+		{args: []string{"--clock", "sundial"}, want: `invalid argument "sundial" for "--clock" flag: must be real or manual`},
+		{key: "MINISHIP_CLOCK", val: "sundial", want: `MINISHIP_CLOCK="sundial": must be real or manual`},
+		{key: "MINISHIP_LOG_LEVEL", val: "loud", want: `MINISHIP_LOG_LEVEL="loud": slog: level string "loud": unknown name`},
+		{key: "MINISHIP_AUTO_REJECT_PATTERN", val: "(", want: `MINISHIP_AUTO_REJECT_PATTERN="(": error parsing regexp`},
+		{args: []string{"--clock", "manual", "--log-level", "debug", "--auto-reject-pattern", "casino"}},
 		{args: []string{"--scan-duration", "0", "--retain-history", "0", "--shutdown-timeout", "0", "--template-cache-mb", "65536"}},
 		{args: []string{"--template-cache-mb", "1"}},
 	}
