@@ -10,9 +10,10 @@ import (
 
 // TestServeFlagValues: values serve cannot honour (a negative duration, a
 // cache size out of range, a blank admin key, an unknown clock or log
-// level, a bad pattern) are refused while the flags
-// are parsed, exit 2, naming the flag or the variable, before anything
-// starts; their bounds are accepted.
+// level, a bad pattern) are refused while the flags are parsed, exit 2,
+// naming the flag or the variable, before anything starts; their bounds
+// are accepted. A bad fault rule is refused quoting the rule, in the
+// flag's syntax.
 func TestServeFlagValues(t *testing.T) {
 	// --data under a file: were a value let through, serve would stop at
 	// its data directory instead of listening.
@@ -43,6 +44,8 @@ func TestServeFlagValues(t *testing.T) {
 		{key: "MINISHIP_LOG_LEVEL", val: "loud", want: `MINISHIP_LOG_LEVEL="loud": slog: level string "loud": unknown name`},
 		{key: "MINISHIP_AUTO_REJECT_PATTERN", val: "(", want: `MINISHIP_AUTO_REJECT_PATTERN="(": error parsing regexp`},
 		{args: []string{"--clock", "manual", "--log-level", "debug", "--auto-reject-pattern", "casino"}},
+		{args: []string{"--fault", "path=/wxa/commit,rate=0.5,errcode=-1,delay=-200ms"}, want: `fault "path=/wxa/commit,rate=0.5,errcode=-1,delay=-200ms": delay must be between 0 and 60s`},
+		{key: "MINISHIP_FAULTS", val: "rate=1,errcode=-1;path=nosuchpath,rate=0.5", want: `fault "path=nosuchpath,rate=0.5": a rule needs errcode=N or delay=D`},
 		{args: []string{"--scan-duration", "0", "--retain-history", "0", "--shutdown-timeout", "0", "--template-cache-mb", "65536"}},
 		{args: []string{"--template-cache-mb", "1"}},
 	}

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -21,14 +22,27 @@ type FaultRule struct {
 	DelayMS int     `json:"delay_ms,omitempty"`
 }
 
-func (f FaultRule) validate() error {
+// maxDelayMS bounds a rule's delay: a minute.
+const maxDelayMS = 60_000
+
+// ruleSyntax names a rule's parts as its writer spelt them: the admin
+// API's JSON fields, or the --fault flag's keys.
+type ruleSyntax struct{ delay, maxDelay, needs string }
+
+var (
+	jsonRule = ruleSyntax{"delay_ms", "60000", "a rule needs an errcode or a delay_ms"}
+	flagRule = ruleSyntax{"delay", "60s", "a rule needs errcode=N or delay=D"}
+)
+
+// validate checks a rule, naming its parts as syntax spells them.
+func (f FaultRule) validate(syntax ruleSyntax) error {
 	switch {
 	case f.Rate < 0 || f.Rate > 1:
 		return fmt.Errorf("rate must be between 0 and 1")
-	case f.DelayMS < 0 || f.DelayMS > 60_000:
-		return fmt.Errorf("delay_ms must be between 0 and 60000")
+	case f.DelayMS < 0 || f.DelayMS > maxDelayMS:
+		return fmt.Errorf("%s must be between 0 and %s", syntax.delay, syntax.maxDelay)
 	case f.Errcode == 0 && f.DelayMS == 0:
-		return fmt.Errorf("a rule needs an errcode or a delay_ms")
+		return errors.New(syntax.needs)
 	case f.Path != "" && !strings.HasPrefix(f.Path, "/"):
 		return fmt.Errorf("path must start with /")
 	}
@@ -36,12 +50,15 @@ func (f FaultRule) validate() error {
 }
 
 // ParseFaultRule reads the --fault flag form: "path=/wxa/commit,rate=0.2,errcode=-1,delay=300ms".
+// Its errors quote the rule and speak of its keys (delay=, not delay_ms).
+// A delay is kept in whole milliseconds, rounded away from zero, so that
+// neither 200µs nor -200µs reads as no delay.
 func ParseFaultRule(s string) (FaultRule, error) {
 	var f FaultRule
 	for _, kv := range strings.Split(s, ",") {
 		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
 		if !ok {
-			return f, fmt.Errorf("fault %q: want key=value pairs", s)
+			return f, fmt.Errorf("fault %q: want key=value pairs (path=, rate=, errcode=, delay=)", s)
 		}
 		var err error
 		switch k {
@@ -55,14 +72,22 @@ func ParseFaultRule(s string) (FaultRule, error) {
 			var d time.Duration
 			d, err = time.ParseDuration(v)
 			f.DelayMS = int(d / time.Millisecond)
+			if d%time.Millisecond > 0 {
+				f.DelayMS++
+			} else if d%time.Millisecond < 0 {
+				f.DelayMS--
+			}
 		default:
-			err = fmt.Errorf("unknown key %q", k)
+			err = fmt.Errorf("unknown key (want path, rate, errcode or delay)")
 		}
 		if err != nil {
-			return f, fmt.Errorf("fault %q: %w", s, err)
+			return f, fmt.Errorf("fault %q: %s: %w", s, kv, err)
 		}
 	}
-	return f, f.validate()
+	if err := f.validate(flagRule); err != nil {
+		return f, fmt.Errorf("fault %q: %w", s, err)
+	}
+	return f, nil
 }
 
 type faults struct {
@@ -72,7 +97,7 @@ type faults struct {
 
 func (f *faults) set(rules []FaultRule) error {
 	for _, r := range rules {
-		if err := r.validate(); err != nil {
+		if err := r.validate(jsonRule); err != nil {
 			return err
 		}
 	}

@@ -41,7 +41,7 @@ func FuzzParseFaultRule(f *testing.F) {
 	f.Add("rate=2")
 	f.Fuzz(func(t *testing.T, s string) {
 		if r, err := ParseFaultRule(s); err == nil {
-			if r.validate() != nil {
+			if r.validate(jsonRule) != nil {
 				t.Fatalf("%q accepted but invalid: %+v", s, r)
 			}
 		}
