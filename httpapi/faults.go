@@ -90,6 +90,13 @@ func ParseFaultRule(s string) (FaultRule, error) {
 	return f, nil
 }
 
+// injectedFault is the answer of a fault rule: what the operator asked
+// for, not a failure of the server, and not logged as one.
+type injectedFault struct{ err *wxerr.Error }
+
+func (f injectedFault) Error() string { return f.err.Error() }
+func (f injectedFault) Unwrap() error { return f.err }
+
 type faults struct {
 	mu    sync.RWMutex
 	rules []FaultRule
@@ -133,7 +140,7 @@ func (f *faults) apply(ctx context.Context, path string) error {
 			}
 		}
 		if r.Errcode != 0 {
-			return wxerr.New(wxerr.Code(r.Errcode), "injected fault")
+			return injectedFault{wxerr.New(wxerr.Code(r.Errcode), "injected fault")}
 		}
 		return nil
 	}

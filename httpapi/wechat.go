@@ -192,9 +192,17 @@ func (s *Server) serveWeChat(w http.ResponseWriter, r *http.Request, rt route) {
 	}
 	if err != nil {
 		e := wxerr.From(err)
-		if e.Code == wxerr.SystemError {
+		var injected injectedFault
+		switch {
+		case r.Context().Err() != nil:
+			// The client went away (or the server closed its connection on
+			// shutdown): whatever failed, failed for that.
+			s.log.Debug("request cancelled", "rid", c.rid, "path", r.URL.Path, "err", err)
+		case errors.As(err, &injected):
+			s.log.Debug("injected fault", "rid", c.rid, "path", r.URL.Path, "errcode", int(e.Code))
+		case e.Code == wxerr.SystemError:
 			s.log.Error("internal error", "rid", c.rid, "path", r.URL.Path, "err", err)
-		} else {
+		default:
 			s.log.Debug("wechat error", "rid", c.rid, "path", r.URL.Path, "errcode", int(e.Code), "errmsg", e.Msg)
 		}
 		writeErrAs(w, c.rid, e, rt.errType)
