@@ -72,6 +72,14 @@ func newRoot(ran *bool) *cobra.Command {
 			if err := applyEnv(cmd); err != nil {
 				return err
 			}
+			// cobra checks these only after this hook: checked here, a
+			// missing flag is a usage error and gets the hint.
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return err
+			}
+			if err := cmd.ValidateFlagGroups(); err != nil {
+				return err
+			}
 			*ran = true
 			return nil
 		},

@@ -33,6 +33,8 @@ func TestUsageHint(t *testing.T) {
 		{[]string{"preview", "extra", "--template", "x", "--ext-json", "-"}, "Run 'miniship preview --help' for usage."},
 		{[]string{"rollout"}, "Usage: miniship rollout PLAN [flags]\nRun 'miniship rollout --help' for usage."},
 		{[]string{"serve", "--clock", "sundial"}, "Run 'miniship serve --help' for usage."},
+		{[]string{"preview"}, "Usage: miniship preview --template PATH --ext-json FILE [--authorizer FILE] [--standard] [flags]\nRun 'miniship preview --help' for usage."}, // required flags missing
+		{[]string{"preview", "--template", "x"}, "Run 'miniship preview --help' for usage."},
 		{[]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(file, "data")}, ""},
 	}
 	for _, tc := range tests {
