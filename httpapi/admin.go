@@ -94,7 +94,11 @@ func (s *Server) adminError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.As(err, &we):
 		status = http.StatusBadRequest
 	default:
-		s.log.Error("admin api", "path", r.URL.Path, "err", err)
+		if r.Context().Err() != nil { // the client went away: not the server's fault
+			s.log.Debug("request cancelled", "path", r.URL.Path, "err", err)
+		} else {
+			s.log.Error("admin api", "path", r.URL.Path, "err", err)
+		}
 		writeJSON(w, status, map[string]string{"error": "internal error"})
 		return
 	}

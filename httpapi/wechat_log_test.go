@@ -88,3 +88,37 @@ func sendAndClose(gone bool) func(t *testing.T, srv *httptest.Server, _ *sqlstor
 		}
 	}
 }
+
+// TestAdminErrorLogLevels: the admin API logs a failure at ERROR, unless
+// its client had already gone, as a WeChat call does. The store is closed,
+// so the listing fails; a cancelled request context stands for the client
+// that hung up (served in process: over a listener the server would not
+// run the handler of a request whose connection is gone).
+func TestAdminErrorLogLevels(t *testing.T) {
+	for _, gone := range []bool{false, true} {
+		var logs syncBuffer
+		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		store, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := service.New(service.Options{Store: store, Logger: log})
+		api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: "k", Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		if gone {
+			cancel()
+		}
+		req := httptest.NewRequestWithContext(ctx, "GET", "/miniship/v1/events", nil)
+		req.Header.Set("Authorization", "Bearer k")
+		api.ServeHTTP(httptest.NewRecorder(), req)
+		cancel()
+		got := logs.String()
+		if strings.Contains(got, "level=ERROR") == gone || strings.Contains(got, `msg="request cancelled"`) != gone {
+			t.Errorf("client gone %v:\n%s", gone, got)
+		}
+	}
+}
