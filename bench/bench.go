@@ -76,35 +76,41 @@ type Result struct {
 	// Warning says why the row may not mean what it seems to, e.g. an
 	// open loop that could not send at the rate asked.
 	Warning string `json:"warning,omitempty"`
-
-	serverCPU time.Duration // the server's CPU over the window, 0 when unknown
 }
 
-// minCPU is the least server CPU time over a window whose per-operation
-// share the open loop divides: /proc counts in 10 ms ticks, so 20 of them
-// bound the error to 5%.
+// minCPU is the least CPU time over a window that the report divides per
+// operation: /proc counts in 10 ms ticks, so 20 of them bound the error to
+// 5%.
 const minCPU = 200 * time.Millisecond
 
 // OpenLoop are the scenarios the open loop can pace (each a single call),
 // and what it runs when Config.Scenarios is empty.
 var OpenLoop = []string{"noop", "read", "status", "commit"}
 
+// MaxRate bounds Config.Rate: vegeta's pacer divides a second by it.
+const MaxRate = 1_000_000
+
 // Validate refuses a configuration Run cannot carry out as asked. Zero
-// values take Run's defaults; negative ones are refused.
+// values take Run's defaults (32 clients, 5 s, one round, the closed
+// loop, one mini program per client); negative ones are refused.
 func (c Config) Validate() error {
+	clients := c.Concurrency
+	if clients == 0 {
+		clients = 32
+	}
 	switch {
 	case c.Concurrency < 0:
-		return fmt.Errorf("concurrency %d: want at least 1", c.Concurrency)
-	case c.Rate < 0:
-		return fmt.Errorf("rate %d: want 0 (closed loop) or more requests per second", c.Rate)
+		return fmt.Errorf("concurrency %d: want 0 (the default, 32) or more", c.Concurrency)
+	case c.Rate < 0 || c.Rate > MaxRate:
+		return fmt.Errorf("rate %d: want 0 (closed loop) to %d requests per second", c.Rate, MaxRate)
 	case c.Duration < 0:
-		return fmt.Errorf("duration %s: want more than 0", c.Duration)
+		return fmt.Errorf("duration %s: want 0 (the default, 5s) or more", c.Duration)
 	case c.Warmup < 0:
 		return fmt.Errorf("warm-up %s: want 0 or more", c.Warmup)
 	case c.Rounds < 0:
-		return fmt.Errorf("rounds %d: want at least 1", c.Rounds)
-	case c.Apps < 0:
-		return fmt.Errorf("apps %d: want 0 (as many as clients) or more", c.Apps)
+		return fmt.Errorf("rounds %d: want 0 (the default, 1) or more", c.Rounds)
+	case c.Apps < 0 || (c.Apps > 0 && c.Apps < clients):
+		return fmt.Errorf("apps %d: want 0 (one per client) or at least the %d clients", c.Apps, clients)
 	}
 	for _, s := range c.Scenarios {
 		if !slices.Contains(Scenarios, s) {
@@ -191,8 +197,8 @@ func cost(noop, r *Result, open bool) float64 {
 		return 0
 	}
 	if open {
-		if noop.serverCPU < minCPU || r.serverCPU < minCPU || noop.CPUPerOp <= 0 {
-			return 0 // unknown: no pid, or too few clock ticks to divide
+		if noop.CPUPerOp <= 0 || r.CPUPerOp <= 0 {
+			return 0 // unknown: no pid, or too few clock ticks (perOp)
 		}
 		return float64(r.CPUPerOp) / float64(noop.CPUPerOp)
 	}
@@ -449,11 +455,18 @@ func (r *runner) closed(ctx context.Context, name string, o op) (Result, error) 
 }
 
 // perOp sets the CPU times per operation from the server's and bench's
-// CPU time over the measured window.
+// CPU time over the measured window. A time under minCPU is too few ticks
+// to divide: its share per operation stays unknown (0).
 func (r *Result) perOp(server, own time.Duration) {
-	r.serverCPU = max(server, 0)
-	if n := time.Duration(r.Ops + r.Errors); n > 0 {
-		r.CPUPerOp, r.ClientCPUPerOp = max(server, 0)/n, max(own, 0)/n
+	n := time.Duration(r.Ops + r.Errors)
+	if n == 0 {
+		return
+	}
+	if server >= minCPU {
+		r.CPUPerOp = server / n
+	}
+	if own >= minCPU {
+		r.ClientCPUPerOp = own / n
 	}
 }
 

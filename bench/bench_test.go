@@ -139,6 +139,9 @@ func TestValidate(t *testing.T) {
 		{Config{Warmup: -time.Second}, "warm-up -1s"},
 		{Config{Rounds: -1}, "rounds -1"},
 		{Config{Apps: -1}, "apps -1"},
+		{Config{Apps: 5}, "apps 5: want 0 (one per client) or at least the 32 clients"},
+		{Config{Concurrency: 4, Apps: 4}, ""},
+		{Config{Rate: MaxRate + 1}, "rate 1000001"},
 		{Config{Scenarios: []string{"read", "bogus"}}, `unknown scenario "bogus"`},
 		{Config{Rate: 10, Scenarios: []string{"life"}}, "scenario life is a sequence"},
 		{Config{Rate: 10, Scenarios: []string{"submit_audit"}}, "scenario submit_audit is a sequence"},
@@ -180,22 +183,29 @@ func TestClosedRateCountsFailures(t *testing.T) {
 }
 
 // TestOpenCostUnknown: the open loop divides server CPU, read from /proc
-// in 10 ms ticks; without enough of it the cost is unknown (0, printed
-// "-") rather than a ratio of two or three ticks.
+// in 10 ms ticks; without enough of it the CPU per operation and the cost
+// are unknown (0, printed "-") rather than ratios of two or three ticks.
 func TestOpenCostUnknown(t *testing.T) {
-	row := func(cpu, perOp time.Duration) *Result { return &Result{serverCPU: cpu, CPUPerOp: perOp, PerSec: 100} }
+	row := func(server time.Duration) *Result {
+		r := &Result{Ops: 100, PerSec: 100}
+		r.perOp(server, time.Second)
+		return r
+	}
 	for _, tc := range []struct {
 		noop, r *Result
 		want    float64
 	}{
-		{row(time.Second, 20*time.Microsecond), row(time.Second, 50*time.Microsecond), 2.5},
-		{row(0, 0), row(0, 0), 0}, // no pid
-		{row(30*time.Millisecond, 20*time.Microsecond), row(time.Second, 60*time.Microsecond), 0}, // three ticks
-		{row(time.Second, 20*time.Microsecond), row(100*time.Millisecond, 30*time.Microsecond), 0},
+		{row(time.Second), row(2500 * time.Millisecond), 2.5},
+		{row(0), row(0), 0}, // no pid
+		{row(30 * time.Millisecond), row(time.Second), 0}, // three ticks
+		{row(time.Second), row(100 * time.Millisecond), 0},
 	} {
 		if got := cost(tc.noop, tc.r, true); got != tc.want {
 			t.Errorf("noop %+v, row %+v: cost %v, want %v", *tc.noop, *tc.r, got, tc.want)
 		}
+	}
+	if r := row(30 * time.Millisecond); r.CPUPerOp != 0 || r.ClientCPUPerOp != 10*time.Millisecond {
+		t.Errorf("three ticks of server CPU over 100 calls: %v a call (want unknown), bench %v", r.CPUPerOp, r.ClientCPUPerOp)
 	}
 	var b strings.Builder
 	WriteTable(&b, []Result{{Round: 1, Scenario: "noop", Ops: 1, Cost: 1}, {Round: 1, Scenario: "read", Ops: 1}})
@@ -312,5 +322,25 @@ func TestMedians(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), "median cost in no-ops: read 2.10 (4 rounds), commit 3.25 (4 rounds)") {
 		t.Errorf("table:\n%s", b.String())
+	}
+}
+
+// TestRateWarning: the warning compares what the pacer sent with what the
+// rate asks over the window, whatever the answers took after it.
+func TestRateWarning(t *testing.T) {
+	for _, tc := range []struct {
+		sent, rate int
+		d          time.Duration
+		warn       bool
+	}{
+		{20, 20, time.Second, false}, // all sent on time, however late the last answer
+		{19, 20, time.Second, false},
+		{17, 20, time.Second, true},
+		{12563, 100000, time.Second, true},
+		{1001, 100, 10 * time.Second, false},
+	} {
+		if w := rateWarning(tc.sent, tc.rate, tc.d, 16); (w != "") != tc.warn {
+			t.Errorf("%d sent at %d/s over %s: warning %q", tc.sent, tc.rate, tc.d, w)
+		}
 	}
 }

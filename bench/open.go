@@ -52,12 +52,15 @@ func (r *runner) open(ctx context.Context, name string, _ op) (Result, error) {
 	}
 	pace := vegeta.ConstantPacer{Freq: r.cfg.Rate, Per: time.Second}
 	if r.cfg.Warmup > 0 {
-		for range attacker().Attack(targeter, pace, r.cfg.Warmup, name+"-warmup") {
+		warm := attacker()
+		for range warm.Attack(targeter, pace, r.cfg.Warmup, name+"-warmup") {
+			if ctx.Err() != nil {
+				warm.Stop()
+			}
 		}
 	}
 	atk := attacker()
 	cpu0, own0 := cpuTime(r.cfg.ServerPID), cpuTime(os.Getpid())
-	t0 := time.Now()
 	var lat []time.Duration
 	res := Result{Scenario: name}
 	for hit := range atk.Attack(targeter, pace, r.cfg.Duration, name) {
@@ -75,26 +78,33 @@ func (r *runner) open(ctx context.Context, name string, _ op) (Result, error) {
 		}
 		lat = append(lat, hit.Latency)
 	}
-	wall := time.Since(t0)
 	cpu1, own1 := cpuTime(r.cfg.ServerPID), cpuTime(os.Getpid())
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
 	s := summarize(name, lat)
 	s.Errors, s.FirstErr = res.Errors, res.FirstErr
-	s.PerSec = float64(s.Ops) / wall.Seconds()
+	// The pacer sends for Duration; answers that come after it count too.
+	s.PerSec = float64(s.Ops) / r.cfg.Duration.Seconds()
 	s.perOp(cpu1-cpu0, own1-own0)
-	// vegeta waits once all its workers wait for answers: past that point
-	// the run is a closed loop of that many clients, and its latencies
-	// leave out the queueing an open loop is for.
-	if sent := float64(s.Ops+s.Errors) / wall.Seconds(); sent < 0.9*float64(r.cfg.Rate) {
-		s.Warning = fmt.Sprintf("sent %.0f/s of the %d/s asked: all %d pacer workers were waiting for answers, so the latencies leave out the queueing past that rate",
-			sent, r.cfg.Rate, workers)
-	}
+	s.Warning = rateWarning(s.Ops+s.Errors, r.cfg.Rate, r.cfg.Duration, workers)
 	if s.Ops == 0 {
 		return s, fmt.Errorf("no request succeeded: %s", s.FirstErr)
 	}
 	return s, nil
+}
+
+// rateWarning says when the pacer sent under 90% of what the rate asks over
+// d: vegeta waits once all its workers wait for answers, so past that
+// point the run is a closed loop of that many clients, and its latencies
+// leave out the queueing an open loop is for.
+func rateWarning(sent, rate int, d time.Duration, workers int) string {
+	want := float64(rate) * d.Seconds()
+	if float64(sent) >= 0.9*want {
+		return ""
+	}
+	return fmt.Sprintf("sent %.0f/s of the %d/s asked: all %d pacer workers were waiting for answers, so the latencies leave out the queueing past that rate",
+		float64(sent)/d.Seconds(), rate, workers)
 }
 
 // hitError is a failed vegeta hit: transport error, non-200, or errcode.

@@ -96,7 +96,7 @@ func StartServer(ctx context.Context, c ServerConfig) (*Server, error) {
 		case err := <-s.done:
 			os.RemoveAll(dir)
 			if err == nil {
-				return nil, errors.New("server exited with status 0 before answering (is --server-binary a miniship binary?)")
+				return nil, errors.New("server exited with status 0 before answering (its output, if any, is above)")
 			}
 			return nil, fmt.Errorf("server exited before answering: %w", err)
 		case <-ctx.Done():

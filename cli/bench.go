@@ -61,10 +61,10 @@ costs are those of a server of that size.`,
 				return fmt.Errorf("--duration %s: want more than 0", cfg.Duration)
 			case cfg.Warmup < 0:
 				return fmt.Errorf("--warmup %s: want 0 or more", cfg.Warmup)
-			case cfg.Rate < 0:
-				return fmt.Errorf("--rate %d: want 0 (closed loop) or more requests per second", cfg.Rate)
-			case cfg.Apps < 0:
-				return fmt.Errorf("--apps %d: want 0 (one per client) or more", cfg.Apps)
+			case cfg.Rate < 0 || cfg.Rate > bench.MaxRate:
+				return fmt.Errorf("--rate %d: want 0 (closed loop) to %d requests per second", cfg.Rate, bench.MaxRate)
+			case cfg.Apps < 0 || (cfg.Apps > 0 && cfg.Apps < cfg.Concurrency):
+				return fmt.Errorf("--apps %d: want 0 (one per client) or at least --concurrency (%d)", cfg.Apps, cfg.Concurrency)
 			}
 			// Before a temporary server starts for nothing.
 			if err := cfg.Validate(); err != nil {

@@ -54,7 +54,7 @@ func parseInts(s string) (out []int, ok bool) {
 		start := i
 		var n uint64
 		for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
-			if n > (math.MaxInt64+1)/10 {
+			if n > (uint64(math.MaxInt)+1)/10 {
 				return nil, false
 			}
 			n = n*10 + uint64(s[i]-'0')
@@ -62,10 +62,10 @@ func parseInts(s string) (out []int, ok bool) {
 		switch {
 		case i == start, s[start] == '0' && i-start > 1:
 			return nil, false
-		case n > math.MaxInt64 && !(neg && n == math.MaxInt64+1):
+		case n > uint64(math.MaxInt) && !(neg && n == uint64(math.MaxInt)+1):
 			return nil, false
 		}
-		v := int(n) // wraps to MinInt64 for the one negative past MaxInt64
+		v := int(n) // wraps to MinInt for the one negative past MaxInt
 		if neg {
 			v = -v
 		}
