@@ -164,3 +164,41 @@ func TestRolloutInterruptedEarly(t *testing.T) {
 		t.Fatalf("interrupted run: %v, stderr %q; want exit 1 and the resume hint", err, errb.String())
 	}
 }
+
+// TestRolloutRefusesTargets: targets a run cannot use (an appid listed
+// twice, a targets file with no rows) are refused alike by --dry-run and
+// by the real run, with exit 2, before the real run creates its state file.
+func TestRolloutRefusesTargets(t *testing.T) {
+	tpl, _ := filepath.Abs("../demo/template")
+	for _, c := range []struct{ name, targets, file, err string }{
+		{"inline twice", "targets: [{appid: wxa}, {appid: wxa}]", "", "targets[1]: appid wxa is listed twice"},
+		{"file twice", "targets: [{appid: wxa}]\ntargets_file: t.csv", "appid\nwxb\nwxa\n", "targets_file t.csv, target 2: appid wxa is listed twice"},
+		{"file with a header only", "targets_file: t.csv", "appid,name\n", "no targets: targets is empty and targets_file t.csv lists none"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			plan := filepath.Join(dir, "plan.yaml")
+			must(t, os.WriteFile(plan, fmt.Appendf(nil, "template: {id: 1, path: %q}\nuser_version: \"1.0.0\"\next_json: '{}'\n%s\n", tpl, c.targets), 0o600))
+			if c.file != "" {
+				must(t, os.WriteFile(filepath.Join(dir, "t.csv"), []byte(c.file), 0o600))
+			}
+			state := filepath.Join(dir, "state.db")
+			for _, args := range [][]string{
+				{"rollout", "--dry-run", "--report", filepath.Join(dir, "dr.json"), plan},
+				{"rollout", plan, "--base-url", "http://127.0.0.1:1", "--component-appid", "wxc", "--component-secret", "s",
+					"--ticket", "t", "--state", state, "--no-progress"},
+			} {
+				var out, errb bytes.Buffer
+				code := Main(args, nil, &out, &errb)
+				if code != 2 || !strings.Contains(errb.String(), c.err) || strings.Contains(errb.String(), "resume") {
+					t.Errorf("%v: exit %d, want 2 and %q\nstdout:\n%s\nstderr:\n%s", args, code, c.err, out.String(), errb.String())
+				}
+			}
+			for _, f := range []string{state, filepath.Join(dir, "dr.json")} {
+				if _, err := os.Stat(f); !os.IsNotExist(err) {
+					t.Errorf("%s was created (%v)", f, err)
+				}
+			}
+		})
+	}
+}

@@ -11,6 +11,12 @@
 // rendered per target ({{json .name}} writes a value as a JSON literal),
 // the submit_audit body, the steps and the gray percentages.
 //
+// Loading a plan checks all of it, the targets included: it reads them
+// once (holding their appids, not their values) and refuses no targets at
+// all (an empty targets file too), a target without appid and an appid
+// listed twice. So DryRun refuses what a run would, and a run refuses them
+// before it creates or binds its state file.
+//
 // # Scheduling and memory
 //
 // Targets are streamed into the SQLite state file, never held. The agenda

@@ -205,7 +205,41 @@ func (p *Plan) init() error {
 	if p.Poll.Audit <= 0 {
 		p.Poll.Audit = Duration(5 * time.Minute)
 	}
-	return nil
+	return p.checkTargets()
+}
+
+// checkTargets refuses, when the plan is loaded, the targets a run would
+// refuse only once it has created and bound its state file: none at all, a
+// target without appid, an appid listed twice. So --dry-run refuses them
+// too. It reads the targets once, holding their appids (not their values).
+func (p *Plan) checkTargets() error {
+	first := map[string]int{} // appid → its position among the targets, from 1
+	n := 0
+	err := p.EachTarget(func(t Target) error {
+		n++
+		if t.AppID == "" {
+			return fmt.Errorf("%s has no appid", p.targetName(n))
+		}
+		if at, dup := first[t.AppID]; dup {
+			return fmt.Errorf("%s: appid %s is listed twice (first as %s)", p.targetName(n), t.AppID, p.targetName(at))
+		}
+		// A clone: a CSV field shares its memory with the whole line.
+		first[strings.Clone(t.AppID)] = n
+		return nil
+	})
+	if err == nil && n == 0 {
+		return fmt.Errorf("no targets: targets is empty and targets_file %s lists none", p.TargetsFile)
+	}
+	return err
+}
+
+// targetName says where the n-th target (from 1, in EachTarget's order)
+// is listed: "targets[0]", or "targets_file shops.csv, target 3".
+func (p *Plan) targetName(n int) string {
+	if n <= len(p.Targets) {
+		return fmt.Sprintf("targets[%d]", n-1)
+	}
+	return fmt.Sprintf("targets_file %s, target %d", p.TargetsFile, n-len(p.Targets))
 }
 
 func resolveSteps(names []string, gray bool) ([]Step, error) {

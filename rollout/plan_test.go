@@ -146,18 +146,40 @@ func TestExamplePlan(t *testing.T) {
 	}
 }
 
-func TestDuplicateTarget(t *testing.T) {
-	p, err := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: \"1\"\next_json: '{}'\ntargets: [{appid: wxa}, {appid: wxb}, {appid: wxa}]"), ".")
-	if err != nil {
-		t.Fatal(err)
+// TestPlanTargets: the targets a run would refuse after creating its state
+// file are refused when the plan is loaded (so --dry-run refuses them
+// too), each error naming where the target is listed.
+func TestPlanTargets(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"header.csv":  "appid,name\n",
+		"empty.json":  "[]",
+		"empty.jsonl": "",
+		"two.csv":     "appid,name\nwxc,C\nwxd,D\n",
+		"dup.csv":     "appid,name\nwxc,C\nwxd,D\nwxc,E\n",
+		"noappid.csv": "appid,name\nwxc,C\n ,D\n",
 	}
-	st, err := rollout.OpenState(filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
-	defer st.Close()
-	_, err = rollout.Run(context.Background(), rollout.Config{Plan: p, State: st, BaseURL: "http://127.0.0.1:1", ComponentAppID: "wxc"})
-	if err == nil || !strings.Contains(err.Error(), "wxa is listed twice") {
-		t.Fatalf("err = %v", err)
+	for _, c := range []struct{ targets, err string }{
+		{"targets: [{appid: wxa}, {appid: wxb}]", ""},
+		{"targets: [{appid: wxa}]\ntargets_file: two.csv", ""},
+		{"targets: [{appid: wxa}, {appid: wxb}, {appid: wxa}]", "targets[2]: appid wxa is listed twice (first as targets[0])"},
+		{"targets: [{appid: wxc}]\ntargets_file: two.csv", "targets_file two.csv, target 1: appid wxc is listed twice (first as targets[0])"},
+		{"targets_file: dup.csv", "targets_file dup.csv, target 3: appid wxc is listed twice (first as targets_file dup.csv, target 1)"},
+		{"targets: [{appid: wxa}, {values: {name: B}}]", "targets[1] has no appid"},
+		{"targets_file: noappid.csv", "targets_file noappid.csv, target 2 has no appid"},
+		{"targets_file: header.csv", "no targets: targets is empty and targets_file header.csv lists none"},
+		{"targets: []\ntargets_file: empty.json", "no targets: targets is empty and targets_file empty.json lists none"},
+		{"targets_file: empty.jsonl", "no targets: targets is empty and targets_file empty.jsonl lists none"},
+		{"targets: []", "no targets: set targets or targets_file"},
+	} {
+		_, err := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: \"1\"\next_json: '{}'\n"+c.targets), dir)
+		if c.err == "" && err != nil || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%q: err = %v, want %q", c.targets, err, c.err)
+		}
 	}
 }
