@@ -107,14 +107,14 @@ or setup.`,
 				return err
 			}
 			defer state.Close()
-			fmt.Fprintln(stderr, "state file: "+stateFile+" (run the same command again to resume)")
 
-			var obs rollout.Observer
+			var obs rollout.Observer = quiet{}
 			logOut := stderr
 			if !noProgress && isTerminal(stderr) {
 				pr := rollout.NewProgress(stderr, plan.StepList())
 				obs, logOut = pr, pr.Writer()
 			}
+			obs = stateHint{Observer: obs, w: logOut, path: stateFile}
 			level := slog.LevelWarn
 			if verbose {
 				level = slog.LevelDebug
@@ -208,6 +208,36 @@ func rolloutDryRun(plan *rollout.Plan, tplDir, report string, stdout io.Writer) 
 	}
 	return nil
 }
+
+// stateHint says where the state file is once the run has begun, the
+// file bound to the plan and holding its targets: from then on, running
+// the same command again resumes. A run refused before that (the file is
+// another rollout's) gets no such hint: running again meets the same error.
+type stateHint struct {
+	rollout.Observer
+	w    io.Writer
+	path string
+}
+
+func (h stateHint) Begin(total int, steps []rollout.StepCount) {
+	fmt.Fprintln(h.w, "state file: "+h.path+" (run the same command again to resume)")
+	h.Observer.Begin(total, steps)
+}
+
+// Watch passes the waiting apps on to progress bars that show them.
+func (h stateHint) Watch(waits func() []rollout.Waiting) {
+	if w, ok := h.Observer.(rollout.WaitObserver); ok {
+		w.Watch(waits)
+	}
+}
+
+// quiet is the Observer of a run without progress bars.
+type quiet struct{}
+
+func (quiet) Begin(int, []rollout.StepCount) {}
+func (quiet) Advanced(rollout.Step)          {}
+func (quiet) Failed(rollout.Step, string)    {}
+func (quiet) End()                           {}
 
 func startCPUProfile(path string) (stop func(), err error) {
 	f, err := os.Create(path)

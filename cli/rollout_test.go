@@ -113,6 +113,24 @@ func TestRolloutCommand(t *testing.T) {
 	if !strings.Contains(out.String(), "release       3     0       0") {
 		t.Errorf("summary:\n%s", out.String())
 	}
+	if !strings.Contains(errb.String(), "state file: "+filepath.Join(dir, "state.db")+" (run the same command again to resume)") {
+		t.Errorf("the run did not say where its state file is:\n%s", errb.String())
+	}
+
+	// Another rollout's state file: running again cannot help, so no hint
+	// to run again.
+	b, err = os.ReadFile(filepath.Join(dir, "plan.json"))
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(dir, "plan.json"), bytes.Replace(b, []byte(`"1.0.1"`), []byte(`"1.0.2"`), 1), 0o600))
+	out.Reset()
+	errb.Reset()
+	code = Main([]string{"rollout", filepath.Join(dir, "plan.json"),
+		"--base-url", s.URL, "--admin-key", s.AdminKey, "--component-appid", p.AppID,
+		"--refresh-tokens", filepath.Join(dir, "tokens.csv"), "--state", filepath.Join(dir, "state.db")}, nil, &out, &errb)
+	if code != 2 || !strings.Contains(errb.String(), fmt.Sprintf(`belongs to the rollout of template %d, user_version "1.0.1"`, tplID)) ||
+		!strings.Contains(errb.String(), "--reset") || strings.Contains(errb.String(), "resume") {
+		t.Errorf("another rollout's state file: exit %d, want 2 and no hint to resume\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
 }
 
 // runClock moves the server clock so privacy scans end and audits are
