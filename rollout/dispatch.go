@@ -281,7 +281,7 @@ func (e *engine) fail(a *app, st Step, err error) {
 		e.log.Debug("rollout: will retry", "appid", a.ID, "step", st, "err", err, "next_check", a.NextAt.Format(time.TimeOnly))
 		return
 	}
-	e.log.Warn("rollout: failed", "appid", a.ID, "step", st, "errcode", f.Code, "errmsg", f.Msg)
+	e.log.Warn("rollout: failed", "appid", a.ID, "step", st, f.logAttr(), "errmsg", f.Msg)
 	e.Observer.Failed(st, f.Kind)
 }
 

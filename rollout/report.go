@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -193,6 +194,15 @@ func (f Failure) Label() string {
 		return itoa(f.Code)
 	}
 	return f.Kind
+}
+
+// logAttr is the errcode, or the kind of a failure WeChat did not code: an
+// errcode 0 would say success.
+func (f Failure) logAttr() slog.Attr {
+	if f.Code != 0 {
+		return slog.Int("errcode", f.Code)
+	}
+	return slog.String("kind", f.Kind)
 }
 
 // byCode renders {"85009": 2, "-1": 1} as "85009×2 -1×1", largest first.

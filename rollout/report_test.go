@@ -3,9 +3,16 @@ package rollout_test
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 
+	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/mstest"
 	"github.com/miniship/miniship/rollout"
 )
@@ -32,4 +39,60 @@ func TestLeanReport(t *testing.T) {
 	if got.String() != want.String() {
 		t.Fatalf("streamed report:\n%s\nwant:\n%s", got.String(), want.String())
 	}
+}
+
+// TestFailedLogLine: the warning for an app that failed gives WeChat's
+// errcode when there is one and the failure's kind otherwise, never
+// errcode=0 (WeChat's "ok").
+func TestFailedLogLine(t *testing.T) {
+	f := newFleet(t, 1, mstest.Options{})
+	_, noGrant := f.srv.MiniProgram(t, f.platform.AppID, &miniship.Authorizer{AppID: "wxnogrant"})
+	_, netFail := f.srv.MiniProgram(t, f.platform.AppID, &miniship.Authorizer{AppID: "wxnetfail", PrivacyAPIs: []string{"getLocation"}})
+	p := f.plan(t, fmt.Sprintf(`targets:
+  - {appid: wxnorefreshtoken, values: {name: A}}
+  - {appid: wxnogrant, refresh_token: %q, values: {name: B}}
+  - {appid: wxnetfail, refresh_token: %q, values: {name: C}}`, noGrant, netFail))
+	cfg := f.config(t, p, openState(t, filepath.Join(f.dir, "s.db")))
+	cfg.MaxAttempts = 1
+	cfg.HTTPClient = &http.Client{Transport: commitFails{"wxnetfail"}}
+	var log bytes.Buffer
+	cfg.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	if _, err := rollout.Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ appid, want, not string }{
+		{"wxnorefreshtoken", " kind=no_refresh_token ", "errcode="},
+		{"wxnetfail", " kind=network ", "errcode="},
+		{"wxnogrant", " errcode=85312 ", "kind="},
+	} {
+		var line string
+		for l := range strings.Lines(log.String()) {
+			if strings.Contains(l, `msg="rollout: failed" appid=`+c.appid+" ") {
+				line = l
+			}
+		}
+		if !strings.Contains(line, c.want) || strings.Contains(line, c.not) {
+			t.Errorf("%s: log line %q, want %q and no %q\nlog:\n%s", c.appid, line, c.want, c.not, log.String())
+		}
+	}
+}
+
+// commitFails loses every commit of one appid (named in its ext_json) to
+// a network error.
+type commitFails struct{ appid string }
+
+func (c commitFails) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.URL.Path == "/wxa/commit" {
+		body, err := io.ReadAll(r.Body)
+		r.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if bytes.Contains(body, []byte(c.appid)) {
+			return nil, errors.New("commitFails: connection reset")
+		}
+		r = r.Clone(r.Context()) // a RoundTripper leaves the request as it is
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return http.DefaultTransport.RoundTrip(r)
 }
