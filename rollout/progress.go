@@ -28,8 +28,14 @@ type Progress struct {
 
 // NewProgress draws on w, which should be a terminal.
 func NewProgress(w io.Writer, steps []Step) *Progress {
+	return newProgress(w, steps)
+}
+
+// newProgress takes more options for mpb: tests draw on a buffer with
+// mpb.WithAutoRefresh, as NewProgress does on a terminal.
+func newProgress(w io.Writer, steps []Step, opts ...mpb.ContainerOption) *Progress {
 	pr := &Progress{
-		p:      mpb.New(mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(150*time.Millisecond)),
+		p:      mpb.New(append([]mpb.ContainerOption{mpb.WithOutput(w), mpb.WithWidth(40), mpb.WithRefreshRate(150 * time.Millisecond)}, opts...)...),
 		steps:  steps,
 		bars:   map[Step]*mpb.Bar{},
 		failed: map[Step]*atomic.Int64{},
@@ -60,7 +66,12 @@ func (pr *Progress) Begin(total int, counts []StepCount) {
 					}
 					return ""
 				}),
-				decor.Any(func(decor.Statistics) string { return pr.waiting(s) }),
+				decor.Any(func(st decor.Statistics) string {
+					if st.Completed || st.Aborted {
+						return "" // the last frame: nothing waits any more
+					}
+					return pr.waiting(s)
+				}),
 			),
 		)
 		b.SetCurrent(int64(counts[i].Done))
