@@ -173,7 +173,7 @@ or setup.`,
 	f.DurationVar(&commitWait, "commit-wait", 30*time.Second, "after a resumed commit meets 9402202, wait this long before checking the server again; longer than a commit takes")
 	f.BoolVar(&dryRun, "dry-run", false, "render and validate every ext_json offline against the template; no network")
 	f.StringVar(&tplDir, "template", "", "local template (directory or .zip) for --dry-run; default the plan's template.path")
-	f.StringVar(&report, "report", "", "write a JSON report to this file")
+	f.StringVar(&report, "report", "", "write a JSON report to this file (with --dry-run, the dry run's: targets valid and invalid, see docs/rollout.md)")
 	f.BoolVar(&noProgress, "no-progress", false, "no progress bars")
 	f.BoolVar(&reset, "reset", false, "forget the apps the state file holds (another rollout's included)")
 	f.BoolVar(&verbose, "verbose", false, "log every step")
@@ -183,27 +183,24 @@ or setup.`,
 }
 
 func rolloutDryRun(plan *rollout.Plan, tplDir, report string, stdout io.Writer) error {
-	failures := []rollout.Failure{}
-	n, err := rollout.DryRun(plan, tplDir, func(f rollout.Failure) {
-		if len(failures) == 0 {
+	header := false
+	rep, err := rollout.DryRun(plan, tplDir, func(f rollout.Failure) {
+		if !header {
 			fmt.Fprintln(stdout, "APPID\tERRCODE\tERRMSG")
+			header = true
 		}
 		fmt.Fprintf(stdout, "%s\t%s\t%s\n", f.AppID, f.Label(), f.Msg)
-		failures = append(failures, f)
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "dry run: %d targets, %d invalid\n", n, len(failures))
+	fmt.Fprintf(stdout, "dry run: %d targets, %d invalid\n", rep.Targets, rep.Invalid)
 	if report != "" {
-		err := writeReport(report, func(w io.Writer) error {
-			return (&rollout.Report{Apps: n, Failed: len(failures), Succeeded: n - len(failures), Failures: failures}).WriteJSON(w)
-		})
-		if err != nil {
+		if err := writeReport(report, rep.WriteJSON); err != nil {
 			return err
 		}
 	}
-	if len(failures) > 0 {
+	if rep.Invalid > 0 {
 		return exitError{1}
 	}
 	return nil

@@ -140,9 +140,9 @@ func TestExamplePlan(t *testing.T) {
 	if got := stepsString(p); got != "[commit privacy_scan submit_audit wait_audit gray release]" {
 		t.Errorf("steps %s", got)
 	}
-	n, err := rollout.DryRun(p, "", func(f rollout.Failure) { t.Errorf("%+v", f) })
-	if err != nil || n != 2 {
-		t.Fatalf("DryRun: %d targets, %v", n, err)
+	rep, err := rollout.DryRun(p, "", func(f rollout.Failure) { t.Errorf("%+v", f) })
+	if err != nil || rep.Targets != 2 || rep.Valid != 2 {
+		t.Fatalf("DryRun: %+v, %v", rep, err)
 	}
 }
 

@@ -17,12 +17,10 @@ import (
 
 // Report is the outcome of a run (--report writes it as JSON).
 type Report struct {
-	TemplateID  int64       `json:"template_id"`
-	UserVersion string      `json:"user_version"`
-	Run         int64       `json:"run"`
-	StartedAt   time.Time   `json:"started_at"`
-	FinishedAt  time.Time   `json:"finished_at"`
-	Seconds     float64     `json:"seconds"`
+	TemplateID  int64  `json:"template_id"`
+	UserVersion string `json:"user_version"`
+	Run         int64  `json:"run"`
+	Span
 	Interrupted bool        `json:"interrupted"`
 	Apps        int         `json:"apps"`
 	Succeeded   int         `json:"succeeded"`
@@ -33,6 +31,18 @@ type Report struct {
 	// Outcomes is every app of the run, in target order; nil with
 	// Config.LeanReport (State.WriteReport then reads them from the file).
 	Outcomes []Outcome `json:"outcomes"`
+}
+
+// Span is when a run, or a dry run, started and finished.
+type Span struct {
+	StartedAt  time.Time `json:"started_at"`
+	FinishedAt time.Time `json:"finished_at"`
+	Seconds    float64   `json:"seconds"`
+}
+
+func (s *Span) finish() {
+	s.FinishedAt = time.Now()
+	s.Seconds = s.FinishedAt.Sub(s.StartedAt).Seconds()
 }
 
 // Outcome is where one app stands after the run.
@@ -50,7 +60,7 @@ type Outcome struct {
 func (r *Report) OK() bool { return !r.Interrupted && r.Apps > 0 && r.Succeeded == r.Apps }
 
 func (s *State) report(ctx context.Context, p *Plan, started time.Time, lean bool) (*Report, error) {
-	r := &Report{TemplateID: p.Template.ID, UserVersion: p.UserVersion, Run: s.run, StartedAt: started, Failures: []Failure{}}
+	r := &Report{TemplateID: p.Template.ID, UserVersion: p.UserVersion, Run: s.run, Span: Span{StartedAt: started}, Failures: []Failure{}}
 	var err error
 	if r.Apps, r.Steps, err = s.counts(ctx, p.steps); err != nil {
 		return nil, err
@@ -74,8 +84,7 @@ func (s *State) report(ctx context.Context, p *Plan, started time.Time, lean boo
 			r.Outcomes = []Outcome{}
 		}
 	}
-	r.FinishedAt = time.Now()
-	r.Seconds = r.FinishedAt.Sub(started).Seconds()
+	r.finish()
 	return r, err
 }
 
@@ -151,11 +160,13 @@ func (s *State) WriteReport(ctx context.Context, w io.Writer, r *Report) error {
 }
 
 // WriteJSON writes the report, indented.
-func (r *Report) WriteJSON(w io.Writer) error {
+func (r *Report) WriteJSON(w io.Writer) error { return writeJSON(w, r) }
+
+func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(v)
 }
 
 // PrintSummary writes the per-step table and up to maxFailures failures.
