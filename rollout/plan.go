@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -77,10 +78,48 @@ type Gray struct {
 // Poll paces the two waits: the privacy scan (default 10 s) and the audit
 // (default 5 min). Waiting apps free their worker until the next poll;
 // after the second "not yet" in a row an app's polls back off to 2, then
-// 4 intervals apart.
+// 4 intervals apart. An interval given must be positive (0 would poll
+// without a pause); one left out is the default.
 type Poll struct {
 	PrivacyScan Duration `json:"privacy_scan,omitempty"`
 	Audit       Duration `json:"audit,omitempty"`
+}
+
+const (
+	defaultScanPoll  = 10 * time.Second
+	defaultAuditPoll = 5 * time.Minute
+)
+
+// UnmarshalJSON refuses an interval that is given but not positive, which
+// the zero value of a left-out one cannot tell apart afterwards.
+func (p *Poll) UnmarshalJSON(b []byte) error {
+	var given struct {
+		PrivacyScan *Duration `json:"privacy_scan"`
+		Audit       *Duration `json:"audit"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&given); err != nil {
+		return fmt.Errorf("poll: %w", err)
+	}
+	for _, f := range []struct {
+		name  string
+		given *Duration
+		def   time.Duration
+		to    *Duration
+	}{
+		{"privacy_scan", given.PrivacyScan, defaultScanPoll, &p.PrivacyScan},
+		{"audit", given.Audit, defaultAuditPoll, &p.Audit},
+	} {
+		switch {
+		case f.given == nil:
+		case *f.given <= 0:
+			return fmt.Errorf("poll.%s %v: must be positive (leave it out for the default, %v)", f.name, time.Duration(*f.given), f.def)
+		default:
+			*f.to = *f.given
+		}
+	}
+	return nil
 }
 
 // Duration reads "90s", "5m" or a number of seconds.
@@ -176,8 +215,12 @@ func decodeYAML(b []byte, v any) error {
 
 func (p *Plan) init() error {
 	switch {
-	case p.Template.ID <= 0:
+	case p.Template.ID == 0:
 		return errors.New("template.id is required")
+	case p.Template.ID < 0:
+		return fmt.Errorf("template.id %d: must be positive (the template_id of gettemplatelist)", p.Template.ID)
+	case p.Gray.Wait < 0:
+		return fmt.Errorf("gray.wait %v: must not be negative (0: no wait between the phases)", time.Duration(p.Gray.Wait))
 	case p.UserVersion == "":
 		return errors.New("user_version is required (quote it: \"1.10\" is not 1.1)")
 	case p.ExtJSON == "":
@@ -199,11 +242,11 @@ func (p *Plan) init() error {
 	if p.steps, err = resolveSteps(p.Steps, len(p.Gray.Percentages) > 0); err != nil {
 		return err
 	}
-	if p.Poll.PrivacyScan <= 0 {
-		p.Poll.PrivacyScan = Duration(10 * time.Second)
+	if p.Poll.PrivacyScan == 0 { // left out: Poll.UnmarshalJSON refuses 0
+		p.Poll.PrivacyScan = Duration(defaultScanPoll)
 	}
-	if p.Poll.Audit <= 0 {
-		p.Poll.Audit = Duration(5 * time.Minute)
+	if p.Poll.Audit == 0 {
+		p.Poll.Audit = Duration(defaultAuditPoll)
 	}
 	return p.checkTargets()
 }
@@ -242,6 +285,8 @@ func (p *Plan) targetName(n int) string {
 	return fmt.Sprintf("targets_file %s, target %d", p.TargetsFile, n-len(p.Targets))
 }
 
+const stepsOrder = "steps are a prefix of commit, privacy_scan, submit_audit, wait_audit, [gray,] release"
+
 func resolveSteps(names []string, gray bool) ([]Step, error) {
 	all := []Step{StepCommit, StepPrivacyScan, StepSubmitAudit, StepWaitAudit, StepGray, StepRelease}
 	if len(names) == 0 {
@@ -252,7 +297,10 @@ func resolveSteps(names []string, gray bool) ([]Step, error) {
 	}
 	var out []Step
 	next := 0 // index into all of the next allowed step
-	for _, n := range names {
+	for k, n := range names {
+		if !slices.ContainsFunc(all, func(s Step) bool { return s.String() == n }) {
+			return nil, fmt.Errorf("steps[%d]: unknown step %q: %s", k, n, stepsOrder)
+		}
 		i := next
 		for i < len(all) && all[i].String() != n {
 			if all[i] != StepGray { // only gray may be skipped
@@ -261,10 +309,10 @@ func resolveSteps(names []string, gray bool) ([]Step, error) {
 			i++
 		}
 		if i >= len(all) {
-			return nil, fmt.Errorf("steps: %q out of place: steps are a prefix of commit, privacy_scan, submit_audit, wait_audit, [gray,] release", n)
+			return nil, fmt.Errorf("steps[%d]: %q out of place: %s", k, n, stepsOrder)
 		}
 		if all[i] == StepGray && !gray {
-			return nil, errors.New("steps: gray needs gray.percentages")
+			return nil, fmt.Errorf("steps[%d]: gray needs gray.percentages", k)
 		}
 		out = append(out, all[i])
 		next = i + 1

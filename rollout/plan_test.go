@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miniship/miniship/rollout"
 )
@@ -19,9 +20,11 @@ func TestPlanSteps(t *testing.T) {
 		{"gray: {percentages: [10, 50]}", "[commit privacy_scan submit_audit wait_audit gray release]", ""},
 		{"steps: [commit, privacy_scan]", "[commit privacy_scan]", ""},
 		{"steps: [commit, privacy_scan, submit_audit, wait_audit, release]\ngray: {percentages: [5]}", "[commit privacy_scan submit_audit wait_audit release]", ""},
-		{"steps: [commit, submit_audit]", "", "out of place"},
-		{"steps: [privacy_scan]", "", "out of place"},
-		{"steps: [commit, privacy_scan, submit_audit, wait_audit, gray]", "", "gray needs"},
+		{"steps: [commit, submit_audit]", "", `steps[1]: "submit_audit" out of place`},
+		{"steps: [privacy_scan]", "", `steps[0]: "privacy_scan" out of place`},
+		{"steps: [commit, commit]", "", `steps[1]: "commit" out of place`},
+		{"steps: [commit, deploy]", "", `steps[1]: unknown step "deploy"`},
+		{"steps: [commit, privacy_scan, submit_audit, wait_audit, gray]", "", "steps[4]: gray needs gray.percentages"},
 		{"gray: {percentages: [50, 10]}", "", "increasing"},
 		{"unknown: 1", "", "unknown field"},
 	} {
@@ -42,6 +45,47 @@ func TestPlanSteps(t *testing.T) {
 	}
 	if _, err := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: 1.10\next_json: '{}'\ntargets: [{appid: wxa}]"), "."); err == nil {
 		t.Error("an unquoted user_version was accepted")
+	}
+}
+
+// TestPlanValues: a value the run cannot use is refused, naming its
+// field, rather than replaced; a value left out takes its default.
+func TestPlanValues(t *testing.T) {
+	for _, c := range []struct {
+		extra, err            string
+		scan, audit, grayWait time.Duration
+	}{
+		{extra: "", scan: 10 * time.Second, audit: 5 * time.Minute},
+		{extra: "poll: {privacy_scan: 2s}", scan: 2 * time.Second, audit: 5 * time.Minute},
+		{extra: "poll: {audit: 1.5}", scan: 10 * time.Second, audit: 1500 * time.Millisecond},
+		{extra: "poll: {audit: 0}", err: "poll.audit 0s: must be positive (leave it out for the default, 5m0s)"},
+		{extra: `poll: {privacy_scan: "0s"}`, err: "poll.privacy_scan 0s: must be positive (leave it out for the default, 10s)"},
+		{extra: "poll: {privacy_scan: -1s}", err: "poll.privacy_scan -1s: must be positive"},
+		{extra: "poll: {audit: -3}", err: "poll.audit -3s: must be positive"},
+		{extra: "poll: {every: 1s}", err: `poll: json: unknown field "every"`},
+		{extra: "gray: {percentages: [10], wait: 0}", scan: 10 * time.Second, audit: 5 * time.Minute},
+		{extra: "gray: {percentages: [10], wait: 90s}", scan: 10 * time.Second, audit: 5 * time.Minute, grayWait: 90 * time.Second},
+		{extra: "gray: {percentages: [10], wait: -1s}", err: "gray.wait -1s: must not be negative"},
+		{extra: "template: {id: -4}", err: "template.id -4: must be positive"},
+		{extra: "template: {id: 0}", err: "template.id is required"},
+		{extra: "template: {path: x}", err: "template.id is required"},
+	} {
+		tpl := "template: {id: 1}\n"
+		if strings.HasPrefix(c.extra, "template:") {
+			tpl = ""
+		}
+		p, err := rollout.ParsePlan([]byte(tpl+"user_version: \"1.0\"\next_json: '{}'\ntargets: [{appid: wxa}]\n"+c.extra), ".")
+		switch {
+		case c.err != "":
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("%q: err = %v, want %q", c.extra, err, c.err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", c.extra, err)
+		case time.Duration(p.Poll.PrivacyScan) != c.scan || time.Duration(p.Poll.Audit) != c.audit || time.Duration(p.Gray.Wait) != c.grayWait:
+			t.Errorf("%q: poll %v/%v, gray.wait %v; want %v/%v, %v", c.extra,
+				time.Duration(p.Poll.PrivacyScan), time.Duration(p.Poll.Audit), time.Duration(p.Gray.Wait), c.scan, c.audit, c.grayWait)
+		}
 	}
 }
 
