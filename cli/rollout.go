@@ -57,6 +57,9 @@ run was interrupted (or --dry-run found invalid ext_json), 2 for a bad plan
 or setup.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkRolloutFlags(concurrency, attempts, rps, commitWait); err != nil {
+				return err
+			}
 			plan, err := rollout.LoadPlan(args[0])
 			if err != nil {
 				return err
@@ -169,8 +172,8 @@ or setup.`,
 	f.StringVar(&credFile, "credentials", env(cmd, "credentials", "MINISHIP_ROLLOUT_CREDENTIALS", ""), "credentials file (YAML or JSON)")
 	f.IntVar(&concurrency, "concurrency", env(cmd, "concurrency", "MINISHIP_ROLLOUT_CONCURRENCY", 32), "mini programs worked on at once (requests in flight: a waiting app holds none)")
 	f.Float64Var(&rps, "rate", 50, "global limit of API requests per second (0: none)")
-	f.IntVar(&attempts, "max-attempts", 5, "transient failures of a step before its app fails for this run")
-	f.DurationVar(&commitWait, "commit-wait", 30*time.Second, "after a resumed commit meets 9402202, wait this long before checking the server again; longer than a commit takes")
+	f.IntVar(&attempts, "max-attempts", 5, "transient failures of a step before its app fails for this run (at least 1; 1: no retry)")
+	f.DurationVar(&commitWait, "commit-wait", 30*time.Second, "after a resumed commit meets 9402202, wait this long before checking the server again; longer than a commit takes (must be positive)")
 	f.BoolVar(&dryRun, "dry-run", false, "render and validate every ext_json offline against the template; no network")
 	f.StringVar(&tplDir, "template", "", "local template (directory or .zip) for --dry-run; default the plan's template.path")
 	f.StringVar(&report, "report", "", "write a JSON report to this file (with --dry-run, the dry run's: targets valid and invalid, see docs/rollout.md)")
@@ -202,6 +205,25 @@ func rolloutDryRun(plan *rollout.Plan, tplDir, report string, stdout io.Writer) 
 	}
 	if rep.Invalid > 0 {
 		return exitError{1}
+	}
+	return nil
+}
+
+// checkRolloutFlags refuses values that make no sense rather than let the
+// engine take its default for them (it does for 0).
+func checkRolloutFlags(concurrency, attempts int, rps float64, commitWait time.Duration) error {
+	for _, c := range []struct {
+		bad bool
+		err string
+	}{
+		{concurrency < 1, fmt.Sprintf("--concurrency (or MINISHIP_ROLLOUT_CONCURRENCY) %d: must be at least 1", concurrency)},
+		{attempts < 1, fmt.Sprintf("--max-attempts %d: must be at least 1 (1: an app fails at its first transient failure)", attempts)},
+		{rps < 0, fmt.Sprintf("--rate %v: must not be negative (0: no limit)", rps)},
+		{commitWait <= 0, fmt.Sprintf("--commit-wait %v: must be positive, longer than a commit takes on the server", commitWait)},
+	} {
+		if c.bad {
+			return errors.New(c.err)
+		}
 	}
 	return nil
 }

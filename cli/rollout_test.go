@@ -234,3 +234,39 @@ func TestRolloutRefusesTargets(t *testing.T) {
 		})
 	}
 }
+
+// TestRolloutFlagValues: flag values that make no sense are refused with
+// exit 2, naming the flag, rather than replaced by the engine's defaults;
+// a dry run refuses them as the real run does.
+func TestRolloutFlagValues(t *testing.T) {
+	dir := t.TempDir()
+	tpl, _ := filepath.Abs("../demo/template")
+	plan := filepath.Join(dir, "plan.yaml")
+	must(t, os.WriteFile(plan, fmt.Appendf(nil, "template: {id: 1, path: %q}\nuser_version: \"1.0.0\"\next_json: '{}'\ntargets: [{appid: wxa}]\n", tpl), 0o600))
+	for _, c := range []struct {
+		args []string
+		env  string // MINISHIP_ROLLOUT_CONCURRENCY
+		err  string
+	}{
+		{args: nil},
+		{args: []string{"--max-attempts", "1", "--commit-wait", "1ms", "--rate", "0", "--concurrency", "1"}},
+		{args: []string{"--max-attempts", "0"}, err: "--max-attempts 0: must be at least 1"},
+		{args: []string{"--max-attempts", "-1"}, err: "--max-attempts -1: must be at least 1"},
+		{args: []string{"--commit-wait", "0"}, err: "--commit-wait 0s: must be positive"},
+		{args: []string{"--commit-wait", "-5s"}, err: "--commit-wait -5s: must be positive"},
+		{args: []string{"--rate", "-1"}, err: "--rate -1: must not be negative (0: no limit)"},
+		{args: []string{"--concurrency", "0"}, err: "--concurrency (or MINISHIP_ROLLOUT_CONCURRENCY) 0: must be at least 1"},
+		{env: "-2", err: "--concurrency (or MINISHIP_ROLLOUT_CONCURRENCY) -2: must be at least 1"},
+	} {
+		t.Setenv("MINISHIP_ROLLOUT_CONCURRENCY", c.env)
+		var out, errb bytes.Buffer
+		code := Main(append([]string{"rollout", plan, "--dry-run"}, c.args...), nil, &out, &errb)
+		want := 0
+		if c.err != "" {
+			want = 2
+		}
+		if code != want || !strings.Contains(errb.String(), c.err) {
+			t.Errorf("%v (MINISHIP_ROLLOUT_CONCURRENCY=%q): exit %d, want %d and %q\nstdout:\n%s\nstderr:\n%s", c.args, c.env, code, want, c.err, out.String(), errb.String())
+		}
+	}
+}

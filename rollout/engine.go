@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -27,20 +28,20 @@ type Config struct {
 	// targets (see ReadTargets); nil for none.
 	RefreshTokens func(func(Target) error) error
 
-	// Concurrency bounds the apps worked on at once (default 32): the
-	// requests in flight, since a waiting app holds no worker; Rate the
-	// requests per second over all of them, token calls included (0: no
-	// limit).
+	// Concurrency bounds the apps worked on at once (0: 32): the requests
+	// in flight, since a waiting app holds no worker; Rate the requests
+	// per second over all of them, token calls included (0: no limit). Run
+	// refuses a negative value here, in MaxAttempts and in CommitWait.
 	Concurrency int
 	Rate        float64
 	// MaxAttempts is how often a step may fail with a transient error (the
 	// SDK's own retries of -1, 45011, 9402202 done) in a run before its app
-	// fails (default 5). Retry paces those attempts and the SDK's retries.
+	// fails (0: 5). Retry paces those attempts and the SDK's retries.
 	MaxAttempts int
 	Retry       wxa.RetryPolicy
 	// CommitWait is how long an app waits when its repeated commit (after
 	// one whose answer was lost) is answered 9402202, a commit under way,
-	// before getversioninfo is asked again (default 30 s). Make it longer
+	// before getversioninfo is asked again (0: 30 s). Make it longer
 	// than a commit takes on the server, so that the look after it sees
 	// that commit's result.
 	CommitWait time.Duration
@@ -93,17 +94,20 @@ type engine struct {
 // failed, or ctx ends, and reports. On interruption it returns the partial
 // report and ctx's error; running again with the same state file resumes.
 func Run(ctx context.Context, c Config) (*Report, error) {
-	if c.Concurrency <= 0 {
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	if c.Concurrency == 0 {
 		// Waits hold no worker, so this is the requests in flight: at
 		// 400 apps/s, eight calls an app and a server answering in 5-10
 		// ms under that load, 16-32 (Little's law); more only queues at
 		// the server, whose writes are serial.
 		c.Concurrency = 32
 	}
-	if c.MaxAttempts <= 0 {
+	if c.MaxAttempts == 0 {
 		c.MaxAttempts = 5
 	}
-	if c.CommitWait <= 0 {
+	if c.CommitWait == 0 {
 		c.CommitWait = 30 * time.Second
 	}
 	if c.Logger == nil {
@@ -163,6 +167,26 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 	}
 	rep.Interrupted = runErr != nil
 	return rep, runErr
+}
+
+// check refuses negative settings: 0 is a setting's default (no limit for
+// Rate), a negative value means nothing.
+func (c *Config) check() error {
+	for _, f := range []struct {
+		name     string
+		negative bool
+		value    any
+	}{
+		{"Concurrency", c.Concurrency < 0, c.Concurrency},
+		{"Rate", c.Rate < 0, c.Rate},
+		{"MaxAttempts", c.MaxAttempts < 0, c.MaxAttempts},
+		{"CommitWait", c.CommitWait < 0, c.CommitWait},
+	} {
+		if f.negative {
+			return fmt.Errorf("rollout: Config.%s %v: must not be negative (0: the default)", f.name, f.value)
+		}
+	}
+	return nil
 }
 
 func (e *engine) httpClient() *http.Client {

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/mstest"
@@ -95,4 +96,32 @@ func (c commitFails) RoundTrip(r *http.Request) (*http.Response, error) {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestConfigNegative: Run refuses a negative setting, naming it, before it
+// touches the state file, rather than take the default as for 0.
+func TestConfigNegative(t *testing.T) {
+	p, err := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: \"1\"\next_json: '{}'\ntargets: [{appid: wxa}]"), ".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		set  func(*rollout.Config)
+		want string
+	}{
+		{func(c *rollout.Config) { c.Concurrency = -1 }, "Config.Concurrency -1: must not be negative"},
+		{func(c *rollout.Config) { c.Rate = -0.5 }, "Config.Rate -0.5: must not be negative"},
+		{func(c *rollout.Config) { c.MaxAttempts = -1 }, "Config.MaxAttempts -1: must not be negative"},
+		{func(c *rollout.Config) { c.CommitWait = -time.Second }, "Config.CommitWait -1s: must not be negative"},
+	} {
+		st := openState(t, filepath.Join(t.TempDir(), "s.db"))
+		cfg := rollout.Config{Plan: p, State: st, BaseURL: "http://127.0.0.1:1", ComponentAppID: "wxc"}
+		c.set(&cfg)
+		if _, err := rollout.Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("err = %v, want %q", err, c.want)
+		}
+		if a, err := st.App(context.Background(), "wxa"); err == nil {
+			t.Errorf("the refused run imported its targets: %+v", a)
+		}
+	}
 }
