@@ -258,7 +258,10 @@ func TestRolloutFlagValues(t *testing.T) {
 		{args: []string{"--concurrency", "0"}, err: "--concurrency (or MINISHIP_ROLLOUT_CONCURRENCY) 0: must be at least 1"},
 		{env: "-2", err: "--concurrency (or MINISHIP_ROLLOUT_CONCURRENCY) -2: must be at least 1"},
 	} {
-		t.Setenv("MINISHIP_ROLLOUT_CONCURRENCY", c.env)
+		t.Setenv("MINISHIP_ROLLOUT_CONCURRENCY", c.env) // restored after the test
+		if c.env == "" {
+			os.Unsetenv("MINISHIP_ROLLOUT_CONCURRENCY") // set but empty is a value, and a bad one
+		}
 		var out, errb bytes.Buffer
 		code := Main(append([]string{"rollout", plan, "--dry-run"}, c.args...), nil, &out, &errb)
 		want := 0
