@@ -59,7 +59,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.addr, "addr", env(cmd, "addr", "MINISHIP_ADDR", "127.0.0.1:8080"), "listen address (MINISHIP_ADDR)")
+	fl.Var(check(&f.addr, env(cmd, "addr", "MINISHIP_ADDR", "127.0.0.1:8080"), "string", listenAddr), "addr", "listen address, host:port; port 0 picks a free one (MINISHIP_ADDR)")
 	fl.StringVar(&f.data, "data", env(cmd, "data", "MINISHIP_DATA", "./miniship-data"), "data directory for the SQLite database and the admin key (MINISHIP_DATA)")
 	fl.StringVar(&f.database, "database", env(cmd, "database", "MINISHIP_DATABASE", ""), "database: empty for SQLite in --data, or postgres://... (MINISHIP_DATABASE)")
 	fl.Var(check(&f.adminKey, env(cmd, "admin-key", "MINISHIP_ADMIN_KEY", ""), "string", adminKey), "admin-key", "admin API key; generated and kept in --data when not given (MINISHIP_ADMIN_KEY)")
@@ -139,6 +139,15 @@ func cacheMB(s string) (int, error) {
 func adminKey(s string) (string, error) {
 	if strings.TrimSpace(s) == "" {
 		return "", errors.New("must not be blank: leave it out to have one generated into --data")
+	}
+	return s, nil
+}
+
+// listenAddr reads --addr: net.Listen takes an empty address for every
+// interface on a random port, which nobody asking for a server means.
+func listenAddr(s string) (string, error) {
+	if _, _, err := net.SplitHostPort(s); err != nil {
+		return "", errors.New("want host:port, e.g. 127.0.0.1:8080")
 	}
 	return s, nil
 }

@@ -39,6 +39,8 @@ func TestServeFlagValues(t *testing.T) {
 		{args: []string{"--admin-key", ""}, want: `"--admin-key" flag: must not be blank`},
 		{key: "MINISHIP_ADMIN_KEY", val: " \t", want: `MINISHIP_ADMIN_KEY=" \t": must not be blank`},
 		{args: []string{"--admin-key", "k"}},
+		{args: []string{"--addr", ""}, want: `invalid argument "" for "--addr" flag: want host:port`},
+		{args: []string{"--addr", "8080"}, want: `"--addr" flag: want host:port`},
 		{args: []string{"--clock", "sundial"}, want: `invalid argument "sundial" for "--clock" flag: must be real or manual`},
 		{key: "MINISHIP_CLOCK", val: "sundial", want: `MINISHIP_CLOCK="sundial": must be real or manual`},
 		{key: "MINISHIP_LOG_LEVEL", val: "loud", want: `MINISHIP_LOG_LEVEL="loud": slog: level string "loud": unknown name`},
