@@ -39,17 +39,7 @@ func TestWeChatErrorLogLevels(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs syncBuffer
-			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			store, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			svc := service.New(service.Options{Store: store, Logger: log})
-			api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: "k", Logger: log, Faults: tc.faults})
-			if err != nil {
-				t.Fatal(err)
-			}
+			logs, api, store := debugLoggedAPI(t, tc.faults)
 			srv := httptest.NewServer(api)
 			defer srv.Close()
 			tc.send(t, srv, store)
@@ -96,17 +86,7 @@ func sendAndClose(gone bool) func(t *testing.T, srv *httptest.Server, _ *sqlstor
 // run the handler of a request whose connection is gone).
 func TestAdminErrorLogLevels(t *testing.T) {
 	for _, gone := range []bool{false, true} {
-		var logs syncBuffer
-		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		store, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		svc := service.New(service.Options{Store: store, Logger: log})
-		api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: "k", Logger: log})
-		if err != nil {
-			t.Fatal(err)
-		}
+		logs, api, store := debugLoggedAPI(t, nil)
 		store.Close()
 		ctx, cancel := context.WithCancel(context.Background())
 		if gone {
@@ -121,4 +101,23 @@ func TestAdminErrorLogLevels(t *testing.T) {
 			t.Errorf("client gone %v:\n%s", gone, got)
 		}
 	}
+}
+
+// debugLoggedAPI is a server on a fresh SQLite store (admin key "k") that
+// logs at debug level into the returned buffer.
+func debugLoggedAPI(t *testing.T, faults []httpapi.FaultRule) (*syncBuffer, *httpapi.Server, *sqlstore.Store) {
+	t.Helper()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	store, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "m.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	svc := service.New(service.Options{Store: store, Logger: log})
+	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: "k", Logger: log, Faults: faults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return logs, api, store
 }
