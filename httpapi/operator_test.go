@@ -222,7 +222,7 @@ func TestInGray(t *testing.T) {
 			t.Errorf("%s: InGray = %v, want %v", tc.name, got, tc.want)
 		}
 	}
-	if service.Bucket("wxa", "u") != service.Bucket("wxa", "u") || service.Bucket("wxa", "u") == service.Bucket("wxb", "u") && service.Bucket("wxa", "v") == service.Bucket("wxb", "v") {
+	if b := service.Bucket("wxa", "u"); b != service.Bucket("wxa", "u") || b == service.Bucket("wxb", "u") && service.Bucket("wxa", "v") == service.Bucket("wxb", "v") {
 		t.Error("Bucket is not a stable function of appid and user")
 	}
 }

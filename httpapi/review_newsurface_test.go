@@ -273,8 +273,8 @@ func BenchmarkHugeDomainList(b *testing.B) {
 // listed entry.
 func TestDomainListsDeduplicate(t *testing.T) {
 	e := arSetup(t, mstest.Options{}, nil)
-	m := e.ok("POST", "/wxa/modify_domain_directly", `{"action":"add","requestdomain":["https://b.example.com","https://a.example.com","https://B.example.com"]}`)
-	m = e.ok("POST", "/wxa/modify_domain_directly", `{"action":"add","requestdomain":["https://c.example.com","https://a.example.com","https://c.example.com"]}`)
+	e.ok("POST", "/wxa/modify_domain_directly", `{"action":"add","requestdomain":["https://b.example.com","https://a.example.com","https://B.example.com"]}`)
+	m := e.ok("POST", "/wxa/modify_domain_directly", `{"action":"add","requestdomain":["https://c.example.com","https://a.example.com","https://c.example.com"]}`)
 	if got := fmt.Sprint(m["requestdomain"]); got != "[https://b.example.com https://a.example.com https://c.example.com]" {
 		t.Fatalf("after add: %s", got)
 	}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"time"
 
 	"github.com/miniship/miniship"
 )
@@ -163,12 +162,4 @@ func addUnique[T comparable](list []T, v T) []T {
 		return list
 	}
 	return append(list, v)
-}
-
-// unixOrZero is a time as WeChat's number fields carry it, 0 when unset.
-func unixOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
 }

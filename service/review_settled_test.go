@@ -52,14 +52,13 @@ func (t afterRecordingTx) AuditsDue(st miniship.AuditStatus, dueBy, halfDueBy ti
 // rejectEnv is a service with only the reject rule ("Forbidden"), its
 // recording store and a real time the test moves.
 type rejectEnv struct {
-	t      *testing.T
-	svc    *service.Service
-	clk    *clock.Manual
-	store  *afterRecordingStore
-	tpl    int64
-	mu     sync.Mutex
-	real   time.Time
-	shopID int
+	t     *testing.T
+	svc   *service.Service
+	clk   *clock.Manual
+	store *afterRecordingStore
+	tpl   int64
+	mu    sync.Mutex
+	real  time.Time
 }
 
 func newRejectEnv(t *testing.T, settle, rescan time.Duration) *rejectEnv {
