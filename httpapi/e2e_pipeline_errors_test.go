@@ -107,6 +107,12 @@ func testPipelineErrcodes(t *testing.T, database string) {
 		})
 	}
 
+	// An errmsg quotes what was sent, but not 100 KB of it.
+	huge := e.fails(85001, "POST", "/wxa/bind_tester", `{"wechatid":"`+strings.Repeat("x", 100<<10)+`"}`)
+	if msg := arStr(huge, "errmsg"); len(msg) > 2048 || !strings.Contains(msg, "… rid: ") {
+		t.Fatalf("errmsg of a 100 KB wechatid: %d bytes, ends %q", len(msg), msg[max(0, len(msg)-60):])
+	}
+
 	// Nothing was stored by any of them.
 	m := e.ok("POST", "/wxa/get_effective_domain", `{}`)
 	for _, layer := range []string{"third_domain", "direct_domain", "effective_domain"} {

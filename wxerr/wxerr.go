@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Code is a WeChat errcode. A Code is itself an error so callers can write
@@ -55,12 +56,26 @@ func (e *Error) Is(target error) bool {
 	return false
 }
 
-// WireMsg is the errmsg as WeChat sends it: the message and " rid: <rid>".
+// MaxWireMsg bounds the message part of a wire errmsg, in bytes.
+// Messages quote what the caller sent ("%q is not a WeChat ID"), and an
+// answer must not echo a 100 KB value back.
+const MaxWireMsg = 1024
+
+// WireMsg is the errmsg as WeChat sends it: the message, cut to MaxWireMsg
+// bytes (at a character boundary, marked by "…"), and " rid: <rid>".
 func (e *Error) WireMsg(rid string) string {
-	if rid == "" {
-		return e.Msg
+	msg := e.Msg
+	if len(msg) > MaxWireMsg {
+		cut := MaxWireMsg
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = msg[:cut] + "…"
 	}
-	return e.Msg + " rid: " + rid
+	if rid == "" {
+		return msg
+	}
+	return msg + " rid: " + rid
 }
 
 // Parse splits a wire errmsg into message and rid.

@@ -3,7 +3,9 @@ package wxerr
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestIsAndFrom(t *testing.T) {
@@ -57,5 +59,27 @@ func TestEveryCodeHasText(t *testing.T) {
 	}
 	if Code(12345).Text() != "unknown error" {
 		t.Fatal("unknown codes must say so")
+	}
+}
+
+// TestWireMsgBounded: a message that quotes a huge input is cut at a
+// character boundary; the rid always follows.
+func TestWireMsgBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name, msg, want string
+	}{
+		{"short", "bad", "bad rid: r1"},
+		{"at the bound", strings.Repeat("a", MaxWireMsg), strings.Repeat("a", MaxWireMsg) + " rid: r1"},
+		{"ascii over", strings.Repeat("a", 100<<10), strings.Repeat("a", MaxWireMsg) + "… rid: r1"},
+		// 3-byte runes: 1024 is not a boundary; 1023 is.
+		{"cjk over", strings.Repeat("中", 400), strings.Repeat("中", 341) + "… rid: r1"},
+	} {
+		got := (&Error{Code: TesterNotExist, Msg: tc.msg}).WireMsg("r1")
+		if got != tc.want {
+			t.Errorf("%s: WireMsg = %.80q… (%d bytes), want %d bytes", tc.name, got, len(got), len(tc.want))
+		}
+		if !utf8.ValidString(got) {
+			t.Errorf("%s: not UTF-8", tc.name)
+		}
 	}
 }
