@@ -51,17 +51,28 @@ func (c *call) decodeLoose(v any) error {
 
 func (s *Server) setPrivacySetting(c *call) (any, error) {
 	var req struct {
-		PrivacyVer         Int64                    `json:"privacy_ver"`
-		SettingList        []service.PrivacyItem    `json:"setting_list"`
-		OwnerSetting       *service.OwnerSetting    `json:"owner_setting"`
+		PrivacyVer   Int64                 `json:"privacy_ver"`
+		SettingList  []service.PrivacyItem `json:"setting_list"`
+		OwnerSetting *struct {
+			service.OwnerSetting
+			// store_region is a number, but clients that send every
+			// owner_setting field as a string (as getprivacysetting's
+			// other fields are) send "1017": take both.
+			StoreRegion Int64 `json:"store_region"`
+		} `json:"owner_setting"`
 		SDKPrivacyInfoList []service.SDKPrivacyInfo `json:"sdk_privacy_info_list"`
 	}
 	if err := c.decode(&req); err != nil {
 		// WeChat answers a body it cannot read here with 86072 (spec §4.1).
 		return nil, wxerr.New(wxerr.PrivacyStoreExpire, wxerr.From(err).Msg)
 	}
+	var owner *service.OwnerSetting
+	if o := req.OwnerSetting; o != nil {
+		owner = &o.OwnerSetting
+		owner.StoreRegion = int64(o.StoreRegion)
+	}
 	return nil, s.svc.SetPrivacySetting(c.ctx, c.caller, service.SetPrivacyRequest{
-		Ver: int(req.PrivacyVer), SettingList: req.SettingList, OwnerSetting: req.OwnerSetting, SDKPrivacyInfoList: req.SDKPrivacyInfoList,
+		Ver: int(req.PrivacyVer), SettingList: req.SettingList, OwnerSetting: owner, SDKPrivacyInfoList: req.SDKPrivacyInfoList,
 	})
 }
 
@@ -121,6 +132,9 @@ func (s *Server) uploadPrivacyExtFile(c *call) (any, error) {
 }
 
 func (s *Server) getPrivacyInterface(c *call) (any, error) {
+	if err := c.decodeNothing(); err != nil {
+		return nil, err
+	}
 	list, err := s.svc.GetPrivacyInterface(c.ctx, c.caller)
 	return map[string]any{"interface_list": list}, err
 }
@@ -137,6 +151,9 @@ func (s *Server) applyPrivacyInterface(c *call) (any, error) {
 // --- categories ---------------------------------------------------------------
 
 func (s *Server) getAllCategories(c *call) (any, error) {
+	if err := c.decodeNothing(); err != nil {
+		return nil, err
+	}
 	return service.AllCategories(), nil
 }
 

@@ -137,6 +137,15 @@ func testPrivacyGrantFlow(t *testing.T, database string) {
 	if o, _ := live["owner_setting"].(map[string]any); o["contact_qq"] != "10000" {
 		t.Fatalf("live owner_setting: %v", live["owner_setting"])
 	}
+	// store_region, a number, also comes quoted; either way it reads back
+	// as the number.
+	for region, want := range map[string]json.Number{`1017`: "1017", `"1037"`: "1037"} {
+		e.ok("POST", "/cgi-bin/component/setprivacysetting", `{"privacy_ver":1,"owner_setting":{"contact_qq":"10000","notice_method":"短信","store_region":`+region+`}}`, tok)
+		live = e.ok("POST", "/cgi-bin/component/getprivacysetting", `{"privacy_ver":1}`, tok)
+		if o, _ := live["owner_setting"].(map[string]any); o["store_region"] != want {
+			t.Fatalf("store_region %s read back as %#v, want the number %v", region, o["store_region"], want)
+		}
+	}
 }
 
 // wantPrivacyPush checks a wxa_privacy_apply push, decrypted.

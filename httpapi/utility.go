@@ -242,6 +242,9 @@ func (s *Server) quotaGet(c *call) (any, error) {
 }
 
 func (s *Server) accountBasicInfo(c *call) (any, error) {
+	if err := c.decodeNothing(); err != nil {
+		return nil, err
+	}
 	info, err := s.svc.GetAccountBasicInfo(c.ctx, c.caller)
 	if err != nil {
 		return nil, err
