@@ -94,32 +94,55 @@ const (
 // the zero value of a left-out one cannot tell apart afterwards.
 func (p *Poll) UnmarshalJSON(b []byte) error {
 	var given struct {
-		PrivacyScan *Duration `json:"privacy_scan"`
-		Audit       *Duration `json:"audit"`
+		PrivacyScan json.RawMessage `json:"privacy_scan"`
+		Audit       json.RawMessage `json:"audit"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&given); err != nil {
+	if err := decodeStrict(b, &given); err != nil {
 		return fmt.Errorf("poll: %w", err)
 	}
 	for _, f := range []struct {
-		name  string
-		given *Duration
-		def   time.Duration
-		to    *Duration
+		name string
+		raw  json.RawMessage
+		def  time.Duration
+		to   *Duration
 	}{
 		{"privacy_scan", given.PrivacyScan, defaultScanPoll, &p.PrivacyScan},
 		{"audit", given.Audit, defaultAuditPoll, &p.Audit},
 	} {
+		var d Duration
+		set, err := d.decodeField("poll."+f.name, f.raw)
 		switch {
-		case f.given == nil:
-		case *f.given <= 0:
-			return fmt.Errorf("poll.%s %v: must be positive (leave it out for the default, %v)", f.name, time.Duration(*f.given), f.def)
+		case err != nil:
+			return err
+		case !set: // the default
+		case d <= 0:
+			return fmt.Errorf("poll.%s %v: must be positive (leave it out for the default, %v)", f.name, time.Duration(d), f.def)
 		default:
-			*f.to = *f.given
+			*f.to = d
 		}
 	}
 	return nil
+}
+
+// UnmarshalJSON names the field of a bad wait, as Poll's does.
+func (g *Gray) UnmarshalJSON(b []byte) error {
+	var given struct {
+		Percentages []int           `json:"percentages"`
+		Wait        json.RawMessage `json:"wait"`
+	}
+	if err := decodeStrict(b, &given); err != nil {
+		return fmt.Errorf("gray: %w", err)
+	}
+	g.Percentages = given.Percentages
+	_, err := g.Wait.decodeField("gray.wait", given.Wait)
+	return err
+}
+
+// decodeStrict decodes JSON, refusing unknown keys.
+func decodeStrict(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // Duration reads "90s", "5m" or a number of seconds.
@@ -143,6 +166,20 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		return fmt.Errorf("duration %s: want \"90s\" or seconds", b)
 	}
 	return nil
+}
+
+// decodeField reads the plan field name (e.g. "gray.wait") from raw,
+// naming the field in its error: encoding/json adds no field to the
+// error of an UnmarshalJSON. Left out or null, it reports false and
+// leaves d alone.
+func (d *Duration) decodeField(name string, raw json.RawMessage) (bool, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return false, nil
+	}
+	if err := d.UnmarshalJSON(raw); err != nil {
+		return false, fmt.Errorf("%s: %w", name, err)
+	}
+	return true, nil
 }
 
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
@@ -208,9 +245,7 @@ func decodeYAML(b []byte, v any) error {
 	if err != nil {
 		return fmt.Errorf("%w (keys must be strings)", err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(j))
-	dec.DisallowUnknownFields()
-	return dec.Decode(v)
+	return decodeStrict(j, v)
 }
 
 func (p *Plan) init() error {
