@@ -34,7 +34,8 @@ type serveFlags struct {
 	logLevel                                  slog.Level
 	demo                                      bool
 	scan, commitLatency                       time.Duration
-	faults, daily, perMinute                  []string
+	faults                                    []httpapi.FaultRule
+	daily, perMinute                          []limit
 	autoApprove                               time.Duration
 	autoReject                                *regexp.Regexp
 	// shutdownGrace is how long SIGTERM waits for requests in flight.
@@ -71,14 +72,14 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.Var(duration(&f.autoApprove, env(cmd, "auto-approve", "MINISHIP_AUTO_APPROVE", time.Duration(0))), "auto-approve", "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
 	fl.Var(duration(&f.autoGrant, env(cmd, "auto-grant", "MINISHIP_AUTO_GRANT", time.Duration(0))), "auto-grant", "approve privacy-API, category and plugin applications after they have waited this long on the server clock; 0 leaves them to the admin API and /wxa/devplugin (MINISHIP_AUTO_GRANT)")
 	fl.Var(check(&f.autoReject, env(cmd, "auto-reject-pattern", "MINISHIP_AUTO_REJECT_PATTERN", (*regexp.Regexp)(nil)), "regexp", rejectPattern), "auto-reject-pattern", "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
-	fl.StringArrayVar(&f.daily, "daily-limit", env(cmd, "daily-limit", "MINISHIP_DAILY_LIMITS", []string(nil)), `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
-	fl.StringArrayVar(&f.perMinute, "minute-limit", env(cmd, "minute-limit", "MINISHIP_MINUTE_LIMITS", []string(nil)), `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS, ';'-separated)`)
+	fl.Var(checkList(&f.daily, env(cmd, "daily-limit", "MINISHIP_DAILY_LIMITS", []limit(nil)), parseLimit), "daily-limit", `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
+	fl.Var(checkList(&f.perMinute, env(cmd, "minute-limit", "MINISHIP_MINUTE_LIMITS", []limit(nil)), parseLimit), "minute-limit", `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS, ';'-separated)`)
 	fl.Var(duration(&f.shutdownGrace, env(cmd, "shutdown-timeout", "MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second)), "shutdown-timeout", "on SIGTERM, how long requests in flight may finish before their connections are closed; 0 closes them at once (MINISHIP_SHUTDOWN_TIMEOUT)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", env(cmd, "metrics-addr", "MINISHIP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port, e.g. 127.0.0.1:9090 (MINISHIP_METRICS_ADDR)")
 	fl.Var(duration(&f.retainHistory, env(cmd, "retain-history", "MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory)), "retain-history", "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
 	fl.Var(duration(&f.retainEvents, env(cmd, "retain-events", "MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents)), "retain-events", "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
 	fl.Var(check(&f.templateCacheMB, env(cmd, "template-cache-mb", "MINISHIP_TEMPLATE_CACHE_MB", 256), "int", cacheMB), "template-cache-mb", fmt.Sprintf("memory for parsed templates in MiB, by the bytes of their files; 1 to %d (MINISHIP_TEMPLATE_CACHE_MB)", maxTemplateCacheMB))
-	fl.StringArrayVar(&f.faults, "fault", env(cmd, "fault", "MINISHIP_FAULTS", []string(nil)), `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
+	fl.Var(checkList(&f.faults, env(cmd, "fault", "MINISHIP_FAULTS", []httpapi.FaultRule(nil)), httpapi.ParseFaultRule), "fault", `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
 
@@ -113,6 +114,66 @@ func (v checked[T]) Set(s string) error {
 
 func (v checked[T]) String() string { return fmt.Sprint(*v.p) }
 func (v checked[T]) Type() string   { return v.typ }
+
+// checkedList is a repeatable flag whose every value parse reads and
+// checks while the flags are parsed, as checked does for one: a bad entry
+// of its ';'-separated variable is refused naming the variable (applyEnv),
+// not only quoted once serve runs.
+type checkedList[T any] struct {
+	p     *[]T
+	given *[]string // as given, for String and GetSlice
+	parse func(string) (T, error)
+}
+
+// checkList declares a checkedList in *p, def until set.
+func checkList[T any](p *[]T, def []T, parse func(string) (T, error)) checkedList[T] {
+	*p = def
+	return checkedList[T]{p, new([]string), parse}
+}
+
+// Set appends: each --fault adds a rule. The first replaces the default,
+// as pflag's own lists do.
+func (v checkedList[T]) Set(s string) error {
+	x, err := v.parse(s)
+	if err != nil {
+		return err
+	}
+	if len(*v.given) == 0 {
+		*v.p = nil
+	}
+	*v.p = append(*v.p, x)
+	*v.given = append(*v.given, s)
+	return nil
+}
+
+func (v checkedList[T]) Append(s string) error { return v.Set(s) }
+
+func (v checkedList[T]) Replace(values []string) error {
+	*v.p, *v.given = nil, nil
+	for _, s := range values {
+		if err := v.Set(s); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v checkedList[T]) GetSlice() []string { return *v.given }
+
+// String is the values as the variable would list them.
+func (v checkedList[T]) String() string { return strings.Join(*v.given, ";") }
+func (v checkedList[T]) Type() string   { return "stringArray" }
+
+// limit is one --daily-limit or --minute-limit: an endpoint's quota.
+type limit struct {
+	path string
+	n    int
+}
+
+func parseLimit(s string) (limit, error) {
+	path, n, err := httpapi.ParseLimit(s)
+	return limit{path, n}, err
+}
 
 // duration is a duration flag that refuses negatives.
 func duration(p *time.Duration, def time.Duration) checked[time.Duration] {
@@ -172,23 +233,12 @@ func logLevel(s string) (l slog.Level, err error) { return l, l.UnmarshalText([]
 func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: f.logLevel}))
 
-	var rules []httpapi.FaultRule
-	for _, s := range f.faults {
-		r, err := httpapi.ParseFaultRule(s)
-		if err != nil {
-			return err
-		}
-		rules = append(rules, r)
-	}
 	limits := httpapi.Limits{Daily: map[string]int{}, PerMinute: map[string]int{}}
-	for flag, m := range map[*[]string]map[string]int{&f.daily: limits.Daily, &f.perMinute: limits.PerMinute} {
-		for _, s := range *flag {
-			path, n, err := httpapi.ParseLimit(s)
-			if err != nil {
-				return err
-			}
-			m[path] = n
-		}
+	for _, l := range f.daily {
+		limits.Daily[l.path] = l.n
+	}
+	for _, l := range f.perMinute {
+		limits.PerMinute[l.path] = l.n
 	}
 	if err := os.MkdirAll(f.data, 0o700); err != nil {
 		return err
@@ -232,7 +282,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 			return fmt.Errorf("store the manual clock: %w", err)
 		}
 	}
-	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: rules, Limits: limits,
+	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: f.faults, Limits: limits,
 		NoMetricsPath: f.metricsAddr != "", Metrics: metrics})
 	if err != nil {
 		return err

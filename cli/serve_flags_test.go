@@ -12,8 +12,8 @@ import (
 // cache size out of range, a blank admin key, an unknown clock or log
 // level, a bad pattern) are refused while the flags are parsed, exit 2,
 // naming the flag or the variable, before anything starts; their bounds
-// are accepted. A bad fault rule is refused quoting the rule, in the
-// flag's syntax.
+// are accepted. A bad fault rule or limit is refused quoting it, in the
+// flag's syntax, and naming the flag or the variable it came from.
 func TestServeFlagValues(t *testing.T) {
 	// --data under a file: were a value let through, serve would stop at
 	// its data directory instead of listening.
@@ -47,7 +47,14 @@ func TestServeFlagValues(t *testing.T) {
 		{key: "MINISHIP_AUTO_REJECT_PATTERN", val: "(", want: `MINISHIP_AUTO_REJECT_PATTERN="(": error parsing regexp`},
 		{args: []string{"--clock", "manual", "--log-level", "debug", "--auto-reject-pattern", "casino"}},
 		{args: []string{"--fault", "path=/wxa/commit,rate=0.5,errcode=-1,delay=-200ms"}, want: `fault "path=/wxa/commit,rate=0.5,errcode=-1,delay=-200ms": delay must be between 0 and 60s`},
-		{key: "MINISHIP_FAULTS", val: "rate=1,errcode=-1;path=nosuchpath,rate=0.5", want: `fault "path=nosuchpath,rate=0.5": a rule needs errcode=N or delay=D`},
+		{args: []string{"--fault", "rate=1,errcode=-1", "--fault", "rate=2"}, want: `invalid argument "rate=2" for "--fault" flag: fault "rate=2": rate must be between 0 and 1`},
+		{key: "MINISHIP_FAULTS", val: "rate=1,errcode=-1;path=nosuchpath,rate=0.5", want: `MINISHIP_FAULTS="path=nosuchpath,rate=0.5": fault "path=nosuchpath,rate=0.5": a rule needs errcode=N or delay=D (for --fault)`},
+		{args: []string{"--daily-limit", "/wxa/commit=100", "--daily-limit", "/wxa/commit"}, want: `invalid argument "/wxa/commit" for "--daily-limit" flag: limit "/wxa/commit": want PATH=N or *=N`},
+		{key: "MINISHIP_DAILY_LIMITS", val: "*=1000;commit=5", want: `MINISHIP_DAILY_LIMITS="commit=5": limit "commit=5": want PATH=N or *=N (for --daily-limit)`},
+		{args: []string{"--minute-limit", "/wxa/commit=-1"}, want: `invalid argument "/wxa/commit=-1" for "--minute-limit" flag: limit "/wxa/commit=-1": want PATH=N or *=N`},
+		{key: "MINISHIP_MINUTE_LIMITS", val: "/wxa/commit=ten", want: `MINISHIP_MINUTE_LIMITS="/wxa/commit=ten": limit "/wxa/commit=ten": want PATH=N or *=N (for --minute-limit)`},
+		{args: []string{"--fault", "rate=1,errcode=-1", "--daily-limit", "*=1000", "--minute-limit", "/wxa/commit=10"}},
+		{key: "MINISHIP_FAULTS", val: ""},
 		{args: []string{"--scan-duration", "0", "--retain-history", "0", "--shutdown-timeout", "0", "--template-cache-mb", "65536"}},
 		{args: []string{"--template-cache-mb", "1"}},
 	}
