@@ -133,12 +133,18 @@ or setup.`,
 			})
 			interrupted := errors.Is(runErr, context.Canceled)
 			if rep == nil {
+				// No app was worked on: a state file this run created
+				// holds nothing to resume, and is not left behind.
+				discardErr := state.Discard()
 				if interrupted {
 					// Stopped before the first app: still exit 1, not 2.
 					fmt.Fprintln(stderr, "interrupted: run the same command again to resume")
+					if discardErr != nil {
+						fmt.Fprintln(stderr, "miniship: "+discardErr.Error())
+					}
 					return exitError{1}
 				}
-				return runErr
+				return errors.Join(runErr, discardErr)
 			}
 			rep.PrintSummary(stdout, 50)
 			if report != "" {

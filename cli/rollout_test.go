@@ -195,6 +195,54 @@ func TestRolloutInterruptedEarly(t *testing.T) {
 	if ee, ok := err.(exitError); !ok || ee.code != 1 || !strings.Contains(errb.String(), "interrupted") {
 		t.Fatalf("interrupted run: %v, stderr %q; want exit 1 and the resume hint", err, errb.String())
 	}
+	// Nothing ran: the state file it created is not left behind.
+	if _, err := os.Stat(filepath.Join(dir, "state.db")); !os.IsNotExist(err) {
+		t.Errorf("the state file was left behind (%v)", err)
+	}
+}
+
+// TestRolloutStartFails: a run that fails before it works on any app (here
+// the SDK client refuses the base URL, before the ticket is set) removes the
+// state file it created, leaving no empty one behind; a state file that was
+// there before, holding a rollout's progress, is kept as it was.
+func TestRolloutStartFails(t *testing.T) {
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "plan.json")
+	must(t, os.WriteFile(plan, []byte(`{
+		"template": {"id": 1}, "user_version": "1.0.1", "targets": [{"appid": "wxa"}],
+		"ext_json": "{}"
+	}`), 0o600))
+	state := filepath.Join(dir, "state.db")
+	run := func(baseURL string) (int, string) {
+		var out, errb bytes.Buffer
+		code := Main([]string{"rollout", plan, "--base-url", baseURL, "--component-appid", "wxc", "--component-secret", "s",
+			"--ticket", "t", "--state", state, "--no-progress", "--max-attempts", "1"}, nil, &out, &errb)
+		return code, out.String() + errb.String()
+	}
+	const badURL, badURLErr = "http://bad%zz", `invalid URL escape "%zz"`
+	if code, output := run(badURL); code != 2 || !strings.Contains(output, badURLErr) || strings.Contains(output, "resume") {
+		t.Fatalf("bad base URL: exit %d, want 2 and %q:\n%s", code, badURLErr, output)
+	}
+	for _, f := range []string{state, state + "-wal", state + "-shm"} {
+		if _, err := os.Stat(f); !os.IsNotExist(err) {
+			t.Errorf("%s was left behind (%v)", f, err)
+		}
+	}
+
+	// A run that worked on its app (which fails: no refresh token) keeps
+	// its file; a later run that fails at the start leaves it as it was.
+	if code, output := run("http://127.0.0.1:1"); code != 1 || !strings.Contains(output, "no_refresh_token") {
+		t.Fatalf("first run: exit %d, want 1 and no_refresh_token:\n%s", code, output)
+	}
+	if code, output := run(badURL); code != 2 || !strings.Contains(output, badURLErr) {
+		t.Fatalf("bad base URL on a used state file: exit %d, want 2 and %q:\n%s", code, badURLErr, output)
+	}
+	st, err := rollout.OpenState(state)
+	must(t, err)
+	defer st.Close()
+	if a, err := st.App(context.Background(), "wxa"); err != nil || a.Status != "failed" || a.ErrMsg == "" {
+		t.Errorf("the used state file lost its app: %+v, %v", a, err)
+	}
 }
 
 // TestRolloutRefusesTargets: targets a run cannot use (an appid listed

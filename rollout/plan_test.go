@@ -181,6 +181,42 @@ func TestStateFile(t *testing.T) {
 	}
 }
 
+// TestStateDiscard: Discard removes a state file that OpenState created,
+// so a run that fails before its first app leaves none behind, and keeps
+// one that was there before: a resumed run's progress is in it. Closing
+// after it does nothing.
+func TestStateDiscard(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "state.db")
+	for _, existed := range []bool{false, true} {
+		if existed {
+			st, err := rollout.OpenState(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Close()
+		}
+		st, err := rollout.OpenState(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.App(context.Background(), "x"); err == nil { // takes the lock, writes the WAL
+			t.Fatal("App of an unknown appid succeeded")
+		}
+		if err := st.Discard(); err != nil {
+			t.Fatalf("existed %v: Discard: %v", existed, err)
+		}
+		if err := st.Close(); err != nil {
+			t.Errorf("existed %v: Close after Discard: %v", existed, err)
+		}
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			_, err := os.Stat(f)
+			if kept := err == nil; kept != (existed && f == path) {
+				t.Errorf("existed %v: %s kept %v (%v)", existed, f, kept, err)
+			}
+		}
+	}
+}
+
 // TestExamplePlan keeps the documented example valid: it loads, and every
 // ext_json it renders passes the engine.
 func TestExamplePlan(t *testing.T) {

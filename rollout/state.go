@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"strconv"
@@ -22,6 +23,9 @@ import (
 // (the connection holds SQLite's exclusive lock).
 type State struct {
 	db        *sql.DB
+	path      string
+	created   bool // by OpenState: see Discard
+	closed    bool
 	run       int64
 	freshStmt *sql.Stmt
 	// tokens is the wxa TokenStore: tickets, component tokens and locks in
@@ -66,7 +70,12 @@ func OpenState(path string) (*State, error) {
 		// The driver takes what follows ? as its parameters.
 		return nil, fmt.Errorf("state path %q: must not contain '?'", path)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	// O_EXCL first, to know whether the file is this run's own.
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	created := err == nil
+	if errors.Is(err, fs.ErrExist) {
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +100,7 @@ func OpenState(path string) (*State, error) {
 		db.Close()
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
-	s := &State{db: db}
+	s := &State{db: db, path: path, created: created}
 	s.tokens = &tokenStore{MemoryStore: wxa.NewMemoryStore(), db: db, cache: newTokenCache(4096)}
 	if err := s.tokens.prepare(); err != nil {
 		db.Close()
@@ -112,13 +121,35 @@ func addWaitColumns(db *sql.DB) error {
 	return err
 }
 
-// Close closes the file.
+// Close closes the file; once closed, it does nothing.
 func (s *State) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
 	if s.freshStmt != nil {
 		s.freshStmt.Close()
 	}
 	s.tokens.close()
 	return s.db.Close()
+}
+
+// Discard closes the file and removes it (with its -wal and -shm files)
+// if OpenState created it: for a run that ended before it worked on any
+// app (Run returned no report), whose new file holds nothing to resume and
+// would otherwise be left behind empty. A file that was there before is
+// kept: a resumed run's progress is in it.
+func (s *State) Discard() error {
+	err := s.Close()
+	if !s.created {
+		return err
+	}
+	for _, f := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
+		if rerr := os.Remove(f); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			err = errors.Join(err, rerr)
+		}
+	}
+	return err
 }
 
 // TokenStore is the store the rollout's wxa client uses.
