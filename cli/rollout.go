@@ -44,7 +44,9 @@ wait for the result, optionally gray-release, and release.
 Per-app progress lives in the --state SQLite file: run the same command again
 after an interruption and it resumes without committing or submitting any app
 twice. --dry-run validates every rendered ext_json against the local template
-offline and exits 1 listing the failures.
+offline and exits 1 listing the failures. Both modes first check the plan,
+its targets, and the refresh tokens of --refresh-tokens and the credentials
+file (each appid one of the targets, given once).
 
 Credentials come from flags, then MINISHIP_ROLLOUT_* variables
 (COMPONENT_APPID, COMPONENT_SECRET, TICKET, TICKET_FILE, ADMIN_KEY,
@@ -64,17 +66,6 @@ or setup.`,
 			if err != nil {
 				return err
 			}
-			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-			if cpuProfile != "" {
-				stop, err := startCPUProfile(cpuProfile)
-				if err != nil {
-					return err
-				}
-				defer stop()
-			}
-			if dryRun {
-				return rolloutDryRun(plan, tplDir, report, stdout)
-			}
 			creds.Fill(&rollout.Credentials{
 				ComponentAppID: os.Getenv("MINISHIP_ROLLOUT_COMPONENT_APPID"), ComponentSecret: os.Getenv("MINISHIP_ROLLOUT_COMPONENT_SECRET"),
 				Ticket: os.Getenv("MINISHIP_ROLLOUT_TICKET"), TicketFile: os.Getenv("MINISHIP_ROLLOUT_TICKET_FILE"),
@@ -86,6 +77,22 @@ or setup.`,
 					return err
 				}
 				creds.Fill(f)
+			}
+			// In both modes, as the targets are at plan load: the run
+			// would meet a bad one only after binding its state file.
+			if err := creds.CheckRefreshTokens(plan); err != nil {
+				return err
+			}
+			stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+			if cpuProfile != "" {
+				stop, err := startCPUProfile(cpuProfile)
+				if err != nil {
+					return err
+				}
+				defer stop()
+			}
+			if dryRun {
+				return rolloutDryRun(plan, tplDir, report, stdout)
 			}
 			if err := creds.ResolveSecret(cmd.Context(), nil, baseURL); err != nil {
 				return err

@@ -283,6 +283,80 @@ func TestRolloutRefusesTargets(t *testing.T) {
 	}
 }
 
+// TestRolloutRefusesRefreshTokens: refresh tokens a run cannot use, or
+// would use by mistake, from --refresh-tokens, its variable or the
+// credentials file, are refused alike by --dry-run and by the real run,
+// with exit 2, before the real run creates its state file, or, resuming,
+// binds or resets one.
+func TestRolloutRefusesRefreshTokens(t *testing.T) {
+	tpl, _ := filepath.Abs("../demo/template")
+	for _, c := range []struct {
+		name string
+		args []string // how the tokens are given
+		env  string   // MINISHIP_ROLLOUT_REFRESH_TOKENS
+		file string   // t.csv
+		err  string
+	}{
+		{"unreadable", []string{"--refresh-tokens", "missing.csv"}, "", "", "refresh tokens: open missing.csv: no such file or directory"},
+		{"malformed", []string{"--refresh-tokens", "t.csv"}, "", "id,refresh_token\nwxa,r\n", "refresh tokens: t.csv: header has no appid column"},
+		{"not a target", []string{"--refresh-tokens", "t.csv"}, "", "appid,refresh_token\nwxa,r\nwxz,r\n", "refresh tokens: t.csv: entry 2: appid wxz is not among the plan's targets"},
+		{"twice, from the variable", nil, "t.csv", "appid,refresh_token\nwxa,r\nwxa,r2\n", "refresh tokens: t.csv: entry 2: appid wxa is listed twice (first as entry 1)"},
+		{"twice, from the credentials", []string{"--credentials", "creds.yaml"}, "", "appid,refresh_token\nwxa,r\n", "t.csv: entry 1: appid wxa is listed twice (first as credentials refresh_tokens.wxa)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			t.Chdir(dir) // the files as an operator names them
+			must(t, os.WriteFile("plan.yaml", fmt.Appendf(nil, "template: {id: 1, path: %q}\nuser_version: \"1.0.0\"\next_json: '{}'\ntargets: [{appid: wxa}]\n", tpl), 0o600))
+			must(t, os.WriteFile("creds.yaml", []byte("refresh_tokens_file: t.csv\nrefresh_tokens: {wxa: r}\n"), 0o600))
+			if c.file != "" {
+				must(t, os.WriteFile("t.csv", []byte(c.file), 0o600))
+			}
+			if c.env != "" {
+				t.Setenv("MINISHIP_ROLLOUT_REFRESH_TOKENS", c.env)
+			}
+			for _, args := range [][]string{
+				{"rollout", "--dry-run", "--report", "dr.json", "plan.yaml"},
+				{"rollout", "plan.yaml", "--base-url", "http://127.0.0.1:1", "--component-appid", "wxc", "--component-secret", "s",
+					"--ticket", "t", "--state", "state.db", "--no-progress", "--max-attempts", "1"},
+			} {
+				var out, errb bytes.Buffer
+				code := Main(append(args, c.args...), nil, &out, &errb)
+				if code != 2 || !strings.Contains(errb.String(), c.err) || strings.Contains(errb.String(), "resume") {
+					t.Errorf("%v: exit %d, want 2 and %q\nstdout:\n%s\nstderr:\n%s", args, code, c.err, out.String(), errb.String())
+				}
+			}
+			for _, f := range []string{"state.db", "dr.json"} {
+				if _, err := os.Stat(f); !os.IsNotExist(err) {
+					t.Errorf("%s was created (%v)", f, err)
+				}
+			}
+		})
+	}
+
+	// Resuming with --reset: the refusal comes before the reset, so the
+	// apps of the file's rollout are still there.
+	dir := t.TempDir()
+	plan, state, tokens := filepath.Join(dir, "plan.json"), filepath.Join(dir, "state.db"), filepath.Join(dir, "t.csv")
+	must(t, os.WriteFile(plan, []byte(`{"template": {"id": 1}, "user_version": "1.0.1", "targets": [{"appid": "wxa"}], "ext_json": "{}"}`), 0o600))
+	must(t, os.WriteFile(tokens, []byte("appid,refresh_token\nwxz,r\n"), 0o600))
+	args := []string{"rollout", plan, "--base-url", "http://127.0.0.1:1", "--component-appid", "wxc", "--component-secret", "s",
+		"--ticket", "t", "--state", state, "--no-progress", "--max-attempts", "1"}
+	var out, errb bytes.Buffer
+	if code := Main(args, nil, &out, &errb); code != 1 {
+		t.Fatalf("first run: exit %d, want 1 (wxa has no refresh token)\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	errb.Reset()
+	if code := Main(append(args, "--reset", "--refresh-tokens", tokens), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "appid wxz is not among the plan's targets") {
+		t.Fatalf("--reset with a bad --refresh-tokens: exit %d, want 2\nstderr:\n%s", code, errb.String())
+	}
+	st, err := rollout.OpenState(state)
+	must(t, err)
+	defer st.Close()
+	if a, err := st.App(context.Background(), "wxa"); err != nil || a.Status != "failed" {
+		t.Errorf("the refused run reset the state file: wxa %+v, %v", a, err)
+	}
+}
+
 // TestRolloutFlagValues: flag values that make no sense are refused with
 // exit 2, naming the flag, rather than replaced by the engine's defaults;
 // a dry run refuses them as the real run does.

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -148,6 +150,65 @@ func FetchTicket(ctx context.Context, hc *http.Client, baseURL, adminKey, compon
 		return "", fmt.Errorf("fetch ticket: HTTP %d %s %v", res.StatusCode, out.Error, err)
 	}
 	return out.Ticket, nil
+}
+
+// CheckRefreshTokens reads the refresh tokens given here (the map and the
+// file, not those of a miniship server's admin API, which lists every
+// authorization of the platform) and refuses what a run could not use or
+// would use by mistake: a file it cannot read, an entry without appid or
+// refresh_token, an appid that is not among the plan's targets (a typo,
+// or another fleet's file) and an appid given twice. A run meets the
+// first two only once it has bound its state file (after --reset has
+// emptied it), and --dry-run not at all: the CLI calls this in both modes,
+// before the state file. It holds the targets' appids, not their values.
+func (c *Credentials) CheckRefreshTokens(p *Plan) error {
+	if c.RefreshTokensFile == "" && len(c.RefreshTokens) == 0 {
+		return nil
+	}
+	given := map[string]int{} // a target's appid → the entry giving its token, from 1; 0: none yet
+	err := p.EachTarget(func(t Target) error {
+		given[strings.Clone(t.AppID)] = 0 // a clone: a CSV field shares the line's memory
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	ids := slices.Sorted(maps.Keys(c.RefreshTokens))
+	name := func(n int) string {
+		if n <= len(ids) {
+			return "credentials refresh_tokens." + ids[n-1]
+		}
+		return fmt.Sprintf("entry %d", n-len(ids)) // ReadTargets names the file
+	}
+	n := 0
+	check := func(t Target) error {
+		n++
+		at, target := given[t.AppID]
+		switch {
+		case t.AppID == "":
+			return fmt.Errorf("%s has no appid", name(n))
+		case t.RefreshToken == "":
+			return fmt.Errorf("%s (appid %s) has no refresh_token", name(n), t.AppID)
+		case !target:
+			return fmt.Errorf("%s: appid %s is not among the plan's targets", name(n), t.AppID)
+		case at != 0:
+			return fmt.Errorf("%s: appid %s is listed twice (first as %s)", name(n), t.AppID, name(at))
+		}
+		given[t.AppID] = n
+		return nil
+	}
+	for _, id := range ids {
+		if err := check(Target{AppID: id, RefreshToken: c.RefreshTokens[id]}); err != nil {
+			return fmt.Errorf("refresh tokens: %w", err)
+		}
+	}
+	if c.RefreshTokensFile == "" {
+		return nil
+	}
+	if err := ReadTargets(c.RefreshTokensFile, check); err != nil {
+		return fmt.Errorf("refresh tokens: %w", err)
+	}
+	return nil
 }
 
 // RefreshTokenSource streams the credentials' refresh tokens for Config:

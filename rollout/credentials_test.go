@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/miniship/miniship/mstest"
@@ -85,5 +86,67 @@ func TestRefreshTokensFromAdmin(t *testing.T) {
 	c.AdminKey = "wrong"
 	if err := c.RefreshTokenSource(f.srv.URL)(func(rollout.Target) error { return nil }); err == nil {
 		t.Fatal("a wrong admin key gave no error")
+	}
+}
+
+// TestCheckRefreshTokens: the refresh tokens given locally (the
+// credentials' map and file) that a run could not use, or would use by
+// mistake, are refused before the run creates its state file, each error
+// naming the entry; the admin API's tokens are not checked (they are the
+// platform's every authorization).
+func TestCheckRefreshTokens(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"good.csv":     "appid,refresh_token\nwxb,rb\nwxa,ra\n",
+		"good.jsonl":   `{"appid": "wxa", "refresh_token": "ra"}` + "\n",
+		"other.csv":    "appid,refresh_token\nwxa,ra\nwxz,rz\n",
+		"dup.csv":      "appid,refresh_token\nwxa,ra\nwxb,rb\nwxa,ra2\n",
+		"noappid.csv":  "appid,refresh_token\nwxa,ra\n ,rb\n",
+		"notoken.csv":  "appid,refresh_token\nwxa,\n",
+		"nocolumn.csv": "id,refresh_token\nwxa,ra\n",
+		"quote.csv":    "appid,refresh_token\n\"wxa,ra\n",
+		"bad.json":     `[{"appid": "wxa", "refresh_token": 1}]`,
+		"bad.jsonl":    `{"appid": "wxa"`,
+		"tokens.txt":   "wxa ra\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := rollout.ParsePlan([]byte("template: {id: 1}\nuser_version: \"1\"\next_json: '{}'\ntargets: [{appid: wxa}, {appid: wxb}]"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		file   string
+		tokens map[string]string
+		err    string // "" when accepted
+	}{
+		{},
+		{file: "good.csv"},
+		{file: "good.jsonl", tokens: map[string]string{"wxb": "rb"}},
+		{file: "missing.csv", err: "refresh tokens: open " + filepath.Join(dir, "missing.csv") + ": no such file or directory"},
+		{file: "other.csv", err: "refresh tokens: " + filepath.Join(dir, "other.csv") + ": entry 2: appid wxz is not among the plan's targets"},
+		{file: "dup.csv", err: "dup.csv: entry 3: appid wxa is listed twice (first as entry 1)"},
+		{file: "good.csv", tokens: map[string]string{"wxa": "ra"}, err: "good.csv: entry 2: appid wxa is listed twice (first as credentials refresh_tokens.wxa)"},
+		{file: "noappid.csv", err: "noappid.csv: entry 2 has no appid"},
+		{file: "notoken.csv", err: "notoken.csv: entry 1 (appid wxa) has no refresh_token"},
+		{file: "nocolumn.csv", err: "nocolumn.csv: header has no appid column"},
+		{file: "quote.csv", err: `quote.csv: parse error on line 2, column 9: extraneous or missing " in quoted-field`},
+		{file: "bad.json", err: "bad.json: target 1: json: cannot unmarshal number"},
+		{file: "bad.jsonl", err: "bad.jsonl: target 1: unexpected EOF"},
+		{file: "tokens.txt", err: `tokens.txt: unknown targets format ".txt"`},
+		{tokens: map[string]string{"wxb": "rb", "wxz": "rz"}, err: "refresh tokens: credentials refresh_tokens.wxz: appid wxz is not among the plan's targets"},
+		{tokens: map[string]string{"wxa": ""}, err: "credentials refresh_tokens.wxa (appid wxa) has no refresh_token"},
+	} {
+		cr := rollout.Credentials{RefreshTokens: c.tokens, AdminKey: "not used"}
+		if c.file != "" {
+			cr.RefreshTokensFile = filepath.Join(dir, c.file)
+		}
+		err := cr.CheckRefreshTokens(p)
+		if c.err == "" && err != nil || c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s %v: err = %v, want %q", c.file, c.tokens, err, c.err)
+		}
 	}
 }

@@ -15,7 +15,9 @@
 // once (holding their appids, not their values) and refuses no targets at
 // all (an empty targets file too), a target without appid and an appid
 // listed twice. So DryRun refuses what a run would, and a run refuses them
-// before it creates or binds its state file.
+// before it creates or binds its state file. Credentials.CheckRefreshTokens
+// does the same for the refresh tokens given as a file or a map: each
+// appid one of the targets, given once.
 //
 // # Scheduling and memory
 //
