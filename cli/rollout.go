@@ -46,7 +46,7 @@ after an interruption and it resumes without committing or submitting any app
 twice. --dry-run validates every rendered ext_json against the local template
 offline and exits 1 listing the failures. Both modes first check the plan,
 its targets, and the refresh tokens of --refresh-tokens and the credentials
-file (each appid one of the targets, given once).
+file (every entry complete, a target's appid given once).
 
 Credentials come from flags, then MINISHIP_ROLLOUT_* variables
 (COMPONENT_APPID, COMPONENT_SECRET, TICKET, TICKET_FILE, ADMIN_KEY,

@@ -299,7 +299,7 @@ func TestRolloutRefusesRefreshTokens(t *testing.T) {
 	}{
 		{"unreadable", []string{"--refresh-tokens", "missing.csv"}, "", "", "refresh tokens: open missing.csv: no such file or directory"},
 		{"malformed", []string{"--refresh-tokens", "t.csv"}, "", "id,refresh_token\nwxa,r\n", "refresh tokens: t.csv: header has no appid column"},
-		{"not a target", []string{"--refresh-tokens", "t.csv"}, "", "appid,refresh_token\nwxa,r\nwxz,r\n", "refresh tokens: t.csv: entry 2: appid wxz is not among the plan's targets"},
+		{"no token", []string{"--refresh-tokens", "t.csv"}, "", "appid,refresh_token\nwxz,r\nwxa,\n", "refresh tokens: t.csv: entry 2 (appid wxa) has no refresh_token"},
 		{"twice, from the variable", nil, "t.csv", "appid,refresh_token\nwxa,r\nwxa,r2\n", "refresh tokens: t.csv: entry 2: appid wxa is listed twice (first as entry 1)"},
 		{"twice, from the credentials", []string{"--credentials", "creds.yaml"}, "", "appid,refresh_token\nwxa,r\n", "t.csv: entry 1: appid wxa is listed twice (first as credentials refresh_tokens.wxa)"},
 	} {
@@ -338,7 +338,7 @@ func TestRolloutRefusesRefreshTokens(t *testing.T) {
 	dir := t.TempDir()
 	plan, state, tokens := filepath.Join(dir, "plan.json"), filepath.Join(dir, "state.db"), filepath.Join(dir, "t.csv")
 	must(t, os.WriteFile(plan, []byte(`{"template": {"id": 1}, "user_version": "1.0.1", "targets": [{"appid": "wxa"}], "ext_json": "{}"}`), 0o600))
-	must(t, os.WriteFile(tokens, []byte("appid,refresh_token\nwxz,r\n"), 0o600))
+	must(t, os.WriteFile(tokens, []byte("appid,refresh_token\nwxa,\n"), 0o600))
 	args := []string{"rollout", plan, "--base-url", "http://127.0.0.1:1", "--component-appid", "wxc", "--component-secret", "s",
 		"--ticket", "t", "--state", state, "--no-progress", "--max-attempts", "1"}
 	var out, errb bytes.Buffer
@@ -346,7 +346,7 @@ func TestRolloutRefusesRefreshTokens(t *testing.T) {
 		t.Fatalf("first run: exit %d, want 1 (wxa has no refresh token)\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	errb.Reset()
-	if code := Main(append(args, "--reset", "--refresh-tokens", tokens), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "appid wxz is not among the plan's targets") {
+	if code := Main(append(args, "--reset", "--refresh-tokens", tokens), nil, &out, &errb); code != 2 || !strings.Contains(errb.String(), "entry 1 (appid wxa) has no refresh_token") {
 		t.Fatalf("--reset with a bad --refresh-tokens: exit %d, want 2\nstderr:\n%s", code, errb.String())
 	}
 	st, err := rollout.OpenState(state)

@@ -156,8 +156,9 @@ func FetchTicket(ctx context.Context, hc *http.Client, baseURL, adminKey, compon
 // file, not those of a miniship server's admin API, which lists every
 // authorization of the platform) and refuses what a run could not use or
 // would use by mistake: a file it cannot read, an entry without appid or
-// refresh_token, an appid that is not among the plan's targets (a typo,
-// or another fleet's file) and an appid given twice. A run meets the
+// refresh_token, and a target's appid given twice. Entries of other
+// appids are let be: one file of the whole fleet serves a plan of a few
+// (a canary), as the admin API's list of every authorization does. A run meets the
 // first two only once it has bound its state file (after --reset has
 // emptied it), and --dry-run not at all: the CLI calls this in both modes,
 // before the state file. It holds the targets' appids, not their values.
@@ -190,7 +191,7 @@ func (c *Credentials) CheckRefreshTokens(p *Plan) error {
 		case t.RefreshToken == "":
 			return fmt.Errorf("%s (appid %s) has no refresh_token", name(n), t.AppID)
 		case !target:
-			return fmt.Errorf("%s: appid %s is not among the plan's targets", name(n), t.AppID)
+			return nil
 		case at != 0:
 			return fmt.Errorf("%s: appid %s is listed twice (first as %s)", name(n), t.AppID, name(at))
 		}

@@ -16,8 +16,8 @@
 // all (an empty targets file too), a target without appid and an appid
 // listed twice. So DryRun refuses what a run would, and a run refuses them
 // before it creates or binds its state file. Credentials.CheckRefreshTokens
-// does the same for the refresh tokens given as a file or a map: each
-// appid one of the targets, given once.
+// does the same for the refresh tokens given as a file or a map: every
+// entry complete, a target's appid given once.
 //
 // # Scheduling and memory
 //
