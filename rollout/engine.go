@@ -155,6 +155,7 @@ func Run(ctx context.Context, c Config) (*Report, error) {
 		w.Watch(func() []Waiting { return e.sched.waits(e.plan, e.clock.Now()) })
 	}
 	e.state.tokens.group.Store(e.writer)
+	e.state.worked = true // from here the file may hold progress: never Discard it
 	runErr := e.dispatch(ctx)
 	e.state.tokens.group.Store(nil)
 	e.writer.close()

@@ -15,3 +15,7 @@ var FetchRefreshTokensPaged = fetchRefreshTokens
 func NewProgressOn(w io.Writer, steps []Step) *Progress {
 	return newProgress(w, steps, mpb.WithAutoRefresh())
 }
+
+// MarkWorked is what Run does before its dispatch: from then on the file
+// may hold progress.
+func (s *State) MarkWorked() { s.worked = true }

@@ -215,6 +215,21 @@ func TestStateDiscard(t *testing.T) {
 			}
 		}
 	}
+
+	// A file its run created is kept once the run began on its apps, even
+	// when the run then fails before its report: it holds their progress.
+	worked := filepath.Join(t.TempDir(), "worked.db")
+	st, err := rollout.OpenState(worked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.MarkWorked()
+	if err := st.Discard(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(worked); err != nil {
+		t.Errorf("a worked-on state file was removed: %v", err)
+	}
 }
 
 // TestExamplePlan keeps the documented example valid: it loads, and every

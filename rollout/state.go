@@ -25,6 +25,7 @@ type State struct {
 	db        *sql.DB
 	path      string
 	created   bool // by OpenState: see Discard
+	worked    bool // a run reached its dispatch: the file may hold progress
 	closed    bool
 	run       int64
 	freshStmt *sql.Stmt
@@ -138,10 +139,12 @@ func (s *State) Close() error {
 // if OpenState created it: for a run that ended before it worked on any
 // app (Run returned no report), whose new file holds nothing to resume and
 // would otherwise be left behind empty. A file that was there before is
-// kept: a resumed run's progress is in it.
+// kept: a resumed run's progress is in it. So is a file whose run began
+// working on apps, even if it then failed to report: it records what was
+// committed and submitted, which a new run must not do again.
 func (s *State) Discard() error {
 	err := s.Close()
-	if !s.created {
+	if !s.created || s.worked {
 		return err
 	}
 	for _, f := range []string{s.path, s.path + "-wal", s.path + "-shm"} {
