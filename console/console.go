@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -217,24 +218,42 @@ func (c *Console) signinPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/console/audits", http.StatusSeeOther)
 		return
 	}
-	c.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", Data: r.URL.Query().Get("next")})
+	c.render(w, r, http.StatusOK, "signin", page{Title: "Sign in", Data: safeNext(r.URL.Query().Get("next"))})
 }
 
 func (c *Console) signin(w http.ResponseWriter, r *http.Request) {
 	key := r.PostFormValue("admin_key")
 	if c.adminKey == "" || subtle.ConstantTimeCompare([]byte(key), []byte(c.adminKey)) != 1 {
 		c.log.Warn("console sign-in refused", "remote", r.RemoteAddr)
-		c.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "That admin key is not right.", Data: r.PostFormValue("next")})
+		c.render(w, r, http.StatusUnauthorized, "signin", page{Title: "Sign in", Error: "That admin key is not right.", Data: safeNext(r.PostFormValue("next"))})
 		return
 	}
 	exp := strconv.FormatInt(c.now().Add(sessionTTL).Unix(), 10)
 	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: exp + "." + c.sign("session|"+exp), Path: "/console/",
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil, MaxAge: int(sessionTTL / time.Second)})
-	next := r.PostFormValue("next")
-	if !strings.HasPrefix(next, "/console/") || strings.HasPrefix(next, "//") {
-		next = "/console/audits"
+	http.Redirect(w, r, safeNext(r.PostFormValue("next")), http.StatusSeeOther)
+}
+
+// safeNext is where sign-in may send the browser: a console page of this
+// server, or the audit queue. A prefix test is not enough: http.Redirect
+// cleans "/console/../\evil.example" to "/\evil.example", which browsers
+// read as //evil.example. So the path is judged as cleaned, and a
+// backslash, a scheme or a host anywhere refuses it.
+func safeNext(next string) string {
+	const home = "/console/audits"
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || strings.ContainsAny(next, "\\\x00\r\n") {
+		return home
 	}
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	p := path.Clean(u.Path)
+	if !strings.HasPrefix(p, "/console/") || strings.HasPrefix(p, "//") {
+		return home
+	}
+	p = (&url.URL{Path: p}).EscapedPath()
+	if u.RawQuery != "" {
+		p += "?" + u.RawQuery
+	}
+	return p
 }
 
 func (c *Console) signout(w http.ResponseWriter, r *http.Request) error {

@@ -94,3 +94,42 @@ func TestSessionAndCSRF(t *testing.T) {
 		t.Errorf("sign out: cookies %+v", c)
 	}
 }
+
+// TestSigninRedirect: sign-in sends the browser back to the console page
+// it came from, and nowhere else, however the next parameter is dressed.
+func TestSigninRedirect(t *testing.T) {
+	s := mstest.New(t, mstest.Options{})
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct{ next, want string }{
+		{"/console/mini-programs?q=wx1", "/console/mini-programs?q=wx1"},
+		{"/console/server", "/console/server"},
+		{"", "/console/audits"},
+		{"/console/../\\evil.example", "/console/audits"},
+		{"/console/..%2f%5cevil.example", "/console/audits"},
+		{"/console/%2e%2e/%5cevil.example", "/console/audits"},
+		{"/console/../../evil", "/console/audits"},
+		{"//evil.example/console/", "/console/audits"},
+		{"https://evil.example/console/", "/console/audits"},
+		{"/console/\r\nLocation: https://evil.example", "/console/audits"},
+		{"javascript:alert(1)", "/console/audits"},
+	} {
+		res, err := hc.PostForm(s.URL+"/console/signin", url.Values{"admin_key": {s.AdminKey}, "next": {tc.next}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if got := res.Header.Get("Location"); res.StatusCode != http.StatusSeeOther || got != tc.want {
+			t.Errorf("next %q: HTTP %d Location %q, want %q", tc.next, res.StatusCode, got, tc.want)
+		}
+	}
+	// The sign-in page does not carry a foreign next into its form.
+	res, err := http.Get(s.URL + "/console/signin?next=" + url.QueryEscape("/console/../\\evil.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if strings.Contains(string(body), "evil.example") {
+		t.Errorf("sign-in page carries the foreign next:\n%s", body)
+	}
+}
