@@ -246,6 +246,9 @@ func safeNext(next string) string {
 		return home
 	}
 	p := path.Clean(u.Path)
+	if strings.HasSuffix(u.Path, "/") && p != "/" {
+		p += "/" // Clean drops it; /console/ is a page
+	}
 	if !strings.HasPrefix(p, "/console/") || strings.HasPrefix(p, "//") {
 		return home
 	}

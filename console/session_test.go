@@ -103,6 +103,7 @@ func TestSigninRedirect(t *testing.T) {
 	for _, tc := range []struct{ next, want string }{
 		{"/console/mini-programs?q=wx1", "/console/mini-programs?q=wx1"},
 		{"/console/server", "/console/server"},
+		{"/console/", "/console/"},
 		{"", "/console/audits"},
 		{"/console/../\\evil.example", "/console/audits"},
 		{"/console/..%2f%5cevil.example", "/console/audits"},
