@@ -81,6 +81,8 @@ func testPipelineErrcodes(t *testing.T, database string) {
 		{"list authorizer token", "POST", "/cgi-bin/component/api_get_authorizer_list", A, `{}`, 61014},
 		{"option other platform's app", "POST", "/cgi-bin/component/api_set_authorizer_option", C, otherApp, 61003},
 		{"option wrong platform token", "POST", "/cgi-bin/component/api_set_authorizer_option", C2, ownApp, 40013},
+		{"option authorizer token, another app", "POST", "/cgi-bin/component/set_authorizer_option", A, fmt.Sprintf(`{"authorizer_appid":%q,"option_name":"voice_recognize","option_value":"1"}`, other.AppID), 40013},
+		{"option get authorizer token, another app", "POST", "/cgi-bin/component/get_authorizer_option", A, fmt.Sprintf(`{"authorizer_appid":%q,"option_name":"voice_recognize"}`, other.AppID), 40013},
 		{"option bad name", "POST", "/cgi-bin/component/set_authorizer_option", A, `{"option_name":"dark_mode","option_value":"1"}`, 40097},
 		{"option bad value", "POST", "/cgi-bin/component/set_authorizer_option", A, `{"option_name":"location_report","option_value":"3"}`, 40097},
 		{"option no token", "POST", "/cgi-bin/component/get_authorizer_option", nil, `{"option_name":"location_report"}`, 41001},
@@ -124,9 +126,11 @@ func testPipelineErrcodes(t *testing.T, database string) {
 	if ms := e.ok("POST", "/wxa/memberauth", `{"action":"get_experiencer"}`)["members"].([]any); len(ms) != 0 {
 		t.Fatalf("testers stored by failed calls: %v", ms)
 	}
-	m = e.ok("POST", "/cgi-bin/component/get_authorizer_option", `{"option_name":"location_report"}`)
-	if arStr(m, "option_value") != "0" {
-		t.Fatalf("option stored by a failed call: %v", m)
+	for _, name := range []string{"location_report", "voice_recognize"} {
+		m = e.ok("POST", "/cgi-bin/component/get_authorizer_option", `{"option_name":"`+name+`"}`)
+		if arStr(m, "option_value") != "0" {
+			t.Fatalf("option stored by a failed call: %v", m)
+		}
 	}
 
 	// Quotas. The tester cap (2 here), then 85004 for a second binding.

@@ -103,6 +103,12 @@ func (s *Server) optionTarget(c *call, newForm bool) (*optionWire, string, strin
 		return nil, "", "", err
 	}
 	if c.caller.Kind == miniship.AuthorizerToken {
+		// The token names its mini program; a body naming another one
+		// is refused, as clear_quota refuses it, rather than answered
+		// with the token's own mini program's option.
+		if req.Authorizer != "" && req.Authorizer != c.caller.AuthorizerAppID {
+			return nil, "", "", wxerr.Errorf(wxerr.InvalidAppID, "authorizer_appid %q is not the token's mini program", req.Authorizer)
+		}
 		return &req, c.caller.PlatformAppID, c.caller.AuthorizerAppID, nil
 	}
 	if (!newForm || req.AppID != "") && req.AppID != c.caller.PlatformAppID {
