@@ -61,7 +61,10 @@ func (s *Server) adminRoutes() *http.ServeMux {
 }
 
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
-	key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	// The scheme's name is case-insensitive (RFC 9110 §11.1).
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	ok = ok && strings.EqualFold(scheme, "Bearer")
+	key = strings.TrimLeft(key, " ")
 	if !ok || subtle.ConstantTimeCompare([]byte(key), []byte(s.adminKey)) != 1 || s.adminKey == "" {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin API needs Authorization: Bearer <admin key>"})
 		return
@@ -294,7 +297,7 @@ func (s *Server) adminSetFaults(r *http.Request) (int, any, error) {
 }
 
 func (s *Server) adminGetLimits(r *http.Request) (int, any, error) {
-	return http.StatusOK, s.limits.get(), nil
+	return http.StatusOK, s.limits.get().Effective(), nil
 }
 
 func (s *Server) adminSetLimits(r *http.Request) (int, any, error) {
@@ -305,7 +308,7 @@ func (s *Server) adminSetLimits(r *http.Request) (int, any, error) {
 	if err := s.limits.set(l); err != nil {
 		return 0, nil, errors.Join(service.ErrInvalid, err)
 	}
-	return http.StatusOK, s.limits.get(), nil
+	return http.StatusOK, s.limits.get().Effective(), nil
 }
 
 type eventView struct {

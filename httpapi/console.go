@@ -35,7 +35,7 @@ func (c consoleControls) AdvanceClock(ctx context.Context, d time.Duration) erro
 }
 
 func (c consoleControls) FaultsJSON() string { return indentJSON(c.s.faults.get()) }
-func (c consoleControls) LimitsJSON() string { return indentJSON(c.s.limits.get()) }
+func (c consoleControls) LimitsJSON() string { return indentJSON(c.s.limits.get().Effective()) }
 
 func (c consoleControls) SetFaultsJSON(v string) error {
 	var rules []FaultRule

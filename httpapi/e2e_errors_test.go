@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -308,5 +309,21 @@ func TestLimitsAtRunTime(t *testing.T) {
 	admin(t, f.s, "PUT", "/miniship/v1/limits", map[string]any{})
 	for range 3 {
 		arWant(t, wx(t, f.s, "GET", "/wxa/get_category", tok(f.atoken), ""), 0)
+	}
+	// What GET answers is what is enforced: the default media quota shows,
+	// until "*" or the path itself says otherwise.
+	for _, tc := range []struct {
+		set  map[string]any
+		want string
+	}{
+		{map[string]any{}, `map[daily:map[/wxa/uploadmedia:1000]]`},
+		{map[string]any{"daily": map[string]int{"/wxa/uploadmedia": 0}}, `map[daily:map[/wxa/uploadmedia:0]]`},
+		{map[string]any{"daily": map[string]int{"*": 50}}, `map[daily:map[*:50 /wxa/uploadmedia:50]]`},
+		{map[string]any{"per_minute": map[string]int{"*": 9}}, `map[daily:map[/wxa/uploadmedia:1000] per_minute:map[*:9]]`},
+	} {
+		admin(t, f.s, "PUT", "/miniship/v1/limits", tc.set)
+		if st, m := admin(t, f.s, "GET", "/miniship/v1/limits", nil); st != 200 || fmt.Sprint(m) != tc.want {
+			t.Errorf("after PUT %v: GET %d %v, want %s", tc.set, st, m, tc.want)
+		}
 	}
 }

@@ -23,6 +23,19 @@ type Limits struct {
 // limit names the path or "*": every uploadmedia call stores up to 10 MB.
 var DefaultDaily = map[string]int{"/wxa/uploadmedia": 1000}
 
+// Effective is l with the defaults that hold filled in, so that what an
+// operator reads is what is enforced; set back, it changes nothing.
+func (l Limits) Effective() Limits {
+	out := Limits{Daily: map[string]int{}, PerMinute: l.PerMinute}
+	for path := range DefaultDaily {
+		out.Daily[path] = l.daily(path)
+	}
+	for path, n := range l.Daily {
+		out.Daily[path] = n
+	}
+	return out
+}
+
 func (l Limits) of(m map[string]int, path string) int {
 	if n, ok := m[path]; ok {
 		return n
