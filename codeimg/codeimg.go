@@ -7,7 +7,7 @@ package codeimg
 
 import (
 	"bytes"
-	"fmt"
+	"errors"
 	"image"
 	"image/color"
 	"image/draw"
@@ -35,14 +35,41 @@ type Options struct {
 
 const minModulePx = 3
 
+// levels are the error-correction levels Render tries, in order. Level Q
+// (go-qrcode's "High", 25%) first: a code printed small or scanned at an
+// angle still reads, and so does every code a standard decoder is given.
+// A content too long for Q gets the strongest level that holds it, down to
+// L (7%), which holds the most: 2953 bytes in a version-40 code.
+var levels = []qrcode.RecoveryLevel{qrcode.High, qrcode.Medium, qrcode.Low}
+
+// ErrTooLong is Render's error for a content no QR code holds.
+var ErrTooLong = errors.New("codeimg: content too long for a QR code")
+
+// Fits reports whether a QR code holds content, at the lowest error
+// correction: Render draws every content that fits. It only encodes the
+// data, which costs little next to drawing, so callers check it before
+// they spend anything on a code.
+func Fits(content string) bool {
+	_, err := qrcode.New(content, levels[len(levels)-1])
+	return err == nil
+}
+
+// encode is the QR code of content at the first level that holds it.
+func encode(content string) (*qrcode.QRCode, error) {
+	for _, l := range levels {
+		if q, err := qrcode.New(content, l); err == nil {
+			return q, nil
+		}
+	}
+	return nil, ErrTooLong
+}
+
 // Render returns the image and its media type: image/jpeg, or image/png
-// for a hyaline badge.
+// for a hyaline badge. A content that does not Fit is ErrTooLong.
 func Render(content string, o Options) ([]byte, string, error) {
-	// High error correction: a code printed small or scanned at an angle
-	// still reads, and so does every code a standard decoder is given.
-	q, err := qrcode.New(content, qrcode.High)
+	q, err := encode(content)
 	if err != nil {
-		return nil, "", fmt.Errorf("codeimg: %w", err)
+		return nil, "", err
 	}
 	bm := q.Bitmap() // with its 4-module quiet zone
 	n := len(bm)

@@ -2,6 +2,7 @@ package codeimg
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	_ "image/jpeg"
@@ -14,6 +15,7 @@ import (
 
 func TestRender(t *testing.T) {
 	long := "miniship:wxacode?path=" + strings.Repeat("p", 1000)
+	longest := longestContent()
 	for _, c := range []struct {
 		name    string
 		content string
@@ -25,6 +27,9 @@ func TestRender(t *testing.T) {
 		{"round", "miniship:wxacode?path=a", Options{Width: 430, Round: true, Line: color.RGBA{R: 20, G: 40, B: 160, A: 255}}, "image/jpeg", 430},
 		{"hyaline", "miniship:wxacode?scene=x", Options{Width: 300, Round: true, Hyaline: true, Line: color.RGBA{A: 255}}, "image/png", 300},
 		{"long path grows", long, Options{Width: 280, Round: true, Line: color.RGBA{A: 255}}, "image/jpeg", 281},
+		{"longest round", longest, Options{Width: 430, Round: true, Line: color.RGBA{A: 255}}, "image/jpeg", 430},
+		{"longest hyaline", longest, Options{Width: 430, Round: true, Hyaline: true, Line: color.RGBA{R: 10, G: 20, B: 200, A: 255}}, "image/png", 430},
+		{"longest square", longest, Options{Width: 280, Line: color.RGBA{A: 255}}, "image/jpeg", 280},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			data, typ, err := Render(c.content, c.o)
@@ -45,6 +50,40 @@ func TestRender(t *testing.T) {
 			}
 			if _, _, _, a := img.At(0, 0).RGBA(); (a == 0) != c.o.Hyaline {
 				t.Fatalf("corner alpha %d with hyaline %v", a, c.o.Hyaline)
+			}
+		})
+	}
+}
+
+// longestContent is the most a QR code holds: 2953 bytes, a version-40
+// code at error correction L.
+func longestContent() string {
+	const prefix = "miniship:wxacode?path="
+	return prefix + strings.Repeat("p", 2953-len(prefix))
+}
+
+// TestFits holds Fits to what Render draws: every content that fits
+// renders, and one that does not is ErrTooLong, not some other error.
+func TestFits(t *testing.T) {
+	o := Options{Width: 280, Line: color.RGBA{A: 255}}
+	for _, c := range []struct {
+		name    string
+		content string
+		fits    bool
+	}{
+		{"short", "miniship:wxacode?path=a", true},
+		{"longest", longestContent(), true},
+		{"one byte more", longestContent() + "p", false},
+		{"escaped ampersands", "miniship:wxacode?path=p%3F" + strings.Repeat("%26", 1022), false},
+		{"escaped han", "miniship:wxacode?path=" + strings.Repeat("%E4%B8%AD", 1024), false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := Fits(c.content); got != c.fits {
+				t.Fatalf("Fits = %v, want %v", got, c.fits)
+			}
+			_, _, err := Render(c.content, o)
+			if c.fits && err != nil || !c.fits && !errors.Is(err, ErrTooLong) {
+				t.Fatalf("Render: %v", err)
 			}
 		})
 	}

@@ -164,3 +164,48 @@ func decodeCode(t testing.TB, img image.Image, prefix string) url.Values {
 	}
 	return q
 }
+
+// codeUsed generates a getwxacode code and returns its Num-Used header:
+// how many codes the mini program has spent.
+func codeUsed(t testing.TB, e *arEnv) string {
+	t.Helper()
+	_, h := fetchImage(t, codeCall(t, e, "/wxa/getwxacode", `{"path":"pages/index/index"}`, "application/json"))
+	return h.Get("Num-Used")
+}
+
+// TestCodeContentTooLong holds every path the API accepts to a code that
+// decodes, and a path no QR code can carry to its documented errcode
+// (never -1) without spending one of the 100,000 codes.
+func TestCodeContentTooLong(t *testing.T) { mstest.Backends(t, testCodeContentTooLong) }
+
+func testCodeContentTooLong(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
+	e.releaseVersion("1.0.0")
+	const J = "application/json"
+	if n := codeUsed(t, e); n != "1" {
+		t.Fatalf("Num-Used %q after one code", n)
+	}
+
+	// 1024 characters whose link needs the lowest error correction: the
+	// code still decodes.
+	long := "pages/x?p=" + strings.Repeat("/a/", 338)
+	img, h := fetchImage(t, codeCall(t, e, "/wxa/getwxacode", `{"path":"`+long+`"}`, J))
+	if q := decodeCode(t, img, "miniship:wxacode?"); q.Get("path") != long {
+		t.Fatalf("a %d-character path did not round-trip", len(long))
+	}
+	if h.Get("Num-Used") != "2" {
+		t.Fatalf("Num-Used %q after two codes", h.Get("Num-Used"))
+	}
+
+	for _, c := range []struct{ name, body string }{
+		{"1022 ampersands", `{"path":"p?` + strings.Repeat("&", 1022) + `"}`},
+		{"1024 han characters", `{"path":"` + strings.Repeat("中", 1024) + `"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			codeErr(t, codeCall(t, e, "/wxa/getwxacode", c.body, J), jsonErrType, 40159)
+		})
+	}
+	if n := codeUsed(t, e); n != "3" {
+		t.Fatalf("Num-Used %q: a refused code was counted", n)
+	}
+}

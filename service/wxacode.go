@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/codeimg"
 	"github.com/miniship/miniship/wxerr"
 )
 
@@ -62,7 +63,8 @@ func sceneChar(r rune) bool {
 //
 // A release code needs a published version (41030 otherwise), a trial code
 // a committed one; getwxacodeunlimit with check_path looks the page up in
-// that version (41030).
+// that version (41030). A path no QR code can carry, URL-encoded, is 40159
+// (codeimg.Fits), checked before a code is counted.
 func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code, error) {
 	env := r.EnvVersion
 	if env == "" {
@@ -101,7 +103,13 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 	default:
 		return nil, wxerr.Errorf(wxerr.SystemError, "unknown code kind %q", r.Kind)
 	}
-	res := &Code{}
+	// Checked before anything is spent: a code that cannot be drawn is the
+	// caller's argument, never -1 (SDKs retry -1, and this never passes)
+	// and never one of the 100,000.
+	res := &Code{Content: scheme + q.Encode()}
+	if !codeimg.Fits(res.Content) {
+		return nil, wxerr.Errorf(wxerr.InvalidCodePath, "path too long: URL-encoded, the code would carry %d bytes, more than a QR code holds", len(res.Content))
+	}
 	checkPath := r.Kind == CodeUnlimited && r.CheckPath && r.Page != ""
 	err := s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
 		v, err := codeVersion(tx, c.AuthorizerAppID, env)
@@ -133,7 +141,6 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 	if err != nil {
 		return nil, err
 	}
-	res.Content = scheme + q.Encode()
 	return res, nil
 }
 
