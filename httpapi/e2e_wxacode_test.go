@@ -208,4 +208,24 @@ func testCodeContentTooLong(t *testing.T, database string) {
 	if n := codeUsed(t, e); n != "3" {
 		t.Fatalf("Num-Used %q: a refused code was counted", n)
 	}
+
+	// getwxacodeunlimit has no documented length for page: one its code
+	// cannot carry is an invalid page, whether or not it is checked.
+	page := strings.Repeat("p", 3000)
+	for _, c := range []struct{ name, body string }{
+		{"unchecked", `{"scene":"a","page":"` + page + `","check_path":false}`},
+		{"develop", `{"scene":"a","page":"` + page + `","env_version":"develop"}`},
+		{"checked", `{"scene":"a","page":"` + page + `"}`},
+		{"han", `{"scene":"a","page":"` + strings.Repeat("中", 400) + `","check_path":false}`},
+	} {
+		t.Run("page "+c.name, func(t *testing.T) {
+			codeErr(t, codeCall(t, e, "/wxa/getwxacodeunlimit", c.body, J), jsonErrType, 41030)
+		})
+	}
+	// The longest page that fits still makes a code.
+	page = strings.Repeat("p", 2800)
+	img, _ = fetchImage(t, codeCall(t, e, "/wxa/getwxacodeunlimit", `{"scene":"a","page":"`+page+`","check_path":false}`, J))
+	if q := decodeCode(t, img, "miniship:wxacode?"); q.Get("page") != page {
+		t.Fatal("a long page did not round-trip")
+	}
 }

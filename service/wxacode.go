@@ -63,8 +63,8 @@ func sceneChar(r rune) bool {
 //
 // A release code needs a published version (41030 otherwise), a trial code
 // a committed one; getwxacodeunlimit with check_path looks the page up in
-// that version (41030). A path no QR code can carry, URL-encoded, is 40159
-// (codeimg.Fits), checked before a code is counted.
+// that version (41030). A path no QR code can carry, URL-encoded, is 40159,
+// such a page 41030 (codeimg.Fits), checked before anything is spent.
 func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code, error) {
 	env := r.EnvVersion
 	if env == "" {
@@ -105,10 +105,16 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 	}
 	// Checked before anything is spent: a code that cannot be drawn is the
 	// caller's argument, never -1 (SDKs retry -1, and this never passes)
-	// and never one of the 100,000.
+	// and never one of the 100,000. getwxacodeunlimit's scene is at most 32
+	// characters, so there the culprit is the page, which has no documented
+	// length: an invalid page, 41030.
 	res := &Code{Content: scheme + q.Encode()}
 	if !codeimg.Fits(res.Content) {
-		return nil, wxerr.Errorf(wxerr.InvalidCodePath, "path too long: URL-encoded, the code would carry %d bytes, more than a QR code holds", len(res.Content))
+		what, code := "path", wxerr.InvalidCodePath
+		if r.Kind == CodeUnlimited {
+			what, code = "page", wxerr.InvalidCodePage
+		}
+		return nil, wxerr.Errorf(code, "%s too long: URL-encoded, the code would carry %d bytes, more than a QR code holds", what, len(res.Content))
 	}
 	checkPath := r.Kind == CodeUnlimited && r.CheckPath && r.Page != ""
 	err := s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
