@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -227,5 +228,58 @@ func testCodeContentTooLong(t *testing.T, database string) {
 	img, _ = fetchImage(t, codeCall(t, e, "/wxa/getwxacodeunlimit", `{"scene":"a","page":"`+page+`","check_path":false}`, J))
 	if q := decodeCode(t, img, "miniship:wxacode?"); q.Get("page") != page {
 		t.Fatal("a long page did not round-trip")
+	}
+}
+
+// TestCodeBodyNotHeader reads a code request by its body, whatever its
+// Content-Type says, as WeChat and every other endpoint do: curl -d and
+// PHP's curl send JSON as application/x-www-form-urlencoded. A real form
+// body keeps its documented errcode under any header.
+func TestCodeBodyNotHeader(t *testing.T) { mstest.Backends(t, testCodeBodyNotHeader) }
+
+func testCodeBodyNotHeader(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
+	e.releaseVersion("1.0.0")
+	const (
+		J    = "application/json"
+		Form = "application/x-www-form-urlencoded"
+	)
+	for _, c := range []struct {
+		name, path, body, ctype, prefix, key, want string
+	}{
+		{"form header", "/wxa/getwxacode", `{"path":"pages/index/index"}`, Form, "miniship:wxacode?", "path", "pages/index/index"},
+		{"form header with charset", "/wxa/getwxacode", ` {"path":"a?b=1"}`, Form + "; charset=UTF-8", "miniship:wxacode?", "path", "a?b=1"},
+		{"text header", "/wxa/getwxacode", `{"path":"pages/index/index"}`, "text/plain", "miniship:wxacode?", "path", "pages/index/index"},
+		{"no header", "/wxa/getwxacode", `{"path":"pages/index/index"}`, "", "miniship:wxacode?", "path", "pages/index/index"},
+		{"unlimit form header", "/wxa/getwxacodeunlimit", `{"scene":"id=7"}`, Form, "miniship:wxacode?", "scene", "id=7"},
+		{"square form header", "/cgi-bin/wxaapp/createwxaqrcode", `{"path":"pages/index/index"}`, Form, "miniship:wxaqrcode?", "path", "pages/index/index"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img, _ := fetchImage(t, codeCall(t, e, c.path, c.body, c.ctype))
+			if q := decodeCode(t, img, c.prefix); q.Get(c.key) != c.want {
+				t.Fatalf("code encodes %v, want %s=%q", q, c.key, c.want)
+			}
+		})
+	}
+	used := codeUsed(t, e)
+	for _, c := range []struct {
+		name, path, body, ctype string
+		code                    int
+	}{
+		{"form", "/wxa/getwxacode", `path=pages/index/index`, Form, 40159},
+		{"form as json", "/wxa/getwxacode", `path=pages/index/index`, J, 40159},
+		{"form without header", "/wxa/getwxacode", `path=pages%2Findex&width=430`, "", 40159},
+		{"unlimit form as json", "/wxa/getwxacodeunlimit", `scene=a&page=pages/index/index`, J, 40169},
+		{"square form as json", "/cgi-bin/wxaapp/createwxaqrcode", `path=a`, J, 40159},
+		{"broken json as form", "/wxa/getwxacode", `{"path":`, Form, 47001},
+		{"broken json with =", "/wxa/getwxacode", `{"path":"a=b"`, Form, 47001},
+		{"neither", "/wxa/getwxacode", `pages/index/index`, Form, 47001},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			codeErr(t, codeCall(t, e, c.path, c.body, c.ctype), jsonErrType, c.code)
+		})
+	}
+	if n, _ := strconv.Atoi(used); codeUsed(t, e) != strconv.Itoa(n+1) {
+		t.Fatal("a refused code was counted")
 	}
 }

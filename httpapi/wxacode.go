@@ -1,10 +1,10 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"image/color"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -82,7 +82,7 @@ type rgbWire struct {
 func (s *Server) wxacode(kind string) func(*call) (any, error) {
 	return func(c *call) (any, error) {
 		// A form body is "not json string": the code's own length errcode.
-		if t, _, _ := mime.ParseMediaType(c.r.Header.Get("Content-Type")); t == "application/x-www-form-urlencoded" {
+		if formBody(c.body) {
 			if kind == service.CodeUnlimited {
 				return nil, wxerr.New(wxerr.InvalidSceneLength, "send a JSON body")
 			}
@@ -134,6 +134,21 @@ func (s *Server) wxacode(kind string) func(*call) (any, error) {
 		writeImage(c, img, ctype, "wxacode")
 		return nil, nil
 	}
+}
+
+// formBody reports a body that is a URL-encoded form (path=pages%2Findex)
+// rather than JSON. The body decides, not the Content-Type, as on WeChat
+// and every other endpoint: curl -d and PHP's curl send JSON as
+// application/x-www-form-urlencoded, and a form sent as application/json
+// is still a form. A body that starts as JSON does ({, [ or ") is JSON,
+// broken or not (47001); otherwise a form starts with a key and =.
+func formBody(body []byte) bool {
+	b := bytes.TrimSpace(body)
+	if len(b) == 0 || bytes.IndexByte([]byte(`{["`), b[0]) >= 0 {
+		return false
+	}
+	key, _, ok := bytes.Cut(b, []byte("="))
+	return ok && len(key) > 0 && !bytes.ContainsAny(key, " \t\r\n{}[]\":,")
 }
 
 // autoColor is a dark colour of the mini program's own, standing in for
