@@ -283,3 +283,38 @@ func testCodeBodyNotHeader(t *testing.T, database string) {
 		t.Fatal("a refused code was counted")
 	}
 }
+
+// TestCodeUncheckedUnpublished: getwxacodeunlimit with check_path false
+// needs no published version (spec: unpublished or non-existent pages are
+// allowed; WeChat: 允许小程序未发布), under any env_version. Checked codes
+// and the path codes still need one.
+func TestCodeUncheckedUnpublished(t *testing.T) { mstest.Backends(t, testCodeUncheckedUnpublished) }
+
+func testCodeUncheckedUnpublished(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
+	const J = "application/json"
+	for _, c := range []struct{ name, body, env string }{
+		{"release", `{"scene":"a=1","page":"pages/index/index","check_path":false}`, "release"},
+		{"home page", `{"scene":"a=1","check_path":false}`, "release"},
+		{"false as a string", `{"scene":"a=1","page":"pages/new/new","check_path":"false"}`, "release"},
+		{"false as 0", `{"scene":"a=1","page":"pages/new/new","check_path":0}`, "release"},
+		{"trial without a commit", `{"scene":"a=1","page":"pages/new/new","check_path":false,"env_version":"trial"}`, "trial"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			img, _ := fetchImage(t, codeCall(t, e, "/wxa/getwxacodeunlimit", c.body, J))
+			if q := decodeCode(t, img, "miniship:wxacode?"); q.Get("scene") != "a=1" || q.Get("env_version") != c.env {
+				t.Fatalf("code encodes %v", q)
+			}
+		})
+	}
+	for _, c := range []struct{ name, path, body string }{
+		{"checked", "/wxa/getwxacodeunlimit", `{"scene":"a","page":"pages/index/index"}`},
+		{"checked home page", "/wxa/getwxacodeunlimit", `{"scene":"a","check_path":true}`},
+		{"getwxacode", "/wxa/getwxacode", `{"path":"pages/index/index"}`},
+		{"createwxaqrcode", "/cgi-bin/wxaapp/createwxaqrcode", `{"path":"pages/index/index"}`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			codeErr(t, codeCall(t, e, c.path, c.body, J), jsonErrType, 41030)
+		})
+	}
+}

@@ -63,8 +63,9 @@ func sceneChar(r rune) bool {
 //
 // A release code needs a published version (41030 otherwise), a trial code
 // a committed one; getwxacodeunlimit with check_path looks the page up in
-// that version (41030). A path no QR code can carry, URL-encoded, is 40159,
-// such a page 41030 (codeimg.Fits), checked before anything is spent.
+// that version (41030), and without it needs no version. A path no QR code
+// can carry, URL-encoded, is 40159, such a page 41030 (codeimg.Fits),
+// checked before anything is spent.
 func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code, error) {
 	env := r.EnvVersion
 	if env == "" {
@@ -116,11 +117,18 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 		}
 		return nil, wxerr.Errorf(code, "%s too long: URL-encoded, the code would carry %d bytes, more than a QR code holds", what, len(res.Content))
 	}
+	// check_path false allows an unpublished mini program (WeChat:
+	// 允许小程序未发布), so it needs no version at all; true, the default,
+	// needs the env's version even for the home page.
+	needVersion := r.Kind != CodeUnlimited || r.CheckPath
 	checkPath := r.Kind == CodeUnlimited && r.CheckPath && r.Page != ""
 	err := s.updateDeriving(ctx, func(tx miniship.Tx, derive func(*miniship.Version) error) error {
-		v, err := codeVersion(tx, c.AuthorizerAppID, env)
-		if err != nil {
-			return err
+		var v *miniship.Version
+		if needVersion {
+			var err error
+			if v, err = codeVersion(tx, c.AuthorizerAppID, env); err != nil {
+				return err
+			}
 		}
 		if checkPath && v != nil {
 			if err := derive(v); err != nil {
