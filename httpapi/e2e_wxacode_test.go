@@ -318,3 +318,29 @@ func testCodeUncheckedUnpublished(t *testing.T, database string) {
 		})
 	}
 }
+
+// TestCodeEnvVersionMessage: a refused env_version says why in terms that
+// hold for the endpoint. createwxaqrcode documents no env_version and makes
+// release codes only, so "trial" must not read as one of the values it takes.
+func TestCodeEnvVersionMessage(t *testing.T) { mstest.Backends(t, testCodeEnvVersionMessage) }
+
+func testCodeEnvVersionMessage(t *testing.T, database string) {
+	e := arSetup(t, mstest.Options{Database: database}, nil)
+	for _, c := range []struct{ name, path, body, says, never string }{
+		{"square trial", "/cgi-bin/wxaapp/createwxaqrcode", `{"path":"a","env_version":"trial"}`, `release codes only`, "trial or develop"},
+		{"square develop", "/cgi-bin/wxaapp/createwxaqrcode", `{"path":"a","env_version":"develop"}`, `release codes only`, "trial or develop"},
+		{"square beta", "/cgi-bin/wxaapp/createwxaqrcode", `{"path":"a","env_version":"beta"}`, `release codes only`, "trial or develop"},
+		{"path beta", "/wxa/getwxacode", `{"path":"a","env_version":"beta"}`, `release, trial or develop, not "beta"`, "only"},
+		{"unlimit beta", "/wxa/getwxacodeunlimit", `{"scene":"a","env_version":"beta"}`, `release, trial or develop, not "beta"`, "only"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			res := codeCall(t, e, c.path, c.body, "application/json")
+			res.Header.Set("Content-Type", "application/json") // readWeChat checks JSON framing
+			m := readWeChat(t, res)
+			arWant(t, m, 40097)
+			if msg := arStr(m, "errmsg"); !strings.Contains(msg, c.says) || strings.Contains(msg, c.never) {
+				t.Fatalf("errmsg %q: want %q in it and not %q", msg, c.says, c.never)
+			}
+		})
+	}
+}

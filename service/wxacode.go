@@ -71,7 +71,12 @@ func (s *Service) MakeCode(ctx context.Context, c *Caller, r CodeRequest) (*Code
 	if env == "" {
 		env = "release"
 	}
-	if !slices.Contains([]string{"release", "trial", "develop"}, env) || (r.Kind == CodeSquare && env != "release") {
+	switch {
+	case r.Kind == CodeSquare && env != "release":
+		// WeChat documents no env_version here. Refused rather than ignored:
+		// a caller asking for a trial code would get a release one.
+		return nil, wxerr.Errorf(wxerr.InvalidArgs, "createwxaqrcode makes release codes only: leave env_version out (or release), not %q; trial codes come from get_qrcode", r.EnvVersion)
+	case !slices.Contains([]string{"release", "trial", "develop"}, env):
 		return nil, wxerr.Errorf(wxerr.InvalidArgs, "env_version must be release, trial or develop, not %q", r.EnvVersion)
 	}
 	q := url.Values{"appid": {c.AuthorizerAppID}}
