@@ -1,12 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"image"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,9 +51,9 @@ func FuzzParseFaultRule(f *testing.F) {
 	})
 }
 
-// FuzzWeChatBody sends arbitrary bodies to the JSON endpoints with a valid
-// token: every answer must be HTTP 200 JSON with an errcode, never a panic,
-// a 500 or HTML.
+// FuzzWeChatBody sends arbitrary bodies to the POST endpoints with a valid
+// token: every answer must be HTTP 200 JSON with an errcode (or, from a code
+// endpoint, an image framed as one), never a panic, a 500 or HTML.
 func FuzzWeChatBody(f *testing.F) {
 	ctx := context.Background()
 	store, err := sqlstore.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
@@ -83,9 +86,15 @@ func FuzzWeChatBody(f *testing.F) {
 			paths = append(paths, p)
 		}
 	}
+	slices.Sort(paths) // which names the same path from run to run
 	for _, b := range []string{`{}`, `{"template_id":"1","ext_json":"{}","user_version":"1"}`, `{"draft_id":1}`, `[`, `null`, `{"item_list":[{}]}`, "\x00", `{"user_desc":"\u0000","item_list":[{"title":"a\u0000"}],"ext":{"k":["\u0000"]}}`} {
 		f.Add(uint8(0), b)
 	}
+	// The code endpoints answer images: a code needing no published
+	// version (a develop code, or check_path false) is one.
+	unlimit := uint8(slices.Index(paths, "/wxa/getwxacodeunlimit"))
+	f.Add(unlimit, `{"scene":"a","env_version":"develop"}`)
+	f.Add(unlimit, `{"scene":"a","check_path":false}`)
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		path := paths[int(which)%len(paths)]
 		token := at.AccessToken
@@ -97,6 +106,14 @@ func FuzzWeChatBody(f *testing.F) {
 		srv.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK {
 			t.Fatalf("%s %q: HTTP %d", path, body, rec.Code)
+		}
+		// The code endpoints answer a success with an image, framed as one.
+		if h := rec.Header(); strings.HasPrefix(h.Get("Content-Type"), "image/") {
+			cfg, format, err := image.DecodeConfig(bytes.NewReader(rec.Body.Bytes()))
+			if err != nil || "image/"+format != h.Get("Content-Type") || cfg.Width == 0 || !strings.Contains(h.Get("Content-disposition"), "attachment") {
+				t.Fatalf("%s %q: a broken image answer (%v, %s, %v)", path, body, h, format, err)
+			}
+			return
 		}
 		var m map[string]any
 		if err := json.Unmarshal(rec.Body.Bytes(), &m); err != nil {
