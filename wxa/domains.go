@@ -333,7 +333,8 @@ func (a *App) WxaCode(ctx context.Context, path string, o CodeOptions) (*QRCode,
 }
 
 // WxaCodeUnlimit calls getwxacodeunlimit: a round code for a page and a
-// scene of up to 32 characters. checkPath false allows pages not yet live.
+// scene of up to 32 characters. checkPath false allows pages not yet live
+// and a mini program never published.
 func (a *App) WxaCodeUnlimit(ctx context.Context, scene, page string, checkPath bool, o CodeOptions) (*QRCode, error) {
 	body := struct {
 		Scene     string `json:"scene"`
