@@ -34,11 +34,14 @@ type GrantReadTx interface {
 // CommitCheck is what the common commit finds, checked by CreateVersionIf
 // in its statement: no commit claim, the grants revision the engine ran on,
 // the template undeleted in the platform's library, and the platform's
-// grant the one the caller's token came from, holding Perm (0: any).
+// grant the one the caller's token came from, holding Perm (0: any),
+// which has issued fewer tokens than TokenSeqBelow (so that the caller's
+// is still among its newest).
 type CommitCheck struct {
 	GrantsRev      int64
 	Generation     int64
 	TokenCreatedAt time.Time
+	TokenSeqBelow  int64
 	Perm           int
 }
 

@@ -97,6 +97,9 @@ type Authorization struct {
 	// Generation numbers the pair's grants: 0 asks PutAuthorization for
 	// the next one (a new grant), which it stores and sets here.
 	Generation int64 `json:"-"`
+	// TokenSeq is the Seq of the newest authorizer token issued under the
+	// grant (set by the store, IssueToken).
+	TokenSeq int64 `json:"-"`
 }
 
 // TokenKind names the kind of an opaque credential.
@@ -125,6 +128,8 @@ type Token struct {
 	// Generation is the grant generation an authorizer token was issued
 	// under; a grant made again after a revoke has a higher one.
 	Generation int64
+	// Seq orders the tokens of one owner (IssueToken): higher is newer.
+	Seq int64
 }
 
 // Draft is a code upload in the platform's draft box.
@@ -348,6 +353,15 @@ type Tx interface {
 	UpdatePlatform(p *Platform) error
 
 	PutToken(t *Token) error
+	// IssueToken stores a new token as its owner's newest of its kind and
+	// deletes that owner's older ones of the kind beyond the newest keep,
+	// so that an owner never holds more than keep. An authorizer token's
+	// owner is its grant (ErrNotFound when there is none): the grant's
+	// TokenSeq becomes the token's Seq, and the grant's tokens of another
+	// generation go too. Every other kind's owner is its platform (and,
+	// for an authorization code, its mini program); ErrNotFound when there
+	// is no such platform. Sets t.Seq.
+	IssueToken(t *Token, keep int) error
 	GetToken(kind TokenKind, value string) (*Token, error)
 	// UseToken marks a single-use code used; false when it was already.
 	UseToken(kind TokenKind, value string) (bool, error)

@@ -10,14 +10,17 @@ import (
 	"github.com/miniship/miniship/wxerr"
 )
 
-// Access tokens are immutable once issued (a value is random and never
-// reissued; only the sweep deletes it, a day after it expired), so each
-// server keeps the ones it has seen in memory and reads the store only for
-// a token it does not know. What can change, the grant behind an authorizer
-// token, is never cached: every request reads it from the store (in
-// Authenticate, or, for the endpoints that take it, in the endpoint's own
-// transaction or Read), so a revoke on any instance is refused on every
-// instance at once.
+// Authorizer access tokens are immutable once issued (a value is random
+// and never reissued), so each server keeps the ones it has seen in memory
+// and reads the store only for a token it does not know. What can change,
+// the grant behind an authorizer token, is never cached: every request
+// reads it from the store (in Authenticate, or, for the endpoints that take
+// it, in the endpoint's own transaction or Read), so a revoke on any
+// instance is refused on every instance at once. So is a token that fell
+// out of the grant's newest KeepAccessTokens: the grant read carries its
+// count (grantValid). Component tokens have no such read to ride on and
+// are not cached: one deleted by a newer issuance, on any server, must not
+// keep working on another.
 
 // cacheSize bounds each in-memory cache; past it an arbitrary entry goes,
 // and a request for it reads the store again.
@@ -116,12 +119,15 @@ func (s *Service) AuthenticateInTx(ctx context.Context, token string, want minis
 }
 
 // lookupToken finds a live access token of the wanted kind, in memory when
-// it can.
+// it can (authorizer tokens).
 func (s *Service) lookupToken(ctx context.Context, token string, want miniship.TokenKind) (*miniship.Token, error) {
 	if token == "" {
 		return nil, wxerr.New(wxerr.AccessTokenMissing, "")
 	}
-	t := s.tokens.get(want, token)
+	var t *miniship.Token
+	if want == miniship.AuthorizerToken {
+		t = s.tokens.get(want, token)
+	}
 	if t != nil && !s.Now().Before(t.ExpiresAt) {
 		// Expired: the store says whether it is still there (42001) or
 		// already swept (40001, as for any unknown token).
@@ -138,7 +144,9 @@ func (s *Service) lookupToken(ctx context.Context, token string, want miniship.T
 		if err != nil {
 			return nil, err
 		}
-		s.tokens.put(t)
+		if want == miniship.AuthorizerToken {
+			s.tokens.put(t)
+		}
 	}
 	if !s.Now().Before(t.ExpiresAt) {
 		return nil, wxerr.New(wxerr.AccessTokenExpired, "")
@@ -185,9 +193,11 @@ func (c *Caller) grant(a *miniship.Authorization) error {
 // grantValid is the rule both Authenticate and the in-transaction check
 // apply: the token must come from this grant, not from one revoked before
 // it (a generation, which always advances, not a time, which a manual
-// clock may not move), and the grant must hold one of perms.
+// clock may not move), and be among the grant's newest KeepAccessTokens
+// (older ones are deleted, but another server may hold this one in
+// memory); and the grant must hold one of perms.
 func grantValid(t *miniship.Token, a *miniship.Authorization, perms []int) error {
-	if t.Generation != a.Generation || t.CreatedAt.Before(a.CreatedAt) {
+	if t.Generation != a.Generation || t.CreatedAt.Before(a.CreatedAt) || a.TokenSeq >= t.Seq+KeepAccessTokens {
 		return wxerr.New(wxerr.InvalidCredential, "")
 	}
 	if len(perms) > 0 && !slices.ContainsFunc(perms, func(p int) bool { return slices.Contains(a.PermissionSets, p) }) {

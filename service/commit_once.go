@@ -145,7 +145,8 @@ func (s *Service) commitFast(ctx context.Context, c *Caller, v *miniship.Version
 	if p == nil || len(p.perms) > 1 || (len(p.perms) == 1 && p.perms[0] == 0) {
 		return false, nil // the statement tests one permission set, or none
 	}
-	check := miniship.CommitCheck{GrantsRev: rev, Generation: p.token.Generation, TokenCreatedAt: p.token.CreatedAt}
+	check := miniship.CommitCheck{GrantsRev: rev, Generation: p.token.Generation, TokenCreatedAt: p.token.CreatedAt,
+		TokenSeqBelow: p.token.Seq + KeepAccessTokens}
 	if len(p.perms) == 1 {
 		check.Perm = p.perms[0]
 	}

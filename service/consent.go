@@ -264,7 +264,7 @@ func (s *Service) Consent(ctx context.Context, req ConsentRequest) (*ConsentResu
 			return err
 		}
 		res.Granted, res.Withheld = g.PermissionSets, g.Withheld
-		if err := tx.PutToken(s.token(miniship.AuthCode, res.AuthCode, req.Platform, req.AuthorizerAppID, s.cfg.AuthCodeTTL)); err != nil {
+		if err := tx.IssueToken(s.token(miniship.AuthCode, res.AuthCode, req.Platform, req.AuthorizerAppID, s.cfg.AuthCodeTTL), KeepAuthCodes); err != nil {
 			return err
 		}
 		now := s.Now()

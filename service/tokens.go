@@ -48,6 +48,23 @@ func (s *Service) wrongToken(tx miniship.Tx, token string, want miniship.TokenKi
 	return wxerr.New(wxerr.InvalidCredential, "")
 }
 
+// How many credentials of a kind one owner keeps (a platform; a platform
+// and a mini program for authorization codes and authorizer tokens):
+// issuing one more deletes the oldest (Tx.IssueToken), so an owner that
+// asks in a loop holds these many rows at most, whatever its rate. WeChat keeps a replaced
+// access token working for a short overlap; here the older ones keep
+// working until they expire or KeepAccessTokens newer ones were issued.
+// One deleted so answers 40001 (WeChat's "invalid credential ... or not
+// latest") on every server at once: component tokens are read from the
+// store on every request (lookupToken), and an authorizer token is checked
+// against its grant's count, which every request reads (grantValid).
+const (
+	KeepAccessTokens = 10   // component tokens per platform, authorizer tokens per grant
+	KeepPreAuthCodes = 1000 // pre_auth_codes per platform (600 s each)
+	KeepAuthCodes    = 10   // authorization codes per platform and mini program (one a consent)
+	KeepTickets      = 100  // component_verify_tickets per platform (12 h of pushes every 10 min is 72)
+)
+
 // ComponentTokenResult is the answer of api_component_token.
 type ComponentTokenResult struct {
 	Token     string `json:"component_access_token"`
@@ -83,7 +100,7 @@ func (s *Service) ComponentToken(ctx context.Context, appid, secret, ticket stri
 			return wxerr.New(wxerr.ComponentTicketExpired, "")
 		}
 		res.Token = s.newToken(48)
-		return tx.PutToken(s.token(miniship.ComponentToken, res.Token, appid, "", s.cfg.TokenTTL))
+		return tx.IssueToken(s.token(miniship.ComponentToken, res.Token, appid, "", s.cfg.TokenTTL), KeepAccessTokens)
 	})
 	if err != nil {
 		return nil, err
@@ -111,14 +128,15 @@ type PreAuthCodeResult struct {
 	ExpiresIn int    `json:"expires_in"`
 }
 
-// CreatePreAuthCode issues a single-use pre-authorization code.
+// CreatePreAuthCode issues a single-use pre-authorization code; the
+// platform's oldest beyond KeepPreAuthCodes go.
 func (s *Service) CreatePreAuthCode(ctx context.Context, c *Caller, appid string) (*PreAuthCodeResult, error) {
 	if err := checkComponentAppID(c, appid); err != nil {
 		return nil, err
 	}
 	res := &PreAuthCodeResult{Code: "preauthcode@@@" + s.newToken(36), ExpiresIn: int(s.cfg.PreAuthTTL / time.Second)}
 	err := s.update(ctx, func(tx miniship.Tx) error {
-		return tx.PutToken(s.token(miniship.PreAuthCode, res.Code, appid, "", s.cfg.PreAuthTTL))
+		return tx.IssueToken(s.token(miniship.PreAuthCode, res.Code, appid, "", s.cfg.PreAuthTTL), KeepPreAuthCodes)
 	})
 	if err != nil {
 		return nil, err
@@ -184,7 +202,7 @@ func (s *Service) QueryAuth(ctx context.Context, c *Caller, appid, code string) 
 		}
 		at := s.token(miniship.AuthorizerToken, info.AccessToken, appid, a.AuthorizerAppID, s.cfg.TokenTTL)
 		at.Generation = a.Generation
-		return tx.PutToken(at)
+		return tx.IssueToken(at, KeepAccessTokens)
 	})
 	return info, err
 }
@@ -197,7 +215,8 @@ type AuthorizerTokenResult struct {
 }
 
 // AuthorizerToken issues a fresh authorizer_access_token from the refresh
-// token. Earlier access tokens stay valid until they expire.
+// token. Earlier access tokens stay valid until they expire or
+// KeepAccessTokens newer ones were issued.
 func (s *Service) AuthorizerToken(ctx context.Context, c *Caller, appid, authorizer, refresh string) (*AuthorizerTokenResult, error) {
 	if err := checkComponentAppID(c, appid); err != nil {
 		return nil, err
@@ -214,7 +233,7 @@ func (s *Service) AuthorizerToken(ctx context.Context, c *Caller, appid, authori
 		res = &AuthorizerTokenResult{AccessToken: s.newToken(48), ExpiresIn: int(s.cfg.TokenTTL / time.Second), RefreshToken: a.RefreshToken}
 		t := s.token(miniship.AuthorizerToken, res.AccessToken, appid, authorizer, s.cfg.TokenTTL)
 		t.Generation = a.Generation
-		return tx.PutToken(t)
+		return tx.IssueToken(t, KeepAccessTokens)
 	})
 	return res, err
 }
@@ -326,7 +345,7 @@ func (s *Service) IssueTicket(ctx context.Context, appid string) (string, error)
 func (s *Service) issueTicket(tx miniship.Tx, p *miniship.Platform) (string, error) {
 	now := s.Now()
 	ticket := "ticket@@@" + s.newToken(64)
-	if err := tx.PutToken(s.token(miniship.VerifyTicket, ticket, p.AppID, "", s.cfg.TicketTTL)); err != nil {
+	if err := tx.IssueToken(s.token(miniship.VerifyTicket, ticket, p.AppID, "", s.cfg.TicketTTL), KeepTickets); err != nil {
 		return "", err
 	}
 	p.VerifyTicket, p.TicketAt = ticket, now

@@ -61,12 +61,15 @@ func (t *tx) UpdateAuthorizer(a *miniship.Authorizer) error {
 
 // --- authorizations -------------------------------------------------------
 
-const authorizationCols = `platform_appid, authorizer_appid, permission_sets, refresh_token,
+const authorizationInsert = `platform_appid, authorizer_appid, permission_sets, refresh_token,
 	created_at, updated_at, generation`
+
+// authorizationCols adds the column the store maintains itself.
+const authorizationCols = authorizationInsert + `, token_seq`
 
 func scanAuthorization(r scanner, a *miniship.Authorization) error {
 	return r.Scan(&a.PlatformAppID, &a.AuthorizerAppID, intList{&a.PermissionSets}, &a.RefreshToken,
-		(*nanos)(&a.CreatedAt), (*nanos)(&a.UpdatedAt), &a.Generation)
+		(*nanos)(&a.CreatedAt), (*nanos)(&a.UpdatedAt), &a.Generation, &a.TokenSeq)
 }
 
 // PutAuthorization stores the grant, replacing the pair's previous one but
@@ -84,7 +87,7 @@ func (t *tx) PutAuthorization(a *miniship.Authorization) error {
 			return err
 		}
 	}
-	err := t.row(`INSERT INTO authorizations (`+authorizationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)
+	err := t.row(`INSERT INTO authorizations (`+authorizationInsert+`) VALUES (?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (platform_appid, authorizer_appid) DO UPDATE SET
 		permission_sets = excluded.permission_sets, refresh_token = excluded.refresh_token,
 		updated_at = excluded.updated_at RETURNING generation`,

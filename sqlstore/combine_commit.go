@@ -151,21 +151,22 @@ func createVersionsIfSQL(ctx context.Context, db *sql.DB) (string, error) {
 		arrays = append(arrays, "$"+strconv.Itoa(i+1)+"::"+versionTypes[i]+"[]")
 	}
 	k := len(cols)
-	for i, typ := range []string{"BIGINT", "BIGINT", "BIGINT", "TEXT"} {
+	for i, typ := range []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"} {
 		arrays = append(arrays, "$"+strconv.Itoa(k+i+1)+"::"+typ+"[]")
 	}
 	list := strings.Join(cols, ", ")
 	return `WITH v AS (
 		SELECT * FROM unnest(` + strings.Join(arrays, ", ") + `)
-			WITH ORDINALITY AS v(` + list + `, grants_rev, generation, token_created_at, perm, n)
+			WITH ORDINALITY AS v(` + list + `, grants_rev, generation, token_created_at, token_seq_below, perm, n)
 	), ok AS (
 		SELECT nextval(` + strconv.FormatInt(seq, 10) + `::oid::regclass) AS id, v.* FROM v
 		WHERE EXISTS (SELECT 1 FROM authorizers a
 			JOIN authorizations g ON g.platform_appid = v.platform_appid AND g.authorizer_appid = a.appid
 			JOIN templates t ON t.platform_appid = v.platform_appid AND t.id = v.template_id
-			WHERE a.appid = v.authorizer_appid AND a.commit_until = $` + strconv.Itoa(k+5) + `
+			WHERE a.appid = v.authorizer_appid AND a.commit_until = $` + strconv.Itoa(k+6) + `
 			AND a.grants_rev = v.grants_rev AND NOT t.deleted
 			AND g.generation = v.generation AND g.created_at <= v.token_created_at
+			AND g.token_seq < v.token_seq_below
 			AND replace(replace(g.permission_sets, '[', ','), ']', ',') LIKE v.perm)
 	), ins AS (
 		INSERT INTO versions (id, ` + list + `) OVERRIDING SYSTEM VALUE
@@ -188,7 +189,7 @@ func versionsArgs(live []*versionReq) ([]any, error) {
 			cols[i] = make([]bool, len(live))
 		}
 	}
-	rev, gen, created := make([]int64, len(live)), make([]int64, len(live)), make([]int64, len(live))
+	rev, gen, created, below := make([]int64, len(live)), make([]int64, len(live)), make([]int64, len(live)), make([]int64, len(live))
 	perm := make([]string, len(live))
 	for j, r := range live {
 		for i, a := range versionArgs(r.v) {
@@ -200,10 +201,10 @@ func versionsArgs(live []*versionReq) ([]any, error) {
 		if err != nil {
 			return nil, err
 		}
-		rev[j], gen[j], created[j], perm[j] = r.c.GrantsRev, r.c.Generation, at.(int64), permPattern(r.c.Perm)
+		rev[j], gen[j], created[j], below[j], perm[j] = r.c.GrantsRev, r.c.Generation, at.(int64), r.c.TokenSeqBelow, permPattern(r.c.Perm)
 	}
 	noClaim, _ := nanos(time.Time{}).Value()
-	return append(cols, rev, gen, created, perm, noClaim), nil
+	return append(cols, rev, gen, created, below, perm, noClaim), nil
 }
 
 // setColumn puts an argument, as its driver value, in row j of a column.

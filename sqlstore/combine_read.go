@@ -91,10 +91,10 @@ func (c *readCombiner) auditWithGrant(t *tx, platformAppID, authorizerAppID stri
 // unnested keys and scanned the whole table per statement.
 
 // grantOfKey joins the grant of each row's platform and mini program.
-const grantOfKey = `LEFT JOIN LATERAL (SELECT permission_sets, generation, created_at FROM authorizations
+const grantOfKey = `LEFT JOIN LATERAL (SELECT permission_sets, generation, created_at, token_seq FROM authorizations
 		WHERE platform_appid = k.platform_appid AND authorizer_appid = k.authorizer_appid OFFSET 0) g ON true`
 
-const categoriesWithGrantsSQL = `SELECT k.n, a.categories, g.permission_sets, g.generation, g.created_at
+const categoriesWithGrantsSQL = `SELECT k.n, a.categories, ` + grantRead + `
 	FROM unnest($1::TEXT[], $2::TEXT[]) WITH ORDINALITY AS k(platform_appid, authorizer_appid, n)
 	CROSS JOIN LATERAL (SELECT categories FROM authorizers WHERE appid = k.authorizer_appid OFFSET 0) a
 	` + grantOfKey
@@ -125,7 +125,7 @@ func (c *readCombiner) runCategories(batch []*categoriesReq) {
 	})
 }
 
-const auditsWithGrantsSQL = `SELECT k.n, au.status, au.reason, au.screenshot, g.permission_sets, g.generation, g.created_at
+const auditsWithGrantsSQL = `SELECT k.n, au.status, au.reason, au.screenshot, ` + grantRead + `
 	FROM unnest($1::TEXT[], $2::TEXT[], $3::BIGINT[]) WITH ORDINALITY AS k(platform_appid, authorizer_appid, id, n)
 	CROSS JOIN LATERAL (SELECT status, reason, screenshot FROM audits
 		WHERE id = k.id AND authorizer_appid = k.authorizer_appid OFFSET 0) au

@@ -222,7 +222,7 @@ func TestPostgresNoSequenceUsage(t *testing.T) {
 	update(t, rs, func(tx miniship.Tx) error {
 		var gen, rev int64
 		tplID, gen, rev = commitFixtures(t, tx)
-		check = miniship.CommitCheck{GrantsRev: rev, Generation: gen, TokenCreatedAt: at(5), Perm: 18}
+		check = miniship.CommitCheck{GrantsRev: rev, Generation: gen, TokenCreatedAt: at(5), TokenSeqBelow: 1, Perm: 18}
 		return nil
 	})
 	calls := make([]versionCall, 3)

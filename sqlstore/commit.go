@@ -16,7 +16,7 @@ import (
 // waits for the lock must see. The JSON columns of the mini program are not
 // decoded; the engine's grants are checked by grants_rev.
 func (t *tx) LockForCommit(platformAppID, authorizerAppID string, templateID int64) (*miniship.CommitState, error) {
-	q := `SELECT a.commit_until, a.grants_rev, g.permission_sets, g.generation, g.created_at, t.deleted
+	q := `SELECT a.commit_until, a.grants_rev, ` + grantRead + `, t.deleted
 		FROM authorizers a
 		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = a.appid
 		LEFT JOIN templates t ON t.platform_appid = ? AND t.id = ?
@@ -28,7 +28,7 @@ func (t *tx) LockForCommit(platformAppID, authorizerAppID string, templateID int
 	var g grantCols
 	var deleted sql.NullBool
 	err := t.row(q, []any{platformAppID, platformAppID, templateID, authorizerAppID},
-		(*nanos)(&st.CommitUntil), &st.GrantsRev, &g.perms, &g.gen, &g.created, &deleted)
+		append(append([]any{(*nanos)(&st.CommitUntil), &st.GrantsRev}, g.dest()...), &deleted)...)
 	if err != nil {
 		return nil, err
 	}
@@ -56,7 +56,7 @@ var createVersionIfSQL = func() string {
 			JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = a.appid
 			JOIN templates t ON t.platform_appid = ? AND t.id = ?
 			WHERE a.appid = ? AND a.commit_until = ? AND a.grants_rev = ? AND NOT t.deleted
-			AND g.generation = ? AND g.created_at <= ?
+			AND g.generation = ? AND g.created_at <= ? AND g.token_seq < ?
 			AND replace(replace(g.permission_sets, '[', ','), ']', ',') LIKE CAST(? AS TEXT))
 		RETURNING id`
 }()
@@ -71,7 +71,7 @@ func permPattern(perm int) string {
 
 func (t *tx) CreateVersionIf(v *miniship.Version, c miniship.CommitCheck) (bool, error) {
 	args := append(versionArgs(v), v.PlatformAppID, v.PlatformAppID, v.TemplateID, v.AuthorizerAppID,
-		nanos(time.Time{}), c.GrantsRev, c.Generation, nanos(c.TokenCreatedAt), permPattern(c.Perm))
+		nanos(time.Time{}), c.GrantsRev, c.Generation, nanos(c.TokenCreatedAt), c.TokenSeqBelow, permPattern(c.Perm))
 	id, err := t.insertID(createVersionIfSQL, args...)
 	if errors.Is(err, miniship.ErrNotFound) {
 		return false, nil
@@ -83,21 +83,24 @@ func (t *tx) CreateVersionIf(v *miniship.Version, c miniship.CommitCheck) (bool,
 	return true, nil
 }
 
-// grantCols are the grant's columns a read joins in: NULL when the
-// platform has no grant from the mini program.
+// grantCols are the grant's columns a read joins in (grantRead, the
+// grant as g): NULL when the platform has no grant from the mini program.
 type grantCols struct {
-	perms        sql.NullString
-	gen, created sql.NullInt64
+	perms                  sql.NullString
+	gen, created, tokenSeq sql.NullInt64
 }
 
-func (g *grantCols) dest() []any { return []any{&g.perms, &g.gen, &g.created} }
+const grantRead = `g.permission_sets, g.generation, g.created_at, g.token_seq`
+
+func (g *grantCols) dest() []any { return []any{&g.perms, &g.gen, &g.created, &g.tokenSeq} }
 
 // authorization is the grant read, or nil when there is none.
 func (g *grantCols) authorization(platformAppID, authorizerAppID string) (*miniship.Authorization, error) {
 	if !g.gen.Valid {
 		return nil, nil
 	}
-	a := &miniship.Authorization{PlatformAppID: platformAppID, AuthorizerAppID: authorizerAppID, Generation: g.gen.Int64}
+	a := &miniship.Authorization{PlatformAppID: platformAppID, AuthorizerAppID: authorizerAppID,
+		Generation: g.gen.Int64, TokenSeq: g.tokenSeq.Int64}
 	if g.perms.Valid {
 		if err := (intList{&a.PermissionSets}).Scan(g.perms.String); err != nil {
 			return nil, err
@@ -117,7 +120,7 @@ func (t *tx) CategoriesWithGrant(platformAppID, authorizerAppID string) ([]minis
 }
 
 func (t *tx) categoriesWithGrant(platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
-	q := `SELECT a.categories, g.permission_sets, g.generation, g.created_at FROM authorizers a
+	q := `SELECT a.categories, ` + grantRead + ` FROM authorizers a
 		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = a.appid
 		WHERE a.appid = ?`
 	var cats []miniship.Category
@@ -142,7 +145,7 @@ func (t *tx) AuditWithGrant(platformAppID, authorizerAppID string, auditID int64
 func (t *tx) auditWithGrant(platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
 	// Only what get_auditstatus shows: each column scanned costs as much
 	// as the lookup itself.
-	q := `SELECT au.status, au.reason, au.screenshot, g.permission_sets, g.generation, g.created_at
+	q := `SELECT au.status, au.reason, au.screenshot, ` + grantRead + `
 		FROM audits au
 		LEFT JOIN authorizations g ON g.platform_appid = ? AND g.authorizer_appid = au.authorizer_appid
 		WHERE au.id = ? AND au.authorizer_appid = ?`

@@ -33,7 +33,7 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 		rev = must[*miniship.Authorizer](t)(tx.GetAuthorizer("wxa")).GrantsRev
 		return nil
 	})
-	base := miniship.CommitCheck{GrantsRev: rev, Generation: gen, TokenCreatedAt: at(5), Perm: 18}
+	base := miniship.CommitCheck{GrantsRev: rev, Generation: gen, TokenCreatedAt: at(5), TokenSeqBelow: 1, Perm: 18}
 	try := func(app string, tpl int64, c miniship.CommitCheck) bool {
 		t.Helper()
 		v := &miniship.Version{AuthorizerAppID: app, PlatformAppID: "wxp", TemplateID: tpl, UserVersion: "1", ExtJSON: "{}",
@@ -79,6 +79,7 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 		"grants moved":            {"wxa", tplID, with(func(c *miniship.CommitCheck) { c.GrantsRev++ }), false},
 		"token of an older grant": {"wxa", tplID, with(func(c *miniship.CommitCheck) { c.Generation-- }), false},
 		"token before the grant":  {"wxa", tplID, with(func(c *miniship.CommitCheck) { c.TokenCreatedAt = at(2) }), false},
+		"token no longer newest":  {"wxa", tplID, with(func(c *miniship.CommitCheck) { c.TokenSeqBelow = 0 }), false},
 		"no grant from wxb":       {"wxb", tplID, base, false},
 		"another platform's tpl":  {"wxa", otherTpl, base, false},
 		"no such template":        {"wxa", 1 << 40, base, false},
@@ -294,7 +295,7 @@ func testCreateVersionIfConcurrent(t *testing.T, s miniship.Store) {
 	for c := range clients {
 		wg.Go(func() {
 			for k := range each {
-				check := miniship.CommitCheck{GrantsRev: rev, Generation: gen, TokenCreatedAt: at(5), Perm: 18}
+				check := miniship.CommitCheck{GrantsRev: rev, Generation: gen, TokenCreatedAt: at(5), TokenSeqBelow: 1, Perm: 18}
 				if (c+k)%5 == 0 {
 					check.Perm = 19 // not granted: stores nothing
 				}

@@ -57,20 +57,60 @@ func (t *tx) UpdatePlatform(p *miniship.Platform) error {
 
 // --- tokens ---------------------------------------------------------------
 
-const tokenCols = `value, kind, platform_appid, authorizer_appid, expires_at, used, created_at, grant_generation`
+const tokenCols = `value, kind, platform_appid, authorizer_appid, expires_at, used, created_at,
+	grant_generation, seq`
 
 func scanToken(r scanner, k *miniship.Token) error {
 	return r.Scan(&k.Value, &k.Kind, &k.PlatformAppID, &k.AuthorizerAppID,
-		(*nanos)(&k.ExpiresAt), &k.Used, (*nanos)(&k.CreatedAt), &k.Generation)
+		(*nanos)(&k.ExpiresAt), &k.Used, (*nanos)(&k.CreatedAt), &k.Generation, &k.Seq)
 }
 
 // PutToken stores a token, replacing one of the same kind and value.
 func (t *tx) PutToken(k *miniship.Token) error {
-	_, err := t.exec(`INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.exec(`INSERT INTO tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (kind, value) DO UPDATE SET platform_appid = excluded.platform_appid,
 		authorizer_appid = excluded.authorizer_appid, expires_at = excluded.expires_at,
-		used = excluded.used, created_at = excluded.created_at, grant_generation = excluded.grant_generation`,
-		k.Value, k.Kind, k.PlatformAppID, k.AuthorizerAppID, nanos(k.ExpiresAt), k.Used, nanos(k.CreatedAt), k.Generation)
+		used = excluded.used, created_at = excluded.created_at,
+		grant_generation = excluded.grant_generation, seq = excluded.seq`,
+		k.Value, k.Kind, k.PlatformAppID, k.AuthorizerAppID, nanos(k.ExpiresAt), k.Used, nanos(k.CreatedAt),
+		k.Generation, k.Seq)
+	return err
+}
+
+// IssueToken numbers the token from its owner's count, which the UPDATE
+// also locks (PostgreSQL) until the transaction ends, so that two
+// issuances of one owner cannot interleave; then it stores the token and
+// deletes what falls beyond keep. A grant's tokens are numbered by the
+// grant alone, so its trim is a range; a platform's count is shared by its
+// kinds (and by the mini programs of its authorization codes), so each
+// owner keeps its newest keep by OFFSET along tokens_owner (at most keep
+// + 1 entries to walk, as no issuance leaves more).
+func (t *tx) IssueToken(k *miniship.Token, keep int) error {
+	if k.Kind == miniship.AuthorizerToken {
+		if err := t.row(`UPDATE authorizations SET token_seq = token_seq + 1
+			WHERE platform_appid = ? AND authorizer_appid = ? RETURNING token_seq`,
+			[]any{k.PlatformAppID, k.AuthorizerAppID}, &k.Seq); err != nil {
+			return err
+		}
+		if err := t.PutToken(k); err != nil {
+			return err
+		}
+		_, err := t.exec(`DELETE FROM tokens WHERE platform_appid = ? AND kind = ? AND authorizer_appid = ?
+			AND (seq <= ? OR grant_generation <> ?)`,
+			k.PlatformAppID, k.Kind, k.AuthorizerAppID, k.Seq-int64(keep), k.Generation)
+		return err
+	}
+	if err := t.row(`UPDATE platforms SET token_seq = token_seq + 1 WHERE appid = ? RETURNING token_seq`,
+		[]any{k.PlatformAppID}, &k.Seq); err != nil {
+		return err
+	}
+	if err := t.PutToken(k); err != nil {
+		return err
+	}
+	_, err := t.exec(`DELETE FROM tokens WHERE platform_appid = ? AND kind = ? AND authorizer_appid = ?
+		AND seq <= (SELECT seq FROM tokens WHERE platform_appid = ? AND kind = ? AND authorizer_appid = ?
+			ORDER BY seq DESC LIMIT 1 OFFSET ?)`,
+		k.PlatformAppID, k.Kind, k.AuthorizerAppID, k.PlatformAppID, k.Kind, k.AuthorizerAppID, keep)
 	return err
 }
 

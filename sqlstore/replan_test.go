@@ -50,7 +50,7 @@ func TestSQLiteNoReplan(t *testing.T) {
 		}))
 	}
 	commit := func(i int) {
-		c := miniship.CommitCheck{GrantsRev: rev, Generation: gen + int64(i%2)*6, TokenCreatedAt: at(5)}
+		c := miniship.CommitCheck{GrantsRev: rev, Generation: gen + int64(i%2)*6, TokenCreatedAt: at(5), TokenSeqBelow: 1}
 		v := &miniship.Version{AuthorizerAppID: "wxa", PlatformAppID: "wxp", TemplateID: tpl, UserVersion: "2", ExtJSON: "{}", CreatedAt: at(9)}
 		stored, err := s.CreateVersionIf(ctx, v, c)
 		ok(t, err)

@@ -46,7 +46,8 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"GrantGenerations", testGrantGenerations}, {"LockForCommit", testLockForCommit}, // commit_test.go
 		{"SubmitReads", testSubmitReads},                                                                                                                         // submit_test.go
 		{"Read", testRead}, {"AuditsDue", testAuditsDue}, {"CreateVersionIf", testCreateVersionIf}, {"CreateVersionIfConcurrent", testCreateVersionIfConcurrent}, // read_test.go, commitif_test.go
-		{"PruneQuotaCounters", testPruneQuotaCounters}, // retention_quota_test.go
+		{"PruneQuotaCounters", testPruneQuotaCounters},                                     // retention_quota_test.go
+		{"IssueToken", testIssueToken}, {"IssueTokenConcurrent", testIssueTokenConcurrent}, // storetest_tokens_test.go
 		{"Seed", testSeed}, // seed_test.go
 	}
 	tests = append(tests, domainSuite...)
