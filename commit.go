@@ -43,6 +43,9 @@ type CommitCheck struct {
 	TokenCreatedAt time.Time
 	TokenSeqBelow  int64
 	Perm           int
+	// KeepVersions > 0 trims the mini program's versions in the same
+	// write once v is stored (RetentionTx.TrimVersions).
+	KeepVersions int
 }
 
 // CommitState is what LockForCommit read.

@@ -14,8 +14,15 @@ type RetentionTx interface {
 	// gray plan names.
 	PruneAudits(before time.Time, limit int) (int64, error)
 	// PruneVersions deletes versions made before the time, except each
-	// mini program's latest and those an audit or a release names.
-	PruneVersions(before time.Time, limit int) (int64, error)
+	// mini program's latest, and versions with keep or more newer ones of
+	// their mini program (keep 0: the age alone); either way not those an
+	// audit or a release names.
+	PruneVersions(before time.Time, keep, limit int) (int64, error)
+	// TrimVersions is the part of PruneVersions a commit runs on its mini
+	// program: it deletes, of the few versions just past the newest keep,
+	// those no audit or release names. A commit pushes one version past
+	// them, so one call a commit keeps the mini program within the bound.
+	TrimVersions(authorizerAppID string, keep int) (int64, error)
 	// PruneEvents deletes delivered and failed events created before the
 	// time, with their attempts.
 	PruneEvents(before time.Time, limit int) (int64, error)

@@ -55,6 +55,14 @@ const (
 	DefaultRetainEvents  = 7 * 24 * time.Hour  // delivered and failed pushes, with their attempts
 )
 
+// KeepVersions bounds each mini program's versions whatever the commit
+// rate: a version with this many newer ones is deleted, by the commit that
+// made it so, unless an audit or a release names it (they are bounded by
+// the audit quota and historySize). The API shows only the latest commit
+// (WeChat's experience version) and the versions audits and releases name;
+// the newest others are kept for the operator console.
+const KeepVersions = 10
+
 // Pruned counts the rows one Prune deleted, by table.
 type Pruned map[string]int64
 
@@ -80,7 +88,12 @@ func (s *Service) Prune(ctx context.Context) (Pruned, error) {
 		errs = append(errs,
 			run("releases", func(tx miniship.Tx) (int64, error) { return tx.PruneReleases(before, historySize, sweepBatch) }),
 			run("audits", func(tx miniship.Tx) (int64, error) { return tx.PruneAudits(before, sweepBatch) }),
-			run("versions", func(tx miniship.Tx) (int64, error) { return tx.PruneVersions(before, sweepBatch) }))
+			run("versions", func(tx miniship.Tx) (int64, error) { return tx.PruneVersions(before, KeepVersions, sweepBatch) }))
+	} else {
+		// History kept for ever is still kept within the count.
+		errs = append(errs, run("versions", func(tx miniship.Tx) (int64, error) {
+			return tx.PruneVersions(time.Time{}, KeepVersions, sweepBatch)
+		}))
 	}
 	if e := s.cfg.RetainEvents; e >= 0 {
 		before := now.Add(-e)

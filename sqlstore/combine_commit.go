@@ -132,7 +132,10 @@ func (b *combiner) runCombined(live []*versionReq) error {
 // in the statement so that the answer can say which row got which: the
 // order of RETURNING is not defined. Drawing them takes USAGE on the
 // sequence, which a plain INSERT does not: without it the answer is "",
-// and commits run one statement each.
+// and commits run one statement each. Each mini program's versions are
+// trimmed as a lone commit's are (KeepVersions, the smallest of its rows';
+// none when 0), the window set back by the rows the statement stores for
+// it, which its DELETE does not see.
 func createVersionsIfSQL(ctx context.Context, db *sql.DB) (string, error) {
 	var seq int64 // the sequence's oid: no name to quote, no schema to find
 	var usage bool
@@ -151,19 +154,19 @@ func createVersionsIfSQL(ctx context.Context, db *sql.DB) (string, error) {
 		arrays = append(arrays, "$"+strconv.Itoa(i+1)+"::"+versionTypes[i]+"[]")
 	}
 	k := len(cols)
-	for i, typ := range []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"} {
+	for i, typ := range []string{"BIGINT", "BIGINT", "BIGINT", "BIGINT", "BIGINT", "TEXT"} {
 		arrays = append(arrays, "$"+strconv.Itoa(k+i+1)+"::"+typ+"[]")
 	}
 	list := strings.Join(cols, ", ")
 	return `WITH v AS (
 		SELECT * FROM unnest(` + strings.Join(arrays, ", ") + `)
-			WITH ORDINALITY AS v(` + list + `, grants_rev, generation, token_created_at, token_seq_below, perm, n)
+			WITH ORDINALITY AS v(` + list + `, grants_rev, generation, token_created_at, token_seq_below, keep_versions, perm, n)
 	), ok AS (
 		SELECT nextval(` + strconv.FormatInt(seq, 10) + `::oid::regclass) AS id, v.* FROM v
 		WHERE EXISTS (SELECT 1 FROM authorizers a
 			JOIN authorizations g ON g.platform_appid = v.platform_appid AND g.authorizer_appid = a.appid
 			JOIN templates t ON t.platform_appid = v.platform_appid AND t.id = v.template_id
-			WHERE a.appid = v.authorizer_appid AND a.commit_until = $` + strconv.Itoa(k+6) + `
+			WHERE a.appid = v.authorizer_appid AND a.commit_until = $` + strconv.Itoa(k+7) + `
 			AND a.grants_rev = v.grants_rev AND NOT t.deleted
 			AND g.generation = v.generation AND g.created_at <= v.token_created_at
 			AND g.token_seq < v.token_seq_below
@@ -171,12 +174,19 @@ func createVersionsIfSQL(ctx context.Context, db *sql.DB) (string, error) {
 	), ins AS (
 		INSERT INTO versions (id, ` + list + `) OVERRIDING SYSTEM VALUE
 		SELECT id, ` + list + ` FROM ok
+	), trim AS (
+		DELETE FROM versions WHERE id IN (SELECT v.id
+			FROM (SELECT authorizer_appid, COUNT(*) AS c, MIN(keep_versions) AS keep FROM ok GROUP BY authorizer_appid) o
+			CROSS JOIN LATERAL (SELECT id FROM versions WHERE authorizer_appid = o.authorizer_appid
+				ORDER BY id DESC LIMIT $` + strconv.Itoa(k+8) + ` OFFSET GREATEST(o.keep - o.c, 0)) v
+			WHERE o.keep > 0 AND ` + unnamed + `)
 	)
 	SELECT n, id FROM ok`, nil
 }
 
 // versionsArgs is the arrays createVersionsIfSQL takes: a column of
-// versionArgs each, then the checks, then the zero commit claim.
+// versionArgs each, then the checks, then the zero commit claim and the
+// trim's window.
 func versionsArgs(live []*versionReq) ([]any, error) {
 	cols := make([]any, len(versionTypes))
 	for i, typ := range versionTypes {
@@ -189,7 +199,8 @@ func versionsArgs(live []*versionReq) ([]any, error) {
 			cols[i] = make([]bool, len(live))
 		}
 	}
-	rev, gen, created, below := make([]int64, len(live)), make([]int64, len(live)), make([]int64, len(live)), make([]int64, len(live))
+	rev, gen, created, below, keep := make([]int64, len(live)), make([]int64, len(live)), make([]int64, len(live)),
+		make([]int64, len(live)), make([]int64, len(live))
 	perm := make([]string, len(live))
 	for j, r := range live {
 		for i, a := range versionArgs(r.v) {
@@ -202,9 +213,10 @@ func versionsArgs(live []*versionReq) ([]any, error) {
 			return nil, err
 		}
 		rev[j], gen[j], created[j], below[j], perm[j] = r.c.GrantsRev, r.c.Generation, at.(int64), r.c.TokenSeqBelow, permPattern(r.c.Perm)
+		keep[j] = int64(r.c.KeepVersions)
 	}
 	noClaim, _ := nanos(time.Time{}).Value()
-	return append(cols, rev, gen, created, below, perm, noClaim), nil
+	return append(cols, rev, gen, created, below, keep, perm, noClaim, trimWindow), nil
 }
 
 // setColumn puts an argument, as its driver value, in row j of a column.
@@ -244,9 +256,14 @@ func setColumn(col any, j int, a any) error {
 	return nil
 }
 
-// createVersionIfOne is one commit's own statement.
+// createVersionIfOne is one commit's own statement: on SQLite, with a
+// trim, two statements in the group commit's transaction.
 func (s *Store) createVersionIfOne(ctx context.Context, v *miniship.Version, c miniship.CommitCheck) (ok bool, err error) {
-	err = s.UpdateOne(ctx, func(tx miniship.Tx) (err error) {
+	update := s.UpdateOne
+	if c.KeepVersions > 0 && s.d.name != "postgres" {
+		update = s.Update
+	}
+	err = update(ctx, func(tx miniship.Tx) (err error) {
 		ok, err = tx.CreateVersionIf(v, c)
 		return err
 	})

@@ -69,10 +69,26 @@ func permPattern(perm int) string {
 	return "%," + strconv.Itoa(perm) + ",%"
 }
 
+// createVersionTrimSQL is createVersionIfSQL followed, in the same
+// statement, by TrimVersions' (PostgreSQL, where a WITH may hold both).
+// The DELETE sees the table as it was before the INSERT, so its window
+// starts one place earlier; it deletes nothing when nothing was stored.
+var createVersionTrimSQL = `WITH ins AS (` + createVersionIfSQL + `),
+	trim AS (` + trimWhere(" AND EXISTS (SELECT 1 FROM ins)") + `)
+	SELECT id FROM ins`
+
+// CreateVersionIf trims the mini program's versions (c.KeepVersions) in
+// its own statement on PostgreSQL, in a second one on SQLite, whose
+// caller (Store.CreateVersionIf, a Tx in Update) has the transaction.
 func (t *tx) CreateVersionIf(v *miniship.Version, c miniship.CommitCheck) (bool, error) {
 	args := append(versionArgs(v), v.PlatformAppID, v.PlatformAppID, v.TemplateID, v.AuthorizerAppID,
 		nanos(time.Time{}), c.GrantsRev, c.Generation, nanos(c.TokenCreatedAt), c.TokenSeqBelow, permPattern(c.Perm))
-	id, err := t.insertID(createVersionIfSQL, args...)
+	q, trimAfter := createVersionIfSQL, c.KeepVersions > 0
+	if trimAfter && t.d.name == "postgres" {
+		q, trimAfter = createVersionTrimSQL, false
+		args = append(args, v.AuthorizerAppID, trimWindow, c.KeepVersions-1)
+	}
+	id, err := t.insertID(q, args...)
 	if errors.Is(err, miniship.ErrNotFound) {
 		return false, nil
 	}
@@ -80,6 +96,11 @@ func (t *tx) CreateVersionIf(v *miniship.Version, c miniship.CommitCheck) (bool,
 		return false, err
 	}
 	v.ID = id
+	if trimAfter {
+		if _, err := t.TrimVersions(v.AuthorizerAppID, c.KeepVersions); err != nil {
+			return false, err
+		}
+	}
 	return true, nil
 }
 

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"math"
 	"time"
 
 	"github.com/miniship/miniship"
@@ -33,13 +34,43 @@ func (t *tx) PruneAudits(before time.Time, n int) (int64, error) {
 		ORDER BY a.id LIMIT ?)`, nanos(before), int(miniship.AuditPending), int(miniship.AuditDelayed), n)
 }
 
-func (t *tx) PruneVersions(before time.Time, n int) (int64, error) {
+// unnamed holds for a version (as v) that no audit or release names.
+const unnamed = `NOT EXISTS (SELECT 1 FROM audits a WHERE a.version_id = v.id)
+	AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.version_id = v.id)`
+
+// PruneVersions finds, for each version, the one keep places newer than
+// its mini program's newest along versions_authorizer: keep entries to
+// walk, not a count of all the newer ones.
+func (t *tx) PruneVersions(before time.Time, keep, n int) (int64, error) {
+	if keep < 1 {
+		keep = math.MaxInt32 // the age alone
+	}
 	return t.deleted(`DELETE FROM versions WHERE id IN (SELECT v.id FROM versions v
-		WHERE v.created_at < ?
-		AND v.id < (SELECT MAX(v2.id) FROM versions v2 WHERE v2.authorizer_appid = v.authorizer_appid)
-		AND NOT EXISTS (SELECT 1 FROM audits a WHERE a.version_id = v.id)
-		AND NOT EXISTS (SELECT 1 FROM releases r WHERE r.version_id = v.id)
-		ORDER BY v.id LIMIT ?)`, nanos(before), n)
+		WHERE ((v.created_at < ?
+			AND v.id < (SELECT MAX(v2.id) FROM versions v2 WHERE v2.authorizer_appid = v.authorizer_appid))
+		OR v.id <= (SELECT v2.id FROM versions v2 WHERE v2.authorizer_appid = v.authorizer_appid
+			ORDER BY v2.id DESC LIMIT 1 OFFSET ?))
+		AND `+unnamed+`
+		ORDER BY v.id LIMIT ?)`, nanos(before), keep, n)
+}
+
+// trimWindow is how many versions past the newest keep TrimVersions looks
+// at: a commit pushes one out, a shared statement on PostgreSQL a few.
+const trimWindow = 8
+
+// trimWhere is TrimVersions' statement, its window (the mini program's
+// versions, a limit and an offset) also under cond: it deletes those of
+// the window's versions that no audit or release names.
+func trimWhere(cond string) string {
+	return `DELETE FROM versions WHERE id IN (SELECT v.id FROM (SELECT id FROM versions
+		WHERE authorizer_appid = ?` + cond + ` ORDER BY id DESC LIMIT ? OFFSET ?) w
+	JOIN versions v ON v.id = w.id WHERE ` + unnamed + `)`
+}
+
+var trimSQL = trimWhere("")
+
+func (t *tx) TrimVersions(authorizerAppID string, keep int) (int64, error) {
+	return t.deleted(trimSQL, authorizerAppID, trimWindow, keep)
 }
 
 // finishedBefore selects, oldest first, the events PruneEvents deletes;

@@ -61,7 +61,7 @@ func testRetention(t *testing.T, s miniship.Store) {
 	}
 	update(t, s, func(tx miniship.Tx) error {
 		// Nothing is old enough yet.
-		equal(t, count(tx.PruneVersions(at(1), 100)), int64(0))
+		equal(t, count(tx.PruneVersions(at(1), 0, 100)), int64(0))
 		equal(t, count(tx.PruneReleases(at(0), 5, 100)), int64(0))
 		// Seven releases: the newest five stay for rollback.
 		equal(t, count(tx.PruneReleases(at(100), 5, 100)), int64(2))
@@ -69,8 +69,8 @@ func testRetention(t *testing.T, s miniship.Store) {
 		// latest); a9 is in review and the latest.
 		equal(t, count(tx.PruneAudits(at(100), 100)), int64(3))
 		// In batches: one, then the rest (v1, v2, v8); v10 is the latest.
-		equal(t, count(tx.PruneVersions(at(100), 1)), int64(1))
-		equal(t, count(tx.PruneVersions(at(100), 100)), int64(2))
+		equal(t, count(tx.PruneVersions(at(100), 0, 1)), int64(1))
+		equal(t, count(tx.PruneVersions(at(100), 0, 100)), int64(2))
 		equal(t, count(tx.PruneEvents(at(10), 100)), int64(1))
 		equal(t, count(tx.PruneCounters("2026-11-23T10:00", "2026-11-22", 100)), int64(2))
 		return nil

@@ -48,7 +48,8 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"Read", testRead}, {"AuditsDue", testAuditsDue}, {"CreateVersionIf", testCreateVersionIf}, {"CreateVersionIfConcurrent", testCreateVersionIfConcurrent}, // read_test.go, commitif_test.go
 		{"PruneQuotaCounters", testPruneQuotaCounters},                                     // retention_quota_test.go
 		{"IssueToken", testIssueToken}, {"IssueTokenConcurrent", testIssueTokenConcurrent}, // storetest_tokens_test.go
-		{"Seed", testSeed}, // seed_test.go
+		{"VersionBound", testVersionBound}, // retention_bound_test.go
+		{"Seed", testSeed},                 // seed_test.go
 	}
 	tests = append(tests, domainSuite...)
 	for _, tc := range tests {
