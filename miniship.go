@@ -388,7 +388,8 @@ type Tx interface {
 	GetTemplate(platformAppID string, id int64) (*Template, error)
 	// ListTemplates lists live templates; typ < 0 means every type.
 	ListTemplates(platformAppID string, typ int) ([]*Template, error)
-	DeleteTemplate(platformAppID string, id int64) error
+	// DeleteTemplate marks a live template deleted at the time.
+	DeleteTemplate(platformAppID string, id int64, at time.Time) error
 
 	CreateVersion(v *Version) error // sets v.ID
 	GetVersion(id int64) (*Version, error)

@@ -23,6 +23,9 @@ type RetentionTx interface {
 	// those no audit or release names. A commit pushes one version past
 	// them, so one call a commit keeps the mini program within the bound.
 	TrimVersions(authorizerAppID string, keep int) (int64, error)
+	// PruneTemplates deletes templates deleted before the time that no
+	// version names, of the platform (of every platform when it is "").
+	PruneTemplates(platformAppID string, deletedBefore time.Time, limit int) (int64, error)
 	// PruneEvents deletes delivered and failed events created before the
 	// time, with their attempts.
 	PruneEvents(before time.Time, limit int) (int64, error)

@@ -33,16 +33,7 @@ func testVersionBound(t *testing.T, database string) {
 	for i := range service.KeepVersions + 5 {
 		e.commit(fmt.Sprintf("2.0.%d", i), "")
 	}
-	versions := func() (n int64) {
-		if err := e.s.Store.View(context.Background(), func(tx miniship.Tx) error {
-			sizes, err := tx.TableSizes()
-			n = sizes["versions"]
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return n
-	}
+	versions := func() int64 { return tableRows(t, e.s, "versions") }
 	if got, want := versions(), int64(service.KeepVersions+4); got != want {
 		t.Fatalf("%d versions kept, want %d: the newest and the four the API shows", got, want)
 	}
@@ -82,4 +73,18 @@ func testVersionBound(t *testing.T, database string) {
 	if got, want := versions(), int64(service.KeepVersions+4); got != want {
 		t.Fatalf("%d versions after the prune, want %d", got, want)
 	}
+}
+
+// tableRows counts a table's rows, as GET /miniship/v1/storage does.
+func tableRows(t *testing.T, s *mstest.Server, table string) int64 {
+	t.Helper()
+	var n int64
+	if err := s.Store.View(context.Background(), func(tx miniship.Tx) error {
+		sizes, err := tx.TableSizes()
+		n = sizes[table]
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

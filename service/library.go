@@ -65,6 +65,11 @@ func (s *Service) AddToTemplate(ctx context.Context, c *Caller, draftID int64, t
 		if _, err := tx.LockPlatform(c.PlatformAppID); err != nil {
 			return err
 		}
+		// Deleted templates no version names go now, not at the next prune:
+		// a loop of additions and deletions holds a minute's worth at most.
+		if _, err := tx.PruneTemplates(c.PlatformAppID, s.Now().Add(-templateGrace), sweepBatch); err != nil {
+			return err
+		}
 		d, err := tx.GetDraft(c.PlatformAppID, draftID)
 		if err != nil {
 			return notFound(err, wxerr.DraftNotFound, fmt.Sprintf("draft_id %d", draftID))
@@ -124,7 +129,8 @@ func (s *Service) ListTemplates(ctx context.Context, c *Caller, typ int) ([]Temp
 }
 
 // DeleteTemplate removes a template from the library. Commits already made
-// from it keep their code.
+// from it keep their code: the row stays, marked deleted, until no version
+// names it (PruneTemplates).
 func (s *Service) DeleteTemplate(ctx context.Context, c *Caller, id int64) error {
 	return s.update(ctx, func(tx miniship.Tx) error {
 		t, err := tx.GetTemplate(c.PlatformAppID, id)
@@ -134,7 +140,7 @@ func (s *Service) DeleteTemplate(ctx context.Context, c *Caller, id int64) error
 		if err != nil {
 			return notFound(err, wxerr.DraftNotFound, fmt.Sprintf("template_id %d", id))
 		}
-		return tx.DeleteTemplate(c.PlatformAppID, id)
+		return tx.DeleteTemplate(c.PlatformAppID, id, s.Now())
 	})
 }
 

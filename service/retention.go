@@ -55,6 +55,12 @@ const (
 	DefaultRetainEvents  = 7 * 24 * time.Hour  // delivered and failed pushes, with their attempts
 )
 
+// templateGrace is how long a deleted template stays at least: on
+// PostgreSQL a commit checks the template without locking it, so one that
+// was in flight as the template was deleted may store its version after
+// that; it has long done so a minute later, when the template may go.
+const templateGrace = time.Minute
+
 // KeepVersions bounds each mini program's versions whatever the commit
 // rate: a version with this many newer ones is deleted, by the commit that
 // made it so, unless an audit or a release names it (they are bounded by
@@ -67,9 +73,10 @@ const KeepVersions = 10
 type Pruned map[string]int64
 
 // Prune deletes the history past its retention (Config.RetainHistory,
-// Config.RetainEvents; negative keeps it for ever), in batches of
-// sweepBatch rows, each its own transaction. Counters whose period is over
-// go too: per-minute, per-call daily, monthly and daily quotas, and failed
+// Config.RetainEvents; negative keeps it for ever) and versions past
+// KeepVersions, in batches of sweepBatch rows, each its own transaction.
+// Deleted templates no version names go too, and counters whose period is
+// over: per-minute, per-call daily, monthly and daily quotas, and failed
 // sign-ins of pre-auth codes that are gone.
 func (s *Service) Prune(ctx context.Context) (Pruned, error) {
 	now := s.Now()
@@ -95,6 +102,10 @@ func (s *Service) Prune(ctx context.Context) (Pruned, error) {
 			return tx.PruneVersions(time.Time{}, KeepVersions, sweepBatch)
 		}))
 	}
+	// A deleted template goes with the last version that names it.
+	errs = append(errs, run("templates", func(tx miniship.Tx) (int64, error) {
+		return tx.PruneTemplates("", now.Add(-templateGrace), sweepBatch)
+	}))
 	if e := s.cfg.RetainEvents; e >= 0 {
 		before := now.Add(-e)
 		errs = append(errs, run("events", func(tx miniship.Tx) (int64, error) { return tx.PruneEvents(before, sweepBatch) }))

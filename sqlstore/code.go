@@ -1,6 +1,10 @@
 package sqlstore
 
-import "github.com/miniship/miniship"
+import (
+	"time"
+
+	"github.com/miniship/miniship"
+)
 
 // --- drafts ---------------------------------------------------------------
 
@@ -75,7 +79,7 @@ func (t *tx) ListTemplates(platformAppID string, typ int) ([]*miniship.Template,
 
 // DeleteTemplate marks a live template deleted (versions keep referring to
 // it); ErrNotFound when there is no such template or it is deleted already.
-func (t *tx) DeleteTemplate(platformAppID string, id int64) error {
-	return t.affect(miniship.ErrNotFound, `UPDATE templates SET deleted = TRUE
-		WHERE platform_appid = ? AND id = ? AND NOT deleted`, platformAppID, id)
+func (t *tx) DeleteTemplate(platformAppID string, id int64, at time.Time) error {
+	return t.affect(miniship.ErrNotFound, `UPDATE templates SET deleted = TRUE, deleted_at = ?
+		WHERE platform_appid = ? AND id = ? AND NOT deleted`, nanos(at), platformAppID, id)
 }

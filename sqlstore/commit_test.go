@@ -101,7 +101,7 @@ func testLockForCommit(t *testing.T, s miniship.Store) {
 		equal(t, [2]bool{st.Authorization == nil, st.TemplateFound}, [2]bool{true, false})
 		_, err := tx.LockForCommit("wxp", "nope", tplID)
 		wantErr(t, err, miniship.ErrNotFound)
-		return tx.DeleteTemplate("wxp", tplID)
+		return tx.DeleteTemplate("wxp", tplID, at(9))
 	})
 	view(t, s, func(tx miniship.Tx) error { // a plain read in View
 		st := must[*miniship.CommitState](t)(tx.LockForCommit("wxp", "wxa", tplID))

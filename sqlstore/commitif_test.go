@@ -191,7 +191,7 @@ func testCreateVersionIf(t *testing.T, s miniship.Store) {
 	if !try("wxa", tplID, base) {
 		t.Fatal("not stored once the claim was cleared")
 	}
-	update(t, s, func(tx miniship.Tx) error { return tx.DeleteTemplate("wxp", tplID) })
+	update(t, s, func(tx miniship.Tx) error { return tx.DeleteTemplate("wxp", tplID, at(9)) })
 	if try("wxa", tplID, base) {
 		t.Error("stored from a deleted template")
 	}

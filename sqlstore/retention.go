@@ -73,6 +73,16 @@ func (t *tx) TrimVersions(authorizerAppID string, keep int) (int64, error) {
 	return t.deleted(trimSQL, authorizerAppID, trimWindow, keep)
 }
 
+func (t *tx) PruneTemplates(platformAppID string, deletedBefore time.Time, n int) (int64, error) {
+	q, args := `SELECT t.id FROM templates t WHERE t.deleted AND t.deleted_at < ?`, []any{nanos(deletedBefore)}
+	if platformAppID != "" {
+		q, args = q+` AND t.platform_appid = ?`, append(args, platformAppID)
+	}
+	return t.deleted(`DELETE FROM templates WHERE id IN (`+q+`
+		AND NOT EXISTS (SELECT 1 FROM versions v WHERE v.template_id = t.id)
+		ORDER BY t.id LIMIT ?)`, append(args, n)...)
+}
+
 // finishedBefore selects, oldest first, the events PruneEvents deletes;
 // both of its statements use it, so they agree inside the transaction.
 const finishedBefore = `SELECT id FROM events WHERE status <> '` + miniship.EventPending + `'

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -164,4 +165,70 @@ func newTemplate(t *testing.T, tx miniship.Tx, platform string) *miniship.Templa
 	m := &miniship.Template{PlatformAppID: platform, DraftID: d.ID, CreatedAt: at(0)}
 	ok(t, tx.CreateTemplate(m))
 	return m
+}
+
+// testPruneTemplates: a deleted template goes once it was deleted before
+// the time and no version names it; live templates, and deleted ones a
+// version still names, stay.
+func testPruneTemplates(t *testing.T, s miniship.Store) {
+	fixtures(t, s)
+	tpl := map[string]*miniship.Template{}
+	var used *miniship.Version
+	update(t, s, func(tx miniship.Tx) error {
+		ok(t, tx.CreatePlatform(&miniship.Platform{AppID: "wxq", CreatedAt: at(0)}))
+		for _, name := range []string{"live", "deleted", "deleted late", "used", "other platform's"} {
+			platform := "wxp"
+			if name == "other platform's" {
+				platform = "wxq"
+			}
+			tpl[name] = newTemplate(t, tx, platform)
+			deletedAt := at(1)
+			switch name {
+			case "live":
+				continue
+			case "deleted late":
+				deletedAt = at(5)
+			}
+			ok(t, tx.DeleteTemplate(platform, tpl[name].ID, deletedAt))
+		}
+		used = &miniship.Version{AuthorizerAppID: "wxa", PlatformAppID: "wxp", TemplateID: tpl["used"].ID, CreatedAt: at(0)}
+		return tx.CreateVersion(used)
+	})
+	for _, step := range []struct {
+		name     string
+		first    func(tx miniship.Tx) // before the prune, if set
+		platform string
+		before   time.Time
+		pruned   int64
+		gone     []string
+	}{
+		{"nothing deleted before the time", nil, "", at(1), 0, nil},
+		{"one platform's", nil, "wxp", at(2), 1, []string{"deleted"}},
+		{"every platform's", nil, "", at(2), 1, []string{"deleted", "other platform's"}},
+		{"deleted later", nil, "", at(6), 1, []string{"deleted", "other platform's", "deleted late"}},
+		{"no longer used", func(tx miniship.Tx) {
+			// A newer version lets the one that names the template go.
+			ok(t, tx.CreateVersion(&miniship.Version{AuthorizerAppID: "wxa", PlatformAppID: "wxp", TemplateID: tpl["live"].ID, CreatedAt: at(7)}))
+			equal(t, must[int64](t)(tx.PruneVersions(at(100), 0, 100)), int64(1))
+		}, "", at(6), 1, []string{"deleted", "other platform's", "deleted late", "used"}},
+	} {
+		t.Run(step.name, func(t *testing.T) {
+			update(t, s, func(tx miniship.Tx) error {
+				if step.first != nil {
+					step.first(tx)
+				}
+				equal(t, must[int64](t)(tx.PruneTemplates(step.platform, step.before, 100)), step.pruned)
+				return nil
+			})
+			view(t, s, func(tx miniship.Tx) error {
+				for name, m := range tpl {
+					_, err := tx.GetTemplate(m.PlatformAppID, m.ID)
+					if gone := slices.Contains(step.gone, name); gone != errors.Is(err, miniship.ErrNotFound) {
+						t.Errorf("template %s: %v, want gone %v", name, err, gone)
+					}
+				}
+				return nil
+			})
+		})
+	}
 }

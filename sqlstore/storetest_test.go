@@ -48,8 +48,8 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"Read", testRead}, {"AuditsDue", testAuditsDue}, {"CreateVersionIf", testCreateVersionIf}, {"CreateVersionIfConcurrent", testCreateVersionIfConcurrent}, // read_test.go, commitif_test.go
 		{"PruneQuotaCounters", testPruneQuotaCounters},                                     // retention_quota_test.go
 		{"IssueToken", testIssueToken}, {"IssueTokenConcurrent", testIssueTokenConcurrent}, // storetest_tokens_test.go
-		{"VersionBound", testVersionBound}, // retention_bound_test.go
-		{"Seed", testSeed},                 // seed_test.go
+		{"VersionBound", testVersionBound}, {"PruneTemplates", testPruneTemplates}, // retention_bound_test.go
+		{"Seed", testSeed}, // seed_test.go
 	}
 	tests = append(tests, domainSuite...)
 	for _, tc := range tests {
@@ -399,10 +399,10 @@ func testDraftsAndTemplates(t *testing.T, s miniship.Store) {
 		for _, m := range tpls {
 			ok(t, tx.CreateTemplate(m))
 		}
-		ok(t, tx.DeleteTemplate("wxp", tpls[2].ID))
-		wantErr(t, tx.DeleteTemplate("wxp", tpls[2].ID), miniship.ErrNotFound) // deleted already
-		wantErr(t, tx.DeleteTemplate("other", tpls[0].ID), miniship.ErrNotFound)
-		wantErr(t, tx.DeleteTemplate("wxp", 1<<40), miniship.ErrNotFound)
+		ok(t, tx.DeleteTemplate("wxp", tpls[2].ID, at(9)))
+		wantErr(t, tx.DeleteTemplate("wxp", tpls[2].ID, at(9)), miniship.ErrNotFound) // deleted already
+		wantErr(t, tx.DeleteTemplate("other", tpls[0].ID, at(9)), miniship.ErrNotFound)
+		wantErr(t, tx.DeleteTemplate("wxp", 1<<40, at(9)), miniship.ErrNotFound)
 		return nil
 	})
 	tpls[2].Deleted = true
