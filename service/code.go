@@ -79,7 +79,7 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 		if err := tx.CreateVersion(v); err != nil {
 			return err
 		}
-		if _, err := tx.TrimVersions(c.AuthorizerAppID, KeepVersions); err != nil {
+		if _, err := tx.TrimVersions(c.AuthorizerAppID, MaxVersions); err != nil {
 			return err
 		}
 		if a.CommitUntil.IsZero() {

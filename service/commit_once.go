@@ -84,7 +84,7 @@ func (s *Service) commitOnce(ctx context.Context, c *Caller, req CommitRequest) 
 		if err := tx.CreateVersion(&cv); err != nil {
 			return err
 		}
-		if _, err := tx.TrimVersions(c.AuthorizerAppID, KeepVersions); err != nil {
+		if _, err := tx.TrimVersions(c.AuthorizerAppID, MaxVersions); err != nil {
 			return err
 		}
 		if st.CommitUntil.IsZero() {
@@ -149,7 +149,7 @@ func (s *Service) commitFast(ctx context.Context, c *Caller, v *miniship.Version
 		return false, nil // the statement tests one permission set, or none
 	}
 	check := miniship.CommitCheck{GrantsRev: rev, Generation: p.token.Generation, TokenCreatedAt: p.token.CreatedAt,
-		TokenSeqBelow: p.token.Seq + KeepAccessTokens, KeepVersions: KeepVersions}
+		TokenSeqBelow: p.token.Seq + KeepAccessTokens, KeepVersions: MaxVersions}
 	if len(p.perms) == 1 {
 		check.Perm = p.perms[0]
 	}

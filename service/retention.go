@@ -61,13 +61,20 @@ const (
 // that; it has long done so a minute later, when the template may go.
 const templateGrace = time.Minute
 
-// KeepVersions bounds each mini program's versions whatever the commit
-// rate: a version with this many newer ones is deleted, by the commit that
-// made it so, unless an audit or a release names it (they are bounded by
-// the audit quota and historySize). The API shows only the latest commit
-// (WeChat's experience version) and the versions audits and releases name;
-// the newest others are kept for the operator console.
-const KeepVersions = 10
+// KeepVersions and MaxVersions bound each mini program's versions, but for
+// those an audit or a release names (the audit quota and historySize bound
+// them): the prune deletes a version with KeepVersions newer ones, and a
+// commit the one it gives MaxVersions newer ones, so that no commit rate
+// gets past MaxVersions between two prunes. The prune deletes in bulk, in
+// id order, cheaper per row than a commit's own delete, which writes a
+// page of the table the insert did not: so commits at a common pace leave
+// it the work. The API shows only the latest commit (WeChat's experience
+// version) and the versions audits and releases name; the newest others
+// are kept for the operator console.
+const (
+	KeepVersions = 10
+	MaxVersions  = 2 * KeepVersions
+)
 
 // Pruned counts the rows one Prune deleted, by table.
 type Pruned map[string]int64
