@@ -11,7 +11,8 @@ import (
 )
 
 // TestVersionBound: a mini program that commits without end keeps
-// service.MaxVersions versions, service.KeepVersions after a prune, and,
+// service.MaxVersions versions (and up to service.TrimEvery more, between
+// two of its trims), service.KeepVersions after a prune, and,
 // older, those the API can still show: its rollback target, its online
 // version, its gray version and the one in review; each still answers and
 // can still be acted on.
@@ -31,14 +32,16 @@ func testVersionBound(t *testing.T, database string) {
 	e.approve(life("1.2.0"))
 	e.ok("POST", "/wxa/grayrelease", `{"gray_percentage":10}`)
 	a4 := life("1.3.0") // in review
-	for i := range service.MaxVersions + 5 {
+	const commits = service.MaxVersions + 3*service.TrimEvery
+	for i := range commits {
 		e.commit(fmt.Sprintf("2.0.%d", i), "")
 	}
 	versions := func() int64 { return tableRows(t, e.s, "versions") }
-	if got, want := versions(), int64(service.MaxVersions+4); got != want {
-		t.Fatalf("%d versions kept, want %d: the newest and the four the API shows", got, want)
+	kept := versions()
+	if low, high := int64(service.MaxVersions+4), int64(service.MaxVersions+service.TrimEvery-1+4); kept < low || kept > high {
+		t.Fatalf("%d versions kept after %d commits, want %d to %d: the newest, up to a trim's worth more, and the four the API shows", kept, commits, low, high)
 	}
-	if n, err := e.s.Service.Prune(context.Background()); err != nil || n["versions"] != service.MaxVersions-service.KeepVersions {
+	if n, err := e.s.Service.Prune(context.Background()); err != nil || n["versions"] != kept-int64(service.KeepVersions+4) {
 		t.Fatalf("prune: %v %v", n, err)
 	}
 	if got, want := versions(), int64(service.KeepVersions+4); got != want {
@@ -51,7 +54,7 @@ func testVersionBound(t *testing.T, database string) {
 	}
 	e.wantStatus(a4, 2)
 	info := e.ok("POST", "/wxa/getversioninfo", `{}`)
-	if v := arStr(info["exp_info"].(map[string]any), "exp_version"); v != fmt.Sprintf("2.0.%d", service.MaxVersions+4) {
+	if v := arStr(info["exp_info"].(map[string]any), "exp_version"); v != fmt.Sprintf("2.0.%d", commits-1) {
 		t.Fatalf("experience version %q: %v", v, info)
 	}
 	e.ok("GET", "/wxa/get_page", "")

@@ -79,8 +79,10 @@ func (s *Service) Commit(ctx context.Context, c *Caller, req CommitRequest) erro
 		if err := tx.CreateVersion(v); err != nil {
 			return err
 		}
-		if _, err := tx.TrimVersions(c.AuthorizerAppID, MaxVersions); err != nil {
-			return err
+		if keep := s.trimKeep(c.AuthorizerAppID); keep > 0 {
+			if _, err := tx.TrimVersions(c.AuthorizerAppID, keep); err != nil {
+				return err
+			}
 		}
 		if a.CommitUntil.IsZero() {
 			return nil

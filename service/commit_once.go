@@ -84,8 +84,10 @@ func (s *Service) commitOnce(ctx context.Context, c *Caller, req CommitRequest) 
 		if err := tx.CreateVersion(&cv); err != nil {
 			return err
 		}
-		if _, err := tx.TrimVersions(c.AuthorizerAppID, MaxVersions); err != nil {
-			return err
+		if keep := s.trimKeep(c.AuthorizerAppID); keep > 0 {
+			if _, err := tx.TrimVersions(c.AuthorizerAppID, keep); err != nil {
+				return err
+			}
 		}
 		if st.CommitUntil.IsZero() {
 			return nil
@@ -149,7 +151,7 @@ func (s *Service) commitFast(ctx context.Context, c *Caller, v *miniship.Version
 		return false, nil // the statement tests one permission set, or none
 	}
 	check := miniship.CommitCheck{GrantsRev: rev, Generation: p.token.Generation, TokenCreatedAt: p.token.CreatedAt,
-		TokenSeqBelow: p.token.Seq + KeepAccessTokens, KeepVersions: MaxVersions}
+		TokenSeqBelow: p.token.Seq + KeepAccessTokens, KeepVersions: s.trimKeep(c.AuthorizerAppID)}
 	if len(p.perms) == 1 {
 		check.Perm = p.perms[0]
 	}

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/miniship/miniship"
@@ -75,6 +76,49 @@ const (
 	KeepVersions = 10
 	MaxVersions  = 2 * KeepVersions
 )
+
+// TrimEvery is how many of its commits on one server a mini program makes
+// between two trims of its versions: a commit that trims deletes what is
+// past MaxVersions in one statement, so under a flood of commits the
+// deletes come in batches, cheaper per row than one a commit, and other
+// commits pay nothing. A flood stays under MaxVersions + TrimEvery
+// versions a server until the prune.
+const TrimEvery = 16
+
+// maxTrimCounts bounds trimCounter's memory: past it the counts start
+// over, which delays a trim by at most TrimEvery commits of each.
+const maxTrimCounts = 1 << 16
+
+// trimCounter counts each mini program's commits since its last trim.
+type trimCounter struct {
+	mu sync.Mutex
+	n  map[string]uint8
+}
+
+// due counts a commit of appid and reports whether it is the one to trim.
+func (t *trimCounter) due(appid string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.n == nil || len(t.n) >= maxTrimCounts {
+		t.n = make(map[string]uint8)
+	}
+	c := t.n[appid] + 1
+	if c >= TrimEvery {
+		delete(t.n, appid)
+		return true
+	}
+	t.n[appid] = c
+	return false
+}
+
+// trimKeep is what a commit of appid passes as its trim: MaxVersions when
+// it is the one to trim, else 0 (none).
+func (s *Service) trimKeep(appid string) int {
+	if s.trims.due(appid) {
+		return MaxVersions
+	}
+	return 0
+}
 
 // Pruned counts the rows one Prune deleted, by table.
 type Pruned map[string]int64

@@ -187,6 +187,7 @@ type Service struct {
 	// lastMediaSweep is the unix nanos of the last expired-media sweep.
 	lastMediaSweep atomic.Int64
 	lastPrune      atomic.Int64 // unix nanos of the last Prune by the tick
+	trims          trimCounter  // commits per mini program since its last trim
 }
 
 // Options wires a Service. Clock, Rand and Logger default to the wall

@@ -55,8 +55,9 @@ func (t *tx) PruneVersions(before time.Time, keep, n int) (int64, error) {
 }
 
 // trimWindow is how many versions past the newest keep TrimVersions looks
-// at: a commit pushes one out, a shared statement on PostgreSQL a few.
-const trimWindow = 8
+// at: a mini program's commits between two trims (service.TrimEvery, on
+// each server), with room for a few servers and shared statements.
+const trimWindow = 64
 
 // trimWhere is TrimVersions' statement, its window (the mini program's
 // versions, a limit and an offset) also under cond: it deletes those of
