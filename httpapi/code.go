@@ -64,6 +64,10 @@ func (s *Server) commit(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
+	// The ext_json is all the commit keeps of its body: a commit waiting
+	// for the writer should not hold the body too (1.9 MB for an ext_json
+	// of 1 MB in escaped quotes).
+	c.body = nil
 	return nil, s.svc.Commit(c.ctx, c.caller, service.CommitRequest{
 		TemplateID: int64(req.TemplateID), ExtJSON: req.ExtJSON, UserVersion: req.UserVersion, UserDesc: req.UserDesc,
 	})

@@ -119,7 +119,7 @@ func (s *Server) uploadPrivacyExtFile(c *call) (any, error) {
 		if part.FormName() != "file" {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(part, service.MaxPrivacyExtFile+1))
+		data, err := readPart(part, service.MaxPrivacyExtFile, c.r)
 		if errors.As(err, &tooBig) || len(data) > service.MaxPrivacyExtFile {
 			return nil, wxerr.Errorf(wxerr.InvalidTextSize, "file over %d bytes", service.MaxPrivacyExtFile)
 		}

@@ -236,7 +236,7 @@ func (s *Server) uploadMedia(c *call) (any, error) {
 		if part.FormName() != "media" {
 			continue
 		}
-		data, err := io.ReadAll(io.LimitReader(part, service.MaxVideoSize+1))
+		data, err := readPart(part, service.MaxVideoSize, c.r)
 		if errors.As(err, &tooBig) || len(data) > service.MaxVideoSize {
 			return nil, wxerr.Errorf(wxerr.InvalidMediaSize, "media over %d bytes", service.MaxVideoSize)
 		}

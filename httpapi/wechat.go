@@ -278,6 +278,23 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	return io.ReadAll(body)
 }
 
+// readPart reads a multipart part of at most limit bytes, or limit+1 when
+// it is longer (the caller refuses it), into one buffer no larger than the
+// request's body: not io.ReadAll's doubling, which for a 10 MB upload
+// allocates twice that and keeps up to 6 MB of it unused.
+func readPart(part io.Reader, limit int, r *http.Request) ([]byte, error) {
+	n := limit + 1
+	if cl := r.ContentLength; cl >= 0 && cl < int64(n) {
+		n = int(cl) // the part is inside the body
+	}
+	buf := make([]byte, n)
+	k, err := io.ReadFull(io.LimitReader(part, int64(limit)+1), buf)
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	return buf[:k], err
+}
+
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	rid := ridOf(r)
 	s.log.Debug("unknown path", "rid", rid, "path", r.URL.Path)
