@@ -62,6 +62,8 @@ func TestEnvFallback(t *testing.T) {
 		{[]string{"serve", "--scan-duration", "1s"}, "MINISHIP_SCAN_DURATION", "abc", "scan-duration", "1s"},
 		{[]string{"serve"}, "MINISHIP_TEMPLATE_CACHE_MB", "64", "template-cache-mb", "64"},
 		{[]string{"serve"}, "MINISHIP_TEMPLATE_CACHE_MB", "abc", "template-cache-mb", `MINISHIP_TEMPLATE_CACHE_MB="abc": `},
+		{[]string{"serve"}, "MINISHIP_BODY_MEMORY_MB", "128", "body-memory-mb", "128"},
+		{[]string{"serve", "--body-memory-mb", "32"}, "MINISHIP_BODY_MEMORY_MB", "128", "body-memory-mb", "32"},
 		{[]string{"serve"}, "MINISHIP_DEMO", "true", "demo", "true"},
 		{[]string{"serve"}, "MINISHIP_DEMO", "yes", "demo", `MINISHIP_DEMO="yes": `},
 		{[]string{"serve"}, "MINISHIP_ADDR", "127.0.0.1:1", "addr", "127.0.0.1:1"},

@@ -43,6 +43,7 @@ type serveFlags struct {
 	autoGrant                   time.Duration // privacy, category, plugin applications
 	metricsAddr                 string        // --metrics-addr: /metrics on its own listener
 	templateCacheMB             int           // parsed-template cache bound
+	bodyMemoryMB                int           // request bodies held at once
 	retainHistory, retainEvents time.Duration
 }
 
@@ -79,6 +80,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.Var(duration(&f.retainHistory, env(cmd, "retain-history", "MINISHIP_RETAIN_HISTORY", service.DefaultRetainHistory)), "retain-history", "keep versions, audits and releases the API no longer returns this long; 0 keeps them for ever (MINISHIP_RETAIN_HISTORY)")
 	fl.Var(duration(&f.retainEvents, env(cmd, "retain-events", "MINISHIP_RETAIN_EVENTS", service.DefaultRetainEvents)), "retain-events", "keep delivered and failed pushes with their attempts this long; 0 keeps them for ever (MINISHIP_RETAIN_EVENTS)")
 	fl.Var(check(&f.templateCacheMB, env(cmd, "template-cache-mb", "MINISHIP_TEMPLATE_CACHE_MB", 256), "int", cacheMB), "template-cache-mb", fmt.Sprintf("memory for parsed templates in MiB, by the bytes of their files; 1 to %d (MINISHIP_TEMPLATE_CACHE_MB)", maxTemplateCacheMB))
+	fl.Var(check(&f.bodyMemoryMB, env(cmd, "body-memory-mb", "MINISHIP_BODY_MEMORY_MB", httpapi.DefaultBodyMemory>>20), "int", bodyMB), "body-memory-mb", fmt.Sprintf("memory for request bodies in MiB, held at once by all requests; a platform takes at most a quarter; %d to %d (MINISHIP_BODY_MEMORY_MB)", minBodyMB, maxTemplateCacheMB))
 	fl.Var(checkList(&f.faults, env(cmd, "fault", "MINISHIP_FAULTS", []httpapi.FaultRule(nil)), httpapi.ParseFaultRule), "fault", `inject faults: "path=/wxa/commit,rate=0.1,errcode=-1,delay=200ms" (repeatable; MINISHIP_FAULTS, ';'-separated)`)
 	return cmd
 }
@@ -195,6 +197,19 @@ func cacheMB(s string) (int, error) {
 	return n, nil
 }
 
+// minBodyMB is the smallest --body-memory-mb: the body of the largest
+// request, an upload of 10 MB with its framing.
+const minBodyMB = httpapi.MinBodyMemory >> 20
+
+// bodyMB reads --body-memory-mb; its ceiling is --template-cache-mb's.
+func bodyMB(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < minBodyMB || n > maxTemplateCacheMB {
+		return 0, fmt.Errorf("want a whole number from %d to %d", minBodyMB, maxTemplateCacheMB)
+	}
+	return n, nil
+}
+
 // adminKey reads --admin-key: a blank key would start a server whose
 // admin API no request can use.
 func adminKey(s string) (string, error) {
@@ -283,7 +298,7 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 		}
 	}
 	api, err := httpapi.New(httpapi.Options{Service: svc, AdminKey: f.adminKey, Logger: log, Manual: manual, Faults: f.faults, Limits: limits,
-		NoMetricsPath: f.metricsAddr != "", Metrics: metrics})
+		NoMetricsPath: f.metricsAddr != "", Metrics: metrics, BodyMemory: int64(f.bodyMemoryMB) << 20})
 	if err != nil {
 		return err
 	}

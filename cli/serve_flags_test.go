@@ -57,6 +57,10 @@ func TestServeFlagValues(t *testing.T) {
 		{key: "MINISHIP_FAULTS", val: ""},
 		{args: []string{"--scan-duration", "0", "--retain-history", "0", "--shutdown-timeout", "0", "--template-cache-mb", "65536"}},
 		{args: []string{"--template-cache-mb", "1"}},
+		{args: []string{"--body-memory-mb", "10"}, want: `invalid argument "10" for "--body-memory-mb" flag: want a whole number from 11 to 65536`},
+		{key: "MINISHIP_BODY_MEMORY_MB", val: "lots", want: `MINISHIP_BODY_MEMORY_MB="lots": want a whole number from 11 to 65536`},
+		{args: []string{"--body-memory-mb", "11"}},
+		{key: "MINISHIP_BODY_MEMORY_MB", val: "65536"},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " ")+tc.key, func(t *testing.T) {

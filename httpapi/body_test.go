@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -9,8 +10,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/httpapi"
 	"github.com/miniship/miniship/mstest"
 	"github.com/miniship/miniship/service"
 	"github.com/miniship/miniship/wxerr"
@@ -83,5 +86,66 @@ func TestUploadBody(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestBodyBudgetHTTP: a platform whose upload holds its whole share of the
+// body budget (its body not yet sent) gets -1 for its next request once the
+// wait runs out, while another platform's commit goes through; once the
+// upload ends, the first platform's requests go through again. The
+// endpoints read before any token take at most 64 KiB.
+func TestBodyBudgetHTTP(t *testing.T) {
+	s := mstest.New(t, mstest.Options{BodyMemory: 4 * httpapi.MinBodyMemory})
+	type tenant struct {
+		tok string
+		tpl int64
+	}
+	newTenant := func() tenant {
+		p := s.Platform(t, nil)
+		tpl := s.Template(t, p.AppID, nil, 0)
+		app, refresh := s.MiniProgram(t, p.AppID, nil)
+		return tenant{authorizerToken(t, s, componentToken(t, s, p.AppID, p.Secret), p.AppID, app.AppID, refresh), tpl}
+	}
+	a, v := newTenant(), newTenant()
+	commit := func(who tenant) map[string]any {
+		return wx(t, s, "POST", "/wxa/commit", tok(who.tok), fmt.Sprintf(`{"template_id":%d,"ext_json":%s,"user_version":"1.0","user_desc":"budget"}`, who.tpl, extJSON(`{"requiredPrivateInfos":[]}`)))
+	}
+
+	// An upload that says it is as large as an upload may be, and sends
+	// only its first 8 KiB (past the client's buffer) until the pipe is
+	// closed.
+	pr, pw := io.Pipe()
+	go pw.Write(append([]byte("--x\r\nContent-Disposition: form-data; name=\"media\"; filename=\"v.mp4\"\r\n\r\n"), make([]byte, 8<<10)...))
+	req, _ := http.NewRequest("POST", s.URL+"/wxa/uploadmedia?"+tok(a.tok).Encode(), pr)
+	req.ContentLength = httpapi.MinBodyMemory
+	req.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+	uploaded := make(chan error, 1)
+	go func() {
+		res, err := http.DefaultClient.Do(req)
+		if err == nil {
+			res.Body.Close()
+		}
+		uploaded <- err
+	}()
+	for httpapi.BodyBytesHeld(s.API) != httpapi.MinBodyMemory {
+		time.Sleep(time.Millisecond)
+	}
+
+	httpapi.SetBodyWait(s.API, 20*time.Millisecond)
+	arWant(t, commit(a), int(wxerr.SystemError))
+	arWant(t, commit(v), 0)
+
+	pw.CloseWithError(errors.New("the client gave up"))
+	<-uploaded
+	for httpapi.BodyBytesHeld(s.API) != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	arWant(t, commit(a), 0)
+
+	p := s.Platform(t, nil)
+	anonymous := `{"component_appid":"` + p.AppID + `","component_appsecret":"` + p.Secret + `","component_verify_ticket":"` + s.Ticket(t, p.AppID) + `","pad":"`
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_component_token", nil, anonymous+strings.Repeat("x", 64<<10)+`"}`), int(wxerr.DataFormatError))
+	if m := wx(t, s, "POST", "/cgi-bin/component/api_component_token", nil, anonymous+`"}`); arStr(m, "component_access_token") == "" {
+		t.Fatalf("api_component_token: %v", m)
 	}
 }

@@ -159,3 +159,10 @@ func inTx(r route) route {
 	r.grantInTx = true
 	return r
 }
+
+// upload marks a route whose handler reads a multipart body of up to
+// limit bytes, which the body budget counts.
+func upload(r route, limit int64) route {
+	r.upload = limit
+	return r
+}

@@ -22,7 +22,7 @@ func (s *Server) grantRoutes(m map[string]route) {
 	// These three sit under /cgi-bin/component/ yet take the authorizer token.
 	m["/cgi-bin/component/setprivacysetting"] = auth(service.PermCodeManagement, post, true, s.setPrivacySetting)
 	m["/cgi-bin/component/getprivacysetting"] = auth(service.PermCodeManagement, both, false, s.getPrivacySetting)
-	m["/cgi-bin/component/uploadprivacyextfile"] = auth(service.PermCodeManagement, post, false, s.uploadPrivacyExtFile)
+	m["/cgi-bin/component/uploadprivacyextfile"] = upload(auth(service.PermCodeManagement, post, false, s.uploadPrivacyExtFile), maxPrivacyExtBody)
 	m["/wxa/security/get_privacy_interface"] = auth(service.PermCodeManagement, both, false, s.getPrivacyInterface)
 	m["/wxa/security/apply_privacy_interface"] = auth(service.PermCodeManagement, post, true, s.applyPrivacyInterface)
 

@@ -82,6 +82,17 @@ func (m *Metrics) addStore(store miniship.Store, clk miniship.Clock) {
 	}
 }
 
+// addBudget registers the body budget's gauges (budget.go).
+func (m *Metrics) addBudget(b *bodyBudget) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "miniship_request_body_bytes",
+		Help: "Bytes of request bodies held now, of the budget --body-memory-mb sets.",
+	}, func() float64 { return float64(b.held.Load()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "miniship_request_body_refused_total",
+		Help: "Requests answered -1 (system busy) after waiting for the body budget.",
+	}, func() float64 { return float64(b.refused.Load()) }))
+}
+
 // outboxCollector reads the outbox at each scrape: counts of pending and
 // failed pushes, and the age of the oldest due one (delivery lag).
 type outboxCollector struct {

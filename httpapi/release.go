@@ -53,7 +53,7 @@ func (s *Server) releaseRoutes(m map[string]route, code func(int, bool, func(*ca
 	m["/wxa/undocodeaudit"] = code(both, false, s.undoAudit)
 	m["/wxa/speedupaudit"] = code(post, true, s.speedupAudit)
 	m["/wxa/queryquota"] = code(both, false, s.queryQuota)
-	m["/wxa/uploadmedia"] = code(post, false, s.uploadMedia)
+	m["/wxa/uploadmedia"] = upload(code(post, false, s.uploadMedia), maxMediaBody)
 	m["/wxa/release"] = code(post, true, s.release)
 	m["/wxa/change_visitstatus"] = code(post, true, s.changeVisitStatus)
 	m["/wxa/getvisitstatus"] = code(post, true, s.getVisitStatus)

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,6 +26,9 @@ type Options struct {
 	NoMetricsPath bool
 	// Metrics to report into (NewMetrics); made here when nil.
 	Metrics *Metrics
+	// BodyMemory bounds the bytes of request bodies held at once
+	// (budget.go): DefaultBodyMemory when 0, at least MinBodyMemory.
+	BodyMemory int64
 }
 
 // Server is the HTTP front of miniship: the WeChat API at WeChat's paths,
@@ -38,6 +42,7 @@ type Server struct {
 	advanceMu sync.Mutex
 	faults    *faults
 	limits    *limiter
+	budget    *bodyBudget
 	wechat    map[string]route
 	admin     *http.ServeMux
 
@@ -58,6 +63,13 @@ func New(o Options) (*Server, error) {
 	if err := s.limits.set(o.Limits); err != nil {
 		return nil, err
 	}
+	switch {
+	case o.BodyMemory == 0:
+		o.BodyMemory = DefaultBodyMemory
+	case o.BodyMemory < MinBodyMemory:
+		return nil, fmt.Errorf("body memory of %d bytes: at least %d, the largest request", o.BodyMemory, MinBodyMemory)
+	}
+	s.budget = newBodyBudget(o.BodyMemory)
 	s.wechat = s.routes()
 	s.admin = s.adminRoutes()
 	s.metrics, s.noMetricsPath = o.Metrics, o.NoMetricsPath
@@ -65,6 +77,7 @@ func New(o Options) (*Server, error) {
 		s.metrics = NewMetrics()
 	}
 	s.metrics.addStore(o.Service.Store(), o.Service)
+	s.metrics.addBudget(s.budget)
 	if err := s.mountConsole(); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/miniship/miniship"
@@ -39,6 +40,9 @@ type route struct {
 	// grantInTx: the service method checks the grant in its own
 	// transaction (service.AuthenticateInTx); set only on such methods.
 	grantInTx bool
+	// upload is the most a multipart body the handler reads may be; 0
+	// for routes that read none (budget.go).
+	upload int64
 }
 
 // call is one request to a WeChat endpoint.
@@ -193,6 +197,7 @@ func (s *Server) serveWeChat(w http.ResponseWriter, r *http.Request, rt route) {
 	if err != nil {
 		e := wxerr.From(err)
 		var injected injectedFault
+		var refused busy
 		switch {
 		case r.Context().Err() != nil:
 			// The client went away (or the server closed its connection on
@@ -200,6 +205,8 @@ func (s *Server) serveWeChat(w http.ResponseWriter, r *http.Request, rt route) {
 			s.log.Debug("request cancelled", "rid", c.rid, "path", r.URL.Path, "err", err)
 		case errors.As(err, &injected):
 			s.log.Debug("injected fault", "rid", c.rid, "path", r.URL.Path, "errcode", int(e.Code))
+		case errors.As(err, &refused):
+			s.log.Warn("request refused: the body budget stayed full", "rid", c.rid, "path", r.URL.Path, "wait", time.Duration(s.budget.wait.Load()))
 		case e.Code == wxerr.SystemError:
 			s.log.Error("internal error", "rid", c.rid, "path", r.URL.Path, "err", err)
 		default:
@@ -252,8 +259,24 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	if !c.plain && badValues(c.query()) {
 		return nil, wxerr.New(wxerr.DataFormatError, "a query parameter holds a NUL character or invalid UTF-8")
 	}
+	// The body's bytes, before it is read: past the token, so that they
+	// count against the caller's platform (budget.go).
+	n := rt.bodyBytes(c.r)
+	tenant := ""
+	if c.caller != nil {
+		tenant = c.caller.PlatformAppID
+	}
+	release, err := s.budget.acquire(c.ctx, tenant, n)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if c.r.Method == http.MethodPost && !strings.HasPrefix(c.r.Header.Get("Content-Type"), "multipart/") {
-		if c.body, err = readBody(c.w, c.r); err != nil {
+		limit := int64(maxBody)
+		if rt.token == "" {
+			limit = maxAnonymousBody
+		}
+		if c.body, err = readBody(c.w, c.r, limit); err != nil {
 			return nil, wxerr.New(wxerr.DataFormatError, "request body too large or unreadable")
 		}
 	}
@@ -263,12 +286,12 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	return rt.h(c)
 }
 
-// readBody reads a request body of up to maxBody bytes. A body that says
+// readBody reads a request body of up to limit bytes. A body that says
 // its length (nearly all do) is read into one buffer of that size, not
 // io.ReadAll's 512 bytes grown by doubling; net/http ends it there.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	body := http.MaxBytesReader(w, r.Body, maxBody)
-	if n := r.ContentLength; n >= 0 && n <= maxBody {
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body := http.MaxBytesReader(w, r.Body, limit)
+	if n := r.ContentLength; n >= 0 && n <= limit {
 		buf := make([]byte, n)
 		if _, err := io.ReadFull(body, buf); err != nil {
 			return nil, err

@@ -30,6 +30,8 @@ type Options struct {
 	Database string // a DSN; empty for a temporary SQLite file
 	Start    time.Time
 	Logger   *slog.Logger
+	// BodyMemory is httpapi.Options.BodyMemory: 0 for its default.
+	BodyMemory int64
 }
 
 // Server is a running in-process miniship.
@@ -72,7 +74,8 @@ func New(t testing.TB, o Options) *Server {
 	metrics := httpapi.NewMetrics()
 	svc := service.New(service.Options{Store: store, Clock: clk, Logger: log, Config: o.Config, OnEngine: metrics.ObserveEngine})
 	s := &Server{AdminKey: "mstest-admin-key", Clock: clk, Service: svc, Store: store, cancel: cancel}
-	s.API, err = httpapi.New(httpapi.Options{Service: svc, AdminKey: s.AdminKey, Logger: log, Manual: clk, Faults: o.Faults, Limits: o.Limits, Metrics: metrics})
+	s.API, err = httpapi.New(httpapi.Options{Service: svc, AdminKey: s.AdminKey, Logger: log, Manual: clk, Faults: o.Faults, Limits: o.Limits, Metrics: metrics,
+		BodyMemory: o.BodyMemory})
 	if err != nil {
 		cancel()
 		t.Fatalf("mstest: %v", err)

@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/miniship/miniship/wxerr"
+)
+
+// The body budget bounds the bytes of WeChat request bodies the server
+// holds at once, whatever the number of requests in flight: a request
+// takes its body's bytes (its Content-Length, or the most its route reads
+// when it does not say) before the body is read, and gives them back when
+// it has been answered. A platform takes at most a share of the budget, so
+// that one platform's large requests cannot take all of it: its further
+// requests wait for its own earlier ones, and the others' go on.
+//
+// A request that cannot have its bytes waits, with its context, at most
+// budgetWait; then it is answered -1 (system busy), WeChat's answer for a
+// backend that cannot serve it now. Bodies the server does not read (a
+// GET's, a multipart body sent to an endpoint that takes JSON) take nothing.
+
+// DefaultBodyMemory is the budget serve starts with (--body-memory-mb).
+const DefaultBodyMemory = 64 << 20
+
+// MinBodyMemory is the smallest budget: one body of the largest request,
+// an upload of 10 MB with its multipart framing.
+const MinBodyMemory = maxMediaBody
+
+// budgetShare is the part of the budget one platform may hold: a quarter,
+// and never less than the largest request.
+func budgetShare(total int64) int64 { return max(total/4, MinBodyMemory) }
+
+// budgetWait is how long a request waits for its body's bytes before it is
+// answered -1. A request holds its bytes for milliseconds (reading its
+// body, the engine, one write); a wait this long means the server is
+// overloaded, and a client's retry later is the better use of its time.
+const budgetWait = 10 * time.Second
+
+// maxAnonymousBody caps the body of the endpoints that read it before any
+// token is checked (api_component_token, clear_quota, …): their bodies are
+// a few hundred bytes, and all of them share one platform's share of the
+// budget, which a few 2 MiB bodies would fill.
+const maxAnonymousBody = 64 << 10
+
+type bodyBudget struct {
+	total   *semaphore.Weighted
+	share   int64
+	wait    atomic.Int64 // budgetWait in nanoseconds; tests shorten it
+	held    atomic.Int64 // bytes held now, for the metrics
+	refused atomic.Int64 // requests answered -1 after waiting budgetWait
+
+	mu      sync.Mutex
+	tenants map[string]*tenantShare // platforms with a request holding or waiting
+}
+
+// tenantShare is one platform's share, alive while a request of the
+// platform holds or waits for bytes.
+type tenantShare struct {
+	sem  *semaphore.Weighted
+	refs int
+}
+
+func newBodyBudget(total int64) *bodyBudget {
+	b := &bodyBudget{total: semaphore.NewWeighted(total), share: budgetShare(total), tenants: map[string]*tenantShare{}}
+	b.wait.Store(int64(budgetWait))
+	return b
+}
+
+// acquire takes n bytes for tenant ("" for requests read before a token is
+// checked), waiting while the tenant's share or the whole budget is taken.
+// It returns ctx's error when ctx ends first, and -1 after b.wait.
+func (b *bodyBudget) acquire(ctx context.Context, tenant string, n int64) (release func(), err error) {
+	if n <= 0 {
+		return func() {}, nil
+	}
+	n = min(n, b.share) // a route's largest body fits one share (MinBodyMemory)
+	b.mu.Lock()
+	t := b.tenants[tenant]
+	if t == nil {
+		t = &tenantShare{sem: semaphore.NewWeighted(b.share)}
+		b.tenants[tenant] = t
+	}
+	t.refs++
+	b.mu.Unlock()
+	leave := func() {
+		b.mu.Lock()
+		if t.refs--; t.refs == 0 {
+			delete(b.tenants, tenant)
+		}
+		b.mu.Unlock()
+	}
+	// The tenant's share first: a platform over it waits behind its own
+	// requests and never holds any of the whole budget meanwhile.
+	wctx, cancel := context.WithTimeout(ctx, time.Duration(b.wait.Load()))
+	defer cancel()
+	if err := t.sem.Acquire(wctx, n); err != nil {
+		leave()
+		return nil, b.refusal(ctx, err)
+	}
+	if err := b.total.Acquire(wctx, n); err != nil {
+		t.sem.Release(n)
+		leave()
+		return nil, b.refusal(ctx, err)
+	}
+	b.held.Add(n)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			b.held.Add(-n)
+			b.total.Release(n)
+			t.sem.Release(n)
+			leave()
+		})
+	}, nil
+}
+
+// refusal is the error of a wait that ended: the request's own context's
+// (the client went), or -1 when the wait ran out.
+func (b *bodyBudget) refusal(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	b.refused.Add(1)
+	return busy{wxerr.New(wxerr.SystemError, "system busy: request bodies fill the server's memory budget; retry later")}
+}
+
+// busy is a request refused for the body budget: the server protecting
+// itself, not failing, and logged as such.
+type busy struct{ err *wxerr.Error }
+
+func (b busy) Error() string { return b.err.Error() }
+func (b busy) Unwrap() error { return b.err }
+
+// bodyBytes is what a request's body takes of the budget: nothing when
+// runWeChat and the handler will not read it, else its Content-Length, or
+// the most the route reads when the length is not sent.
+func (rt route) bodyBytes(r *http.Request) int64 {
+	if r.Method != http.MethodPost || r.ContentLength == 0 {
+		return 0
+	}
+	limit := int64(maxBody)
+	switch {
+	case strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/"):
+		limit = rt.upload // 0: the route reads no multipart body
+	case rt.token == "":
+		limit = maxAnonymousBody
+	}
+	if n := r.ContentLength; n >= 0 && n < limit {
+		return n
+	}
+	return limit
+}
