@@ -271,6 +271,11 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 		return nil, err
 	}
 	defer release()
+	if tenant != "" || n > 0 {
+		// The store's writer takes tenants in turns, and keeps a
+		// transaction's payload bounded, by this (sqlstore/fair.go).
+		c.ctx = miniship.WithTenant(c.ctx, tenant, n)
+	}
 	if c.r.Method == http.MethodPost && !strings.HasPrefix(c.r.Header.Get("Content-Type"), "multipart/") {
 		limit := int64(maxBody)
 		if rt.token == "" {

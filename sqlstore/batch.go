@@ -17,12 +17,13 @@ import (
 // SQLite has one writer, so concurrent Updates queue for it, and each pays
 // for a BEGIN, a COMMIT and the WAL frames of the pages it touched. The
 // batcher is a group commit: while one transaction runs, the Updates that
-// arrive queue up, and the next transaction runs all of them (up to
-// maxBatch), each inside a SAVEPOINT of its own. A function that fails is
-// rolled back to its savepoint alone, so what one caller stores never
-// depends on another's error; the batch then commits once, and only after
-// that COMMIT does any caller of the batch return, so an acknowledged write
-// is as durable as before (kill -9 loses nothing that returned).
+// arrive queue up, and the next transaction runs them (up to maxBatch and
+// maxBatchBytes, tenants taking turns: fair.go), each inside a SAVEPOINT
+// of its own. A function that fails is rolled back to its savepoint alone,
+// so what one caller stores never depends on another's error; the batch
+// then commits once, and only after that COMMIT does any caller of the
+// batch return, so an acknowledged write is as durable as before (kill -9
+// loses nothing that returned).
 //
 // Leadership passes from caller to caller: the caller that finds the writer
 // idle runs the batch its own request heads, then hands the writer to the
@@ -40,7 +41,8 @@ type batcher struct {
 }
 
 // maxBatch bounds a batch, so that a burst does not make the first callers
-// wait for the last ones' functions.
+// wait for the last ones' functions; maxBatchBytes (combine.go) bounds its
+// payload, and tenants take turns in it (fair.go).
 const maxBatch = 32
 
 type writeReq struct {
@@ -50,6 +52,9 @@ type writeReq struct {
 	lead bool          // set before wake is closed: run the next batch
 	one  bool          // UpdateOne: fn may run one statement
 
+	tenant string // miniship.TenantOf the caller's context, for fairPick
+	bytes  int    // and the payload it declares
+
 	err      error
 	retry    bool // the failure was transient: run fn again in a later attempt
 	panicked any  // fn panicked with this: the caller panics again with it
@@ -57,6 +62,8 @@ type writeReq struct {
 
 func (b *batcher) update(ctx context.Context, fn func(miniship.Tx) error, one bool) error {
 	r := &writeReq{ctx: ctx, fn: fn, one: one, wake: make(chan struct{})}
+	tenant, bytes := miniship.TenantOf(ctx)
+	r.tenant, r.bytes = tenant, int(min(bytes, maxBatchBytes+1))
 	b.mu.Lock()
 	b.queue = append(b.queue, r)
 	lead := !b.busy
@@ -88,14 +95,11 @@ func (b *batcher) update(ctx context.Context, fn func(miniship.Tx) error, one bo
 // than left taken for ever.
 func (b *batcher) lead() {
 	b.mu.Lock()
-	n := min(len(b.queue), maxBatch)
-	batch := slices.Clone(b.queue[:n]) // the caller's request is the head
-	// The queue's array must not keep finished requests (and what their
-	// functions hold).
-	clear(b.queue[:n])
-	if b.queue = b.queue[n:]; len(b.queue) == 0 {
-		b.queue = nil
-	}
+	q := b.queue
+	picked := fairPick(len(q), func(i int) string { return q[i].tenant }, func(i int) int { return q[i].bytes })
+	// The caller's request is the head, and the batch's first.
+	batch, rest := takePicked(q, picked)
+	b.queue = rest
 	b.mu.Unlock()
 	done := false
 	defer func() {

@@ -15,12 +15,13 @@ import (
 // statement, not its rows: waking a backend, a round trip and, for a
 // write, a WAL flush. So the commits and the hot reads of concurrent
 // requests share statements: while one runs, the requests of its kind that
-// arrive queue, and the next statement serves all of them (up to maxBatch,
-// and maxBatchBytes), one row per request, each judged by its own
-// conditions. A caller returns only after the statement that holds its row
-// has ended (a write's end is its commit). Should a shared statement fail
-// in a way that certainly stored nothing, each of its callers runs its
-// own, as without sharing (combine_commit.go, combine_read.go).
+// arrive queue, and the next statement serves them (up to maxBatch and
+// maxBatchBytes, tenants taking turns: fair.go), one row per request, each
+// judged by its own conditions. A caller returns only after the statement
+// that holds its row has ended (a write's end is its commit). Should a
+// shared statement fail in a way that certainly stored nothing, each of
+// its callers runs its own, as without sharing (combine_commit.go,
+// combine_read.go).
 
 // group runs concurrent requests of one kind together. Leadership passes
 // from caller to caller as in batcher: a caller that finds fewer than
@@ -31,6 +32,7 @@ type group[R any] struct {
 	flight int             // batches that may run at once
 	run    func(batch []R) // gives every request of the batch its outcome
 	size   func(R) int     // bytes a request adds to a batch; nil: none
+	tenant func(R) string  // whose request it is, for turns (fair.go); nil: all one's
 
 	mu      sync.Mutex
 	running int
@@ -116,22 +118,16 @@ func (g *group[R]) handOn() {
 		g.running--
 		return
 	}
-	n, bytes := 0, 0
-	for n < len(g.queue) && n < maxBatch {
-		if g.size != nil {
-			if bytes += g.size(g.queue[n].r); n > 0 && bytes > maxBatchBytes {
-				break
-			}
-		}
-		n++
+	q := g.queue
+	tenant, size := func(int) string { return "" }, func(int) int { return 0 }
+	if g.tenant != nil {
+		tenant = func(i int) string { return g.tenant(q[i].r) }
 	}
-	next := g.queue[0]
-	next.batch = slices.Clone(g.queue[:n])
-	// The queue's array must not keep finished requests (and their bodies).
-	clear(g.queue[:n])
-	if g.queue = g.queue[n:]; len(g.queue) == 0 {
-		g.queue = nil
+	if g.size != nil {
+		size = func(i int) int { return g.size(q[i].r) }
 	}
+	next := q[0]
+	next.batch, g.queue = takePicked(q, fairPick(len(q), tenant, size))
 	close(next.wake)
 }
 

@@ -43,7 +43,7 @@ func newCombiner(s *Store, sql string) *combiner {
 	b := &combiner{s: s, sql: sql}
 	b.group = group[*versionReq]{flight: combineFlight, run: b.store, size: func(r *versionReq) int {
 		return len(r.v.ExtJSON) + len(r.v.UserVersion) + len(r.v.UserDesc) + len(r.v.App) + len(r.v.Pages) + len(r.v.Ext)
-	}}
+	}, tenant: func(r *versionReq) string { return r.v.PlatformAppID }}
 	return b
 }
 

@@ -29,8 +29,10 @@ type readCombiner struct {
 
 func newReadCombiner(db *sql.DB) *readCombiner {
 	c := &readCombiner{db: db}
-	c.categories = group[*categoriesReq]{flight: readFlight, run: c.runCategories}
-	c.audits = group[*auditReq]{flight: readFlight, run: c.runAudits}
+	c.categories = group[*categoriesReq]{flight: readFlight, run: c.runCategories,
+		tenant: func(r *categoriesReq) string { return r.platform }}
+	c.audits = group[*auditReq]{flight: readFlight, run: c.runAudits,
+		tenant: func(r *auditReq) string { return r.platform }}
 	return c
 }
 

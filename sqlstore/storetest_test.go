@@ -49,7 +49,8 @@ func runSuite(t *testing.T, open func(t *testing.T) miniship.Store) {
 		{"PruneQuotaCounters", testPruneQuotaCounters},                                     // retention_quota_test.go
 		{"IssueToken", testIssueToken}, {"IssueTokenConcurrent", testIssueTokenConcurrent}, // storetest_tokens_test.go
 		{"VersionBound", testVersionBound}, {"PruneTemplates", testPruneTemplates}, // retention_bound_test.go
-		{"Seed", testSeed}, // seed_test.go
+		{"Seed", testSeed},               // seed_test.go
+		{"FairCommits", testFairCommits}, // fair_test.go
 	}
 	tests = append(tests, domainSuite...)
 	for _, tc := range tests {
