@@ -58,6 +58,7 @@ type bodyBudget struct {
 
 	mu      sync.Mutex
 	tenants map[string]*tenantShare // platforms with a request holding or waiting
+	free    []*tenantShare          // idle shares, for reuse
 }
 
 // tenantShare is one platform's share, alive while a request of the
@@ -67,63 +68,101 @@ type tenantShare struct {
 	refs int
 }
 
+// maxFreeShares bounds the shares kept for reuse (their semaphores are
+// idle), so that a request of a platform with nothing else in flight
+// allocates none.
+const maxFreeShares = 64
+
 func newBodyBudget(total int64) *bodyBudget {
 	b := &bodyBudget{total: semaphore.NewWeighted(total), share: budgetShare(total), tenants: map[string]*tenantShare{}}
 	b.wait.Store(int64(budgetWait))
 	return b
 }
 
+// bodyGrant is the bytes a request holds; release gives them back, once.
+type bodyGrant struct {
+	b      *bodyBudget
+	t      *tenantShare
+	tenant string
+	n      int64
+}
+
+func (g bodyGrant) release() {
+	if g.n <= 0 {
+		return
+	}
+	g.b.held.Add(-g.n)
+	g.b.total.Release(g.n)
+	g.t.sem.Release(g.n)
+	g.b.leave(g.tenant, g.t)
+}
+
 // acquire takes n bytes for tenant ("" for requests read before a token is
 // checked), waiting while the tenant's share or the whole budget is taken.
 // It returns ctx's error when ctx ends first, and -1 after b.wait.
-func (b *bodyBudget) acquire(ctx context.Context, tenant string, n int64) (release func(), err error) {
+func (b *bodyBudget) acquire(ctx context.Context, tenant string, n int64) (bodyGrant, error) {
 	if n <= 0 {
-		return func() {}, nil
+		return bodyGrant{}, nil
 	}
 	n = min(n, b.share) // a route's largest body fits one share (MinBodyMemory)
-	b.mu.Lock()
-	t := b.tenants[tenant]
-	if t == nil {
-		t = &tenantShare{sem: semaphore.NewWeighted(b.share)}
-		b.tenants[tenant] = t
-	}
-	t.refs++
-	b.mu.Unlock()
-	leave := func() {
-		b.mu.Lock()
-		if t.refs--; t.refs == 0 {
-			delete(b.tenants, tenant)
-		}
-		b.mu.Unlock()
-	}
+	t := b.join(tenant)
+	g := bodyGrant{b: b, t: t, tenant: tenant, n: n}
 	// The tenant's share first: a platform over it waits behind its own
-	// requests and never holds any of the whole budget meanwhile.
+	// requests and never holds any of the whole budget meanwhile. Either
+	// semaphore that has waiters makes a newcomer wait behind them.
+	mine := t.sem.TryAcquire(n)
+	if mine && b.total.TryAcquire(n) {
+		b.held.Add(n)
+		return g, nil
+	}
 	wctx, cancel := context.WithTimeout(ctx, time.Duration(b.wait.Load()))
 	defer cancel()
-	if err := t.sem.Acquire(wctx, n); err != nil {
-		leave()
-		return nil, b.refusal(ctx, err)
+	if !mine {
+		if err := t.sem.Acquire(wctx, n); err != nil {
+			b.leave(tenant, t)
+			return bodyGrant{}, b.refusal(ctx)
+		}
 	}
 	if err := b.total.Acquire(wctx, n); err != nil {
 		t.sem.Release(n)
-		leave()
-		return nil, b.refusal(ctx, err)
+		b.leave(tenant, t)
+		return bodyGrant{}, b.refusal(ctx)
 	}
 	b.held.Add(n)
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			b.held.Add(-n)
-			b.total.Release(n)
-			t.sem.Release(n)
-			leave()
-		})
-	}, nil
+	return g, nil
+}
+
+// join is the tenant's share, counted until leave.
+func (b *bodyBudget) join(tenant string) *tenantShare {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.tenants[tenant]
+	if t == nil {
+		if k := len(b.free); k > 0 {
+			t, b.free = b.free[k-1], b.free[:k-1]
+		} else {
+			t = &tenantShare{sem: semaphore.NewWeighted(b.share)}
+		}
+		b.tenants[tenant] = t
+	}
+	t.refs++
+	return t
+}
+
+func (b *bodyBudget) leave(tenant string, t *tenantShare) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if t.refs--; t.refs == 0 {
+		delete(b.tenants, tenant)
+		if len(b.free) < maxFreeShares {
+			b.free = append(b.free, t) // nobody holds or waits: idle
+		}
+	}
 }
 
 // refusal is the error of a wait that ended: the request's own context's
 // (the client went), or -1 when the wait ran out.
-func (b *bodyBudget) refusal(ctx context.Context, err error) error {
+func (b *bodyBudget) refusal(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

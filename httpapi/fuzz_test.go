@@ -51,35 +51,42 @@ func FuzzParseFaultRule(f *testing.F) {
 	})
 }
 
-// FuzzWeChatBody sends arbitrary bodies to the POST endpoints with a valid
-// token: every answer must be HTTP 200 JSON with an errcode (or, from a code
-// endpoint, an image framed as one), never a panic, a 500 or HTML.
-func FuzzWeChatBody(f *testing.F) {
+// demoServer is a server on a fresh SQLite database seeded with the demo,
+// with a component token of the demo platform and an authorizer token of
+// its first shop.
+func demoServer(tb testing.TB) (srv *Server, componentToken, authorizerToken string) {
 	ctx := context.Background()
-	store, err := sqlstore.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
+	store, err := sqlstore.Open(ctx, filepath.Join(tb.TempDir(), "demo.db"))
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer store.Close()
+	tb.Cleanup(func() { store.Close() })
 	svc := service.New(service.Options{Store: store, Clock: clock.NewManual(time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC))})
-	srv, err := New(Options{Service: svc, AdminKey: "k"})
-	if err != nil {
-		f.Fatal(err)
+	if srv, err = New(Options{Service: svc, AdminKey: "k"}); err != nil {
+		tb.Fatal(err)
 	}
 	seeded, err := demo.Seed(ctx, svc)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	ticket, _ := svc.CurrentTicket(ctx, demo.PlatformAppID)
 	ct, err := svc.ComponentToken(ctx, demo.PlatformAppID, seeded.Platform.Secret, ticket)
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
 	caller := &service.Caller{Kind: miniship.ComponentToken, PlatformAppID: demo.PlatformAppID}
 	at, err := svc.AuthorizerToken(ctx, caller, demo.PlatformAppID, demo.ShopA, seeded.Refresh[demo.ShopA])
 	if err != nil {
-		f.Fatal(err)
+		tb.Fatal(err)
 	}
+	return srv, ct.Token, at.AccessToken
+}
+
+// FuzzWeChatBody sends arbitrary bodies to the POST endpoints with a valid
+// token: every answer must be HTTP 200 JSON with an errcode (or, from a code
+// endpoint, an image framed as one), never a panic, a 500 or HTML.
+func FuzzWeChatBody(f *testing.F) {
+	srv, ct, at := demoServer(f)
 	var paths []string
 	for p, rt := range srv.wechat {
 		if rt.methods&post != 0 {
@@ -97,9 +104,9 @@ func FuzzWeChatBody(f *testing.F) {
 	f.Add(unlimit, `{"scene":"a","check_path":false}`)
 	f.Fuzz(func(t *testing.T, which uint8, body string) {
 		path := paths[int(which)%len(paths)]
-		token := at.AccessToken
+		token := at
 		if srv.wechat[path].token == miniship.ComponentToken {
-			token = ct.Token
+			token = ct
 		}
 		req := httptest.NewRequest("POST", path+"?access_token="+token, strings.NewReader(body))
 		rec := httptest.NewRecorder()

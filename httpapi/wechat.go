@@ -266,11 +266,11 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	if c.caller != nil {
 		tenant = c.caller.PlatformAppID
 	}
-	release, err := s.budget.acquire(c.ctx, tenant, n)
+	grant, err := s.budget.acquire(c.ctx, tenant, n)
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	defer grant.release()
 	if tenant != "" || n > 0 {
 		// The store's writer takes tenants in turns, and keeps a
 		// transaction's payload bounded, by this (sqlstore/fair.go).
