@@ -75,7 +75,7 @@ func fairSetup(b testing.TB, s *Store, platform string, apps ...string) []fairCo
 				return err
 			}
 			fs = append(fs, fairCommitter{platform: platform, app: app, tpl: tp.ID,
-				check: miniship.CommitCheck{GrantsRev: a.GrantsRev, Generation: g.Generation, TokenCreatedAt: at(5), Perm: 18}})
+				check: miniship.CommitCheck{GrantsRev: a.GrantsRev, Generation: g.Generation, TokenCreatedAt: at(5), TokenSeqBelow: 1, Perm: 18}})
 		}
 		return nil
 	})
