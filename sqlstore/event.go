@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/miniship/miniship"
@@ -27,18 +29,51 @@ func (t *tx) EnqueueEvent(e *miniship.Event) (err error) {
 }
 
 // DueEvents returns pending events whose next attempt is at or before now,
-// earliest first. Inside Update on PostgreSQL it locks the events it
-// returns and skips those another transaction holds, so several servers
-// draining one outbox each claim different events. The status is a literal
-// so that the partial index events_due applies.
+// earliest first: those of each platform DuePlatforms lists, merged, so
+// that no statement reads one platform's events past another's backlog
+// (migration 00100). Inside Update on PostgreSQL it then locks the events
+// it returns and leaves out those another transaction holds, so several
+// servers draining one outbox each claim different events.
 func (t *tx) DueEvents(now time.Time, n int) ([]*miniship.Event, error) {
-	q, args := limit(`SELECT `+eventCols+` FROM events
-		WHERE status = '`+miniship.EventPending+`' AND next_attempt_at <= ?
-		ORDER BY next_attempt_at, id`, []any{nanos(now)}, n)
-	if t.write {
-		q += t.d.skipLocked
+	ps, err := t.DuePlatforms(now, 0)
+	if err != nil {
+		return nil, err
 	}
-	return all(t, scanEvent, q, args...)
+	var out []*miniship.Event
+	for _, p := range ps {
+		q, args := limit(duePlatformEventsSQL, []any{p, nanos(now)}, n)
+		evs, err := all(t, scanEvent, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, evs...)
+	}
+	slices.SortFunc(out, func(a, b *miniship.Event) int {
+		if c := a.NextAttemptAt.Compare(b.NextAttemptAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.ID, b.ID)
+	})
+	if n > 0 && len(out) > n {
+		out = out[:n]
+	}
+	if !t.write || t.d.skipLocked == "" || len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(out))
+	for i, e := range out {
+		ids[i] = e.ID
+	}
+	locked, err := all(t, func(r scanner, id *int64) error { return r.Scan(id) },
+		`SELECT id FROM events WHERE id = ANY(?) AND status = '`+miniship.EventPending+`'`+t.d.skipLocked, ids)
+	if err != nil {
+		return nil, err
+	}
+	held := make(map[int64]bool, len(locked))
+	for _, id := range locked {
+		held[*id] = true
+	}
+	return slices.DeleteFunc(out, func(e *miniship.Event) bool { return !held[e.ID] }), nil
 }
 
 // UpdateEvent writes a pending event. An event already delivered or

@@ -2,7 +2,9 @@ package sqlstore
 
 import (
 	"database/sql"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/miniship/miniship"
 )
@@ -51,5 +53,32 @@ func TestEventAuthorizerMigration(t *testing.T) {
 				t.Errorf("%s: authorizer_appid %q, want %q", k, got[k], v)
 			}
 		}
+	})
+}
+
+// TestEventQueuesMigration: the pending pushes queued before 00120 are
+// counted in event_queues, each platform due at its earliest, so the poll
+// finds them; finished ones count for nothing.
+func TestEventQueuesMigration(t *testing.T) {
+	migrated(t, 90, func(t *testing.T, db *sql.DB) {
+		for _, e := range []struct {
+			platform, status string
+			next             int
+		}{{"wxa", "pending", 30}, {"wxa", "pending", 20}, {"wxb", "delivered", 1}, {"wxc", "pending", 10}, {"wxc", "failed", 1}} {
+			if _, err := db.ExecContext(t.Context(), fmt.Sprintf(`INSERT INTO events (platform_appid, url, kind, envelope_kind,
+				envelope_to, payload, status, attempts, next_attempt_at, created_at)
+				VALUES ('%s', 'https://old.example/', 'k', 'AppId', '%[1]s', '<xml/>', '%s', 0, %d, 1)`, e.platform, e.status, e.next)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}, func(t *testing.T, s *Store) {
+		checkQueues(t, s)
+		for now, want := range map[int64][]string{9: {}, 10: {"wxc"}, 25: {"wxc", "wxa"}} {
+			update(t, s, func(tx miniship.Tx) error {
+				equal(t, must[[]string](t)(tx.DuePlatforms(time.Unix(0, now), 0)), want)
+				return nil
+			})
+		}
+		equal(t, queueDue(t, s, "wxa"), nanos(time.Unix(0, 20).UTC()))
 	})
 }

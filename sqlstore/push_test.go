@@ -1,7 +1,12 @@
 package sqlstore
 
 import (
+	"database/sql"
+	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/miniship/miniship"
 )
@@ -16,8 +21,14 @@ func TestPostgresPush(t *testing.T) {
 }
 
 func runPushSuite(t *testing.T, open func(t *testing.T) *Store) {
-	t.Run("DuePlatforms", func(t *testing.T) { testDuePlatforms(t, open(t)) })
+	t.Run("DuePlatforms", func(t *testing.T) {
+		s := open(t)
+		testDuePlatforms(t, s)
+		checkQueues(t, s)
+	})
 	t.Run("ConcurrentEventAttempts", func(t *testing.T) { testConcurrentEventAttempts(t, open(t)) })
+	t.Run("DueRaised", func(t *testing.T) { testDueRaised(t, open(t)) })
+	t.Run("ConcurrentQueues", func(t *testing.T) { testConcurrentQueues(t, open(t)) })
 }
 
 // testDuePlatforms: platforms come oldest waiting first, each listed once
@@ -62,4 +73,151 @@ func testConcurrentEventAttempts(t *testing.T, s miniship.Store) {
 		return err
 	})
 	wantErr(t, err, miniship.ErrNotFound)
+}
+
+// testDueRaised: a platform whose pushes are leased is listed no more, and
+// its event_queues row is raised to the lease's end; an attempt retried
+// sooner, a resend and a new push bring it back; a platform with nothing
+// pending has no due time.
+func testDueRaised(t *testing.T, s *Store) {
+	e := &miniship.Event{PlatformAppID: "wxa", Status: miniship.EventPending, NextAttemptAt: at(1)}
+	update(t, s, func(tx miniship.Tx) error { return tx.EnqueueEvent(e) })
+	due := func(now int, want ...string) {
+		t.Helper()
+		update(t, s, func(tx miniship.Tx) error {
+			equal(t, must[[]string](t)(tx.DuePlatforms(at(now), 0)), append([]string{}, want...))
+			return nil
+		})
+		checkQueues(t, s)
+	}
+	due(0)
+	due(1, "wxa")
+	// Leased.
+	e.NextAttemptAt = at(60)
+	update(t, s, func(tx miniship.Tx) error { return tx.UpdateEvent(e) })
+	equal(t, queueDue(t, s, "wxa"), nanos(at(1))) // left early by the lease
+	due(2)
+	equal(t, queueDue(t, s, "wxa"), nanos(at(60))) // raised by the poll
+	// The attempt failed: retried sooner.
+	e.NextAttemptAt = at(6)
+	update(t, s, func(tx miniship.Tx) error { return tx.UpdateEvent(e) })
+	due(5)
+	due(6, "wxa")
+	e.Status = miniship.EventFailed
+	update(t, s, func(tx miniship.Tx) error { return tx.UpdateEvent(e) })
+	due(7)
+	update(t, s, func(tx miniship.Tx) error { return tx.RequeueEvent(e.ID, at(8)) })
+	due(8, "wxa")
+	update(t, s, func(tx miniship.Tx) error {
+		return tx.EnqueueEvent(&miniship.Event{PlatformAppID: "wxb", Status: miniship.EventPending, NextAttemptAt: at(3)})
+	})
+	due(9, "wxb", "wxa")
+	// A read transaction lists the same and raises nothing.
+	view(t, s, func(tx miniship.Tx) error {
+		equal(t, must[[]string](t)(tx.DuePlatforms(at(9), 0)), []string{"wxb", "wxa"})
+		return nil
+	})
+}
+
+// queueDue is the platform's event_queues.due_at, nanos(time.Time{}) when
+// NULL.
+func queueDue(t *testing.T, s *Store, platform string) nanos {
+	t.Helper()
+	var due sql.NullInt64
+	err := s.writer.QueryRowContext(t.Context(), s.d.rebind(`SELECT due_at FROM event_queues WHERE platform_appid = ?`), platform).Scan(&due)
+	ok(t, err)
+	if !due.Valid {
+		return nanos(time.Time{})
+	}
+	return nanos(time.Unix(0, due.Int64).UTC())
+}
+
+// checkQueues: each platform's event_queues row counts its pending events
+// exactly, and its due_at is at or before the earliest of their next
+// attempts, NULL when it has none.
+func checkQueues(t *testing.T, s *Store) {
+	t.Helper()
+	rows, err := s.writer.QueryContext(t.Context(), `SELECT p.platform_appid, COALESCE(q.pending, 0), q.due_at,
+		(SELECT COUNT(*) FROM events e WHERE e.status = 'pending' AND e.platform_appid = p.platform_appid),
+		(SELECT MIN(next_attempt_at) FROM events e WHERE e.status = 'pending' AND e.platform_appid = p.platform_appid)
+		FROM (SELECT platform_appid FROM events UNION SELECT platform_appid FROM event_queues) p
+		LEFT JOIN event_queues q ON q.platform_appid = p.platform_appid`)
+	ok(t, err)
+	defer rows.Close()
+	for rows.Next() {
+		var p string
+		var pending, count int64
+		var due, next sql.NullInt64
+		ok(t, rows.Scan(&p, &pending, &due, &count, &next))
+		switch {
+		case pending != count:
+			t.Errorf("%s: event_queues.pending %d, %d pending events", p, pending, count)
+		case due.Valid != next.Valid:
+			t.Errorf("%s: due_at %v with %d pending events", p, due, count)
+		case due.Valid && due.Int64 > next.Int64:
+			t.Errorf("%s: due_at %d after the next attempt %d", p, due.Int64, next.Int64)
+		}
+	}
+	ok(t, rows.Err())
+}
+
+// testConcurrentQueues: pushes queued, leased, retried sooner or later,
+// delivered, failed, resent and polled by concurrent transactions leave
+// every platform's event_queues row right, and DuePlatforms lists exactly
+// the platforms whose earliest next attempt is due, earliest first.
+func testConcurrentQueues(t *testing.T, s *Store) {
+	platforms := []string{"wxa", "wxb", "wxc"}
+	hammer(t, func() error {
+		p := platforms[rand.IntN(len(platforms))]
+		return s.Update(t.Context(), func(tx miniship.Tx) error {
+			switch rand.IntN(5) {
+			case 0, 1:
+				return tx.EnqueueEvent(&miniship.Event{PlatformAppID: p, Status: miniship.EventPending, NextAttemptAt: at(rand.IntN(60))})
+			case 2:
+				_, err := tx.DuePlatforms(at(rand.IntN(120)), 0)
+				return err
+			}
+			evs, err := tx.DuePlatformEvents(p, at(120), 1)
+			if err != nil || len(evs) == 0 {
+				return err
+			}
+			e := evs[0]
+			switch rand.IntN(4) {
+			case 0:
+				e.Status = miniship.EventDelivered
+			case 1:
+				e.Status = miniship.EventFailed
+				if err := tx.UpdateEvent(e); err != nil {
+					return err
+				}
+				return tx.RequeueEvent(e.ID, at(rand.IntN(60)))
+			default:
+				e.NextAttemptAt = at(rand.IntN(120)) // leased, or retried sooner
+			}
+			return tx.UpdateEvent(e)
+		})
+	})
+	checkQueues(t, s)
+	for now := 0; now <= 120; now += 10 {
+		var want []string
+		rows, err := s.writer.QueryContext(t.Context(), s.d.rebind(`SELECT platform_appid FROM events
+			WHERE status = 'pending' GROUP BY platform_appid HAVING MIN(next_attempt_at) <= ?
+			ORDER BY MIN(next_attempt_at), platform_appid`), nanos(at(now)))
+		ok(t, err)
+		for rows.Next() {
+			var p string
+			ok(t, rows.Scan(&p))
+			want = append(want, p)
+		}
+		ok(t, rows.Err())
+		rows.Close()
+		update(t, s, func(tx miniship.Tx) error {
+			got := must[[]string](t)(tx.DuePlatforms(at(now), 0))
+			if !slices.Equal(got, append([]string{}, want...)) {
+				t.Errorf("DuePlatforms(at(%d)) = %s, want %s", now, strings.Join(got, " "), strings.Join(want, " "))
+			}
+			return nil
+		})
+	}
+	checkQueues(t, s)
 }
