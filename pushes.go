@@ -6,8 +6,8 @@ import (
 )
 
 // PushTx is the outbox's part of Tx beyond the basic event calls: a fair
-// claim across platforms and an attempt counter that concurrent deliverers
-// cannot make lose increments.
+// claim across platforms, an attempt counter that concurrent deliverers
+// cannot make lose increments, and the bounds of a platform's backlog.
 type PushTx interface {
 	// DuePlatforms lists, oldest waiting first, up to limit platforms that
 	// have pending events due at now.
@@ -19,6 +19,11 @@ type PushTx interface {
 	// database (not from a value read earlier) and returns the new count
 	// and the event's status; ErrNotFound when there is no such event.
 	IncrementEventAttempts(id int64) (attempts int, status string, err error)
+	// DropPendingEvents deletes the platform's pending events of the kind,
+	// with their attempts, and returns how many it deleted: the push about
+	// to be queued supersedes them. An attempt in flight on one of them
+	// finds it gone when it records its outcome.
+	DropPendingEvents(platformAppID, kind string) (int64, error)
 }
 
 // PushURL is where a push of p goes now: platform notices to its

@@ -1,8 +1,14 @@
 package httpapi_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,4 +86,71 @@ func waitAttempts(t *testing.T, s *mstest.Server, n int) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("the outbox made fewer than %d attempts", n)
+}
+
+// TestTicketPushesSupersede: api_start_push_ticket called again and again,
+// by 8 callers at once, for a receiver that takes connections and never
+// answers leaves one push pending, the newest ticket's: each call's push
+// supersedes the undelivered ones, those in flight included. Each call
+// used to queue one more, which the hung receiver drained at 4 attempts
+// per 5 s.
+func TestTicketPushesSupersede(t *testing.T) { mstest.Backends(t, testTicketPushesSupersede) }
+
+func testTicketPushesSupersede(t *testing.T, database string) {
+	s := mstest.New(t, mstest.Options{Database: database})
+	quit := make(chan struct{})
+	var hits atomic.Int64
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		select {
+		case <-r.Context().Done():
+		case <-quit:
+		}
+	}))
+	t.Cleanup(hung.Close)
+	t.Cleanup(func() { close(quit) }) // first: the handlers return, then the server closes
+	p := s.Platform(t, &miniship.Platform{AuthEventURL: hung.URL})
+	for deadline := time.Now().Add(5 * time.Second); hits.Load() == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the platform's first ticket push was not attempted")
+		}
+	}
+	body := fmt.Sprintf(`{"component_appid":%q,"component_secret":%q}`, p.AppID, p.Secret)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 25 {
+				res, err := http.Post(s.URL+"/cgi-bin/component/api_start_push_ticket", "application/json", strings.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var m struct{ Errcode int }
+				err = json.NewDecoder(res.Body).Decode(&m)
+				res.Body.Close()
+				if err != nil || m.Errcode != 0 {
+					t.Errorf("api_start_push_ticket: errcode %d, %v", m.Errcode, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	err := s.Store.View(t.Context(), func(tx miniship.Tx) error {
+		evs, err := tx.ListEvents(p.AppID, 0)
+		if err != nil {
+			return err
+		}
+		if len(evs) != 1 || evs[0].Status != miniship.EventPending || !strings.Contains(evs[0].Payload, s.Ticket(t, p.AppID)) {
+			t.Errorf("after 200 calls, %d events (want the newest ticket's push alone): %+v", len(evs), evs)
+		}
+		n, err := tx.CountEvents(miniship.EventPending)
+		if n != 1 {
+			t.Errorf("%d pending events, want 1", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

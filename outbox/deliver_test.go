@@ -80,6 +80,18 @@ type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// slowClient's one request, once in flight, waits until release is
+// closed, then finds the receiver down.
+func slowClient() (c *http.Client, inFlight, release chan struct{}) {
+	inFlight, release = make(chan struct{}), make(chan struct{})
+	c = &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
+		close(inFlight)
+		<-release
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Body: io.NopCloser(strings.NewReader("down")), Request: r}, nil
+	})}
+	return c, inFlight, release
+}
+
 // A receiver that answered "success" before the deliverer was stopped has
 // the event: the attempt must be recorded, or the event goes out again
 // after the lease, once per shutdown that catches a push in flight.
@@ -123,12 +135,7 @@ func TestDeliveredBeforeShutdownIsRecorded(t *testing.T) {
 // is not sent a third time.
 func TestExpiredLeaseDoesNotUndoDelivery(t *testing.T) {
 	e := newOutboxEnv(t)
-	inFlight, release := make(chan struct{}), make(chan struct{})
-	slow := &http.Client{Transport: roundTripper(func(r *http.Request) (*http.Response, error) {
-		close(inFlight)
-		<-release
-		return &http.Response{StatusCode: http.StatusServiceUnavailable, Body: io.NopCloser(strings.NewReader("down")), Request: r}, nil
-	})}
+	slow, inFlight, release := slowClient()
 	a := New(Options{Store: e.store, Clock: e.clk, Client: slow})
 	b := New(Options{Store: e.store, Clock: e.clk})
 	done := make(chan error, 1)
@@ -152,5 +159,49 @@ func TestExpiredLeaseDoesNotUndoDelivery(t *testing.T) {
 	}
 	if n := e.hits.Load(); n != 1 {
 		t.Fatalf("receiver hit %d times, want 1", n)
+	}
+}
+
+// An event deleted while its attempt is in flight (a newer ticket push
+// superseded it) is not an error: the attempt's outcome has nowhere to go,
+// and nothing is sent again.
+func TestSupersededDuringAttempt(t *testing.T) {
+	e := newOutboxEnv(t)
+	slow, inFlight, release := slowClient()
+	d := New(Options{Store: e.store, Clock: e.clk, Client: slow})
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { n, err := d.DeliverDue(context.Background()); done <- result{n, err} }()
+	<-inFlight
+	err := e.store.Update(t.Context(), func(tx miniship.Tx) error {
+		n, err := tx.DropPendingEvents("wxoutbox", "test")
+		if n != 1 {
+			t.Errorf("DropPendingEvents = %d, want 1", n)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	if r := <-done; r.n != 1 || r.err != nil {
+		t.Fatalf("DeliverDue = %d, %v", r.n, r.err)
+	}
+	err = e.store.View(t.Context(), func(tx miniship.Tx) error {
+		evs, err := tx.ListEvents("wxoutbox", 0)
+		if len(evs) != 0 {
+			t.Errorf("events left: %d", len(evs))
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Hour)
+	if n, err := d.DeliverDue(context.Background()); n != 0 || err != nil {
+		t.Fatalf("DeliverDue after = %d, %v", n, err)
 	}
 }

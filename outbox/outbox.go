@@ -300,6 +300,12 @@ func (d *Deliverer) deliver(ctx context.Context, e *miniship.Event) error {
 		}
 		return tx.UpdateEvent(e)
 	})
+	if errors.Is(err, miniship.ErrNotFound) {
+		// A newer push superseded the event meanwhile (a ticket replaces
+		// the undelivered ones) and took its attempts with it.
+		d.o.Logger.Info("push superseded during its attempt", "event", e.ID, "kind", e.Kind)
+		return nil
+	}
 	if err == nil && e.Status == miniship.EventDelivered && d.o.OnDelivered != nil {
 		d.o.OnDelivered(e.Kind, at.Sub(e.CreatedAt))
 	}

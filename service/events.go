@@ -72,9 +72,21 @@ func miniProgramEvent(p *miniship.Platform, a *miniship.Authorizer, kind string,
 
 // enqueue writes a push to the outbox inside the caller's transaction, so
 // the event exists exactly when the state change it reports does.
+//
+// A component_verify_ticket push supersedes the platform's undelivered
+// ones, which are deleted first: a receiver needs only the newest ticket,
+// and api_start_push_ticket, which the platform may call as often as it
+// likes, would otherwise queue a push a call for a receiver that cannot
+// take them (80,557 in 30 s, days of retries). So a platform has one
+// ticket push pending at most.
 func (s *Service) enqueue(tx miniship.Tx, e *miniship.Event) error {
 	if e.URL == "" {
 		return nil
+	}
+	if e.Kind == wxcrypt.InfoTypeComponentVerifyTicket {
+		if _, err := tx.DropPendingEvents(e.PlatformAppID, e.Kind); err != nil {
+			return err
+		}
 	}
 	now := s.Now()
 	e.Status, e.CreatedAt, e.NextAttemptAt = miniship.EventPending, now, now

@@ -157,3 +157,14 @@ func (t *tx) IncrementEventAttempts(id int64) (attempts int, status string, err 
 		[]any{id}, &attempts, &status)
 	return attempts, status, err
 }
+
+// DropPendingEvents reads through events_pending_due: the platform's
+// pending events, not its history. The service calls it before it queues
+// the superseding push: the DELETE waits for an attempt being recorded on
+// one of the events, and its triggers take the platform's event_queues row
+// only after, as a deliverer's transaction does, so the two cannot
+// deadlock.
+func (t *tx) DropPendingEvents(platformAppID, kind string) (int64, error) {
+	return t.deleted(`DELETE FROM events WHERE status = '`+miniship.EventPending+`'
+		AND platform_appid = ? AND kind = ?`, platformAppID, kind)
+}

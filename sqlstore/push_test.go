@@ -29,6 +29,7 @@ func runPushSuite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("ConcurrentEventAttempts", func(t *testing.T) { testConcurrentEventAttempts(t, open(t)) })
 	t.Run("DueRaised", func(t *testing.T) { testDueRaised(t, open(t)) })
 	t.Run("ConcurrentQueues", func(t *testing.T) { testConcurrentQueues(t, open(t)) })
+	t.Run("DropPendingEvents", func(t *testing.T) { testDropPendingEvents(t, open(t)) })
 }
 
 // testDuePlatforms: platforms come oldest waiting first, each listed once
@@ -220,4 +221,41 @@ func testConcurrentQueues(t *testing.T, s *Store) {
 		})
 	}
 	checkQueues(t, s)
+}
+
+// testDropPendingEvents: the platform's pending events of the kind go, with
+// their attempts; its finished ones, its other kinds and other platforms'
+// stay.
+func testDropPendingEvents(t *testing.T, s *Store) {
+	const ticket = "component_verify_ticket"
+	ev := func(platform, kind, status string) *miniship.Event {
+		return &miniship.Event{PlatformAppID: platform, Kind: kind, Status: status, NextAttemptAt: at(1)}
+	}
+	gone := []*miniship.Event{ev("wxa", ticket, miniship.EventPending), ev("wxa", ticket, miniship.EventPending)}
+	kept := []*miniship.Event{ev("wxa", ticket, miniship.EventDelivered), ev("wxa", ticket, miniship.EventFailed),
+		ev("wxa", "authorized", miniship.EventPending), ev("wxb", ticket, miniship.EventPending)}
+	update(t, s, func(tx miniship.Tx) error {
+		for _, e := range append(gone, kept...) {
+			ok(t, tx.EnqueueEvent(e))
+			ok(t, tx.AddEventAttempt(&miniship.EventAttempt{EventID: e.ID, At: at(1), Error: "down"}))
+		}
+		equal(t, must[int64](t)(tx.DropPendingEvents("wxa", ticket)), int64(2))
+		equal(t, must[int64](t)(tx.DropPendingEvents("wxa", ticket)), int64(0))
+		return nil
+	})
+	checkQueues(t, s)
+	view(t, s, func(tx miniship.Tx) error {
+		var ids []int64
+		for _, p := range []string{"wxa", "wxb"} {
+			for _, e := range must[[]*miniship.Event](t)(tx.ListEvents(p, 0)) {
+				ids = append(ids, e.ID)
+			}
+		}
+		slices.Sort(ids)
+		equal(t, ids, []int64{kept[0].ID, kept[1].ID, kept[2].ID, kept[3].ID})
+		for _, e := range gone {
+			equal(t, must[[]*miniship.EventAttempt](t)(tx.ListEventAttempts(e.ID)), []*miniship.EventAttempt{})
+		}
+		return nil
+	})
 }
