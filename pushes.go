@@ -24,6 +24,13 @@ type PushTx interface {
 	// to be queued supersedes them. An attempt in flight on one of them
 	// finds it gone when it records its outcome.
 	DropPendingEvents(platformAppID, kind string) (int64, error)
+	// CapPendingEvents leaves the platform keep pending events at most: it
+	// fails those that have waited longest for their next attempt (the
+	// oldest of those never tried), records on each an attempt at at with
+	// reason as its error, and returns how many it failed. Transactions
+	// queuing pushes of one platform at the same moment may each leave
+	// keep.
+	CapPendingEvents(platformAppID string, keep int, at time.Time, reason string) (int64, error)
 }
 
 // PushURL is where a push of p goes now: platform notices to its

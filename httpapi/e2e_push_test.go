@@ -14,6 +14,7 @@ import (
 
 	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/mstest"
+	"github.com/miniship/miniship/service"
 )
 
 func TestPushes(t *testing.T) { mstest.Backends(t, testPushes) }
@@ -96,8 +97,9 @@ func waitAttempts(t *testing.T, s *mstest.Server, n int) {
 // per 5 s.
 func TestTicketPushesSupersede(t *testing.T) { mstest.Backends(t, testTicketPushesSupersede) }
 
-func testTicketPushesSupersede(t *testing.T, database string) {
-	s := mstest.New(t, mstest.Options{Database: database})
+// hungReceiver takes connections and never answers them until the test
+// ends; wait returns once it has had a request.
+func hungReceiver(t *testing.T) (url string, wait func()) {
 	quit := make(chan struct{})
 	var hits atomic.Int64
 	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -109,12 +111,21 @@ func testTicketPushesSupersede(t *testing.T, database string) {
 	}))
 	t.Cleanup(hung.Close)
 	t.Cleanup(func() { close(quit) }) // first: the handlers return, then the server closes
-	p := s.Platform(t, &miniship.Platform{AuthEventURL: hung.URL})
-	for deadline := time.Now().Add(5 * time.Second); hits.Load() == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the platform's first ticket push was not attempted")
+	return hung.URL, func() {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); hits.Load() == 0; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("no push was attempted")
+			}
 		}
 	}
+}
+
+func testTicketPushesSupersede(t *testing.T, database string) {
+	s := mstest.New(t, mstest.Options{Database: database})
+	hung, attempted := hungReceiver(t)
+	p := s.Platform(t, &miniship.Platform{AuthEventURL: hung})
+	attempted() // the platform's first ticket push is in flight
 	body := fmt.Sprintf(`{"component_appid":%q,"component_secret":%q}`, p.AppID, p.Secret)
 	var wg sync.WaitGroup
 	for range 8 {
@@ -149,6 +160,57 @@ func testTicketPushesSupersede(t *testing.T, database string) {
 			t.Errorf("%d pending events, want 1", n)
 		}
 		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestPendingPushesCapped: authorization pushes, which the consent page
+// makes as often as the platform hands out pre-auth codes, stop piling up
+// for a receiver that never answers at Config.MaxPendingPushes: those
+// waiting longest for an attempt fail, each with an attempt saying why
+// (those in flight wait for their outcome), and the newest waits.
+func TestPendingPushesCapped(t *testing.T) { mstest.Backends(t, testPendingPushesCapped) }
+
+func testPendingPushesCapped(t *testing.T, database string) {
+	const most = 5
+	s := mstest.New(t, mstest.Options{Database: database, Config: service.Config{MaxPendingPushes: most}})
+	hung, attempted := hungReceiver(t)
+	p := s.Platform(t, &miniship.Platform{AuthEventURL: hung})
+	app, _ := s.MiniProgram(t, p.AppID, nil)
+	attempted()
+	ctoken := componentToken(t, s, p.AppID, p.Secret)
+	for i := range 12 {
+		pre := wx(t, s, "POST", "/cgi-bin/component/api_create_preauthcode", tok(ctoken), `{"component_appid":"`+p.AppID+`"}`)
+		s.Consent(t, p.AppID, arStr(pre, "pre_auth_code"), "https://x.example/", app.AppID, app.Secret, 17+i%2) // a change each time
+	}
+	err := s.Store.View(t.Context(), func(tx miniship.Tx) error {
+		evs, err := tx.ListEvents(p.AppID, 0) // newest first
+		if err != nil {
+			return err
+		}
+		var pending, failed int
+		for _, e := range evs {
+			switch {
+			case e.Kind != "updateauthorized":
+			case e.Status == miniship.EventPending:
+				pending++
+			case e.Status == miniship.EventFailed:
+				if pending+failed == 0 {
+					t.Errorf("the newest push, event %d, failed", e.ID)
+				}
+				failed++
+				as, err := tx.ListEventAttempts(e.ID)
+				if err != nil || len(as) == 0 || !strings.Contains(as[len(as)-1].Error, "5 pushes waiting") {
+					t.Errorf("event %d failed with attempts %+v, %v", e.ID, as, err)
+				}
+			}
+		}
+		if n, err := tx.CountEvents(miniship.EventPending); pending+failed != 12 || n > most || err != nil {
+			t.Errorf("12 authorization pushes: %d pending, %d failed, %d pending in all (want at most %d), %v", pending, failed, n, most, err)
+		}
+		return nil
 	})
 	if err != nil {
 		t.Fatal(err)

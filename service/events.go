@@ -2,6 +2,7 @@ package service
 
 import (
 	"encoding/xml"
+	"fmt"
 	"time"
 
 	"github.com/miniship/miniship"
@@ -79,6 +80,14 @@ func miniProgramEvent(p *miniship.Platform, a *miniship.Authorizer, kind string,
 // likes, would otherwise queue a push a call for a receiver that cannot
 // take them (80,557 in 30 s, days of retries). So a platform has one
 // ticket push pending at most.
+//
+// Every other push reports a state change that has quotas of its own (an
+// audit, a category or privacy-interface decision) except the
+// authorization pushes, which a merchant's consent makes, as often as the
+// platform hands out pre-auth codes. So the platform's pushes waiting are
+// capped too, at Config.MaxPendingPushes: past it those waiting longest
+// for an attempt fail, with an attempt saying why, and can be resent once
+// the receiver is back.
 func (s *Service) enqueue(tx miniship.Tx, e *miniship.Event) error {
 	if e.URL == "" {
 		return nil
@@ -89,6 +98,11 @@ func (s *Service) enqueue(tx miniship.Tx, e *miniship.Event) error {
 		}
 	}
 	now := s.Now()
+	most := s.cfg.MaxPendingPushes
+	if _, err := tx.CapPendingEvents(e.PlatformAppID, most-1, now, fmt.Sprintf(
+		"not sent: the platform had %d pushes waiting, the most miniship keeps; those waiting longest fail as new ones are queued", most)); err != nil {
+		return err
+	}
 	e.Status, e.CreatedAt, e.NextAttemptAt = miniship.EventPending, now, now
 	return tx.EnqueueEvent(e)
 }

@@ -86,7 +86,19 @@ type Config struct {
 	// (category_limit, 53301) are unpublished caps: 5 and 20, as sampled.
 	CategoryPerMonth int
 	CategoryMax      int
+	// MaxPendingPushes caps the pushes one platform has waiting in the
+	// outbox (DefaultMaxPendingPushes): queuing one more fails the one
+	// waiting longest for an attempt, so a receiver that hangs cannot make
+	// a backlog grow without bound (docs/storage.md, Pushes waiting).
+	MaxPendingPushes int
 }
+
+// DefaultMaxPendingPushes is the default MaxPendingPushes: far above what
+// a platform's quotas let it queue in the hour its retries last (a ticket
+// push at a time, 200 audits a month), far below a backlog that takes a
+// hung receiver days to drain (at 4 attempts per 5 s, 1,000 pushes of 13
+// attempts each take 4.5 h).
+const DefaultMaxPendingPushes = 1000
 
 func (c *Config) defaults() {
 	def := func(d *time.Duration, v time.Duration) {
@@ -125,6 +137,9 @@ func (c *Config) defaults() {
 	}
 	if c.CategoryMax == 0 {
 		c.CategoryMax = 20
+	}
+	if c.MaxPendingPushes <= 0 {
+		c.MaxPendingPushes = DefaultMaxPendingPushes
 	}
 	def(&c.RetainHistory, DefaultRetainHistory)
 	def(&c.RetainEvents, DefaultRetainEvents)

@@ -92,10 +92,12 @@ func pollTime(t *testing.T, s *Store, n int, due bool) time.Duration {
 	return times[len(times)/2]
 }
 
-// TestOutboxPollPlans: each statement of the outbox's poll reaches its
+// TestOutboxPollPlans: each statement of the outbox's poll (and the choice
+// of the pushes a platform's backlog cap fails) reaches its
 // rows through an index, with no scan of a table, no sort, and on
 // PostgreSQL no more than a couple of rows read and passed over: while one
-// platform has a backlog of 5,000 pushes and one other platform has one,
+// platform has a backlog of 5,000 pushes (after 1,000 delivered) and one
+// other platform has one,
 // and again with a thousand more platforms whose pushes are not due; on
 // SQLite before and after ANALYZE, on PostgreSQL after it, in the generic
 // plan it caches for the prepared statement and in a custom one. Grouping
@@ -120,15 +122,21 @@ func checkPollPlans(t *testing.T, s *Store) {
 		{"next attempt, small", nextAttemptSQL, []string{"'wxok'"}},
 		{"due events", duePlatformEventsSQL + " LIMIT ?", []string{"'wxhung'", now, "4"}},
 		{"due events, small", duePlatformEventsSQL + " LIMIT ?", []string{"'wxok'", now, "4"}},
+		{"longest waiting", longestWaitingSQL, []string{"'wxhung'", "3"}},
+		{"longest waiting, small", longestWaitingSQL, []string{"'wxok'", "3"}},
 	}
 	queues := []planCase{
 		{"due queues", dueQueuesSQL, []string{now, "64"}},
 		{"due queues, next page", dueQueuesAfterSQL, []string{now, now, "'wx'", "64"}},
 	}
-	for i := range 5 {
+	for i := range 6 {
 		update(t, s, func(tx miniship.Tx) error {
+			status := miniship.EventPending
+			if i == 0 {
+				status = miniship.EventDelivered // history, older than the backlog
+			}
 			for range 1000 {
-				ok(t, tx.EnqueueEvent(&miniship.Event{PlatformAppID: "wxhung", Status: miniship.EventPending, NextAttemptAt: at(0)}))
+				ok(t, tx.EnqueueEvent(&miniship.Event{PlatformAppID: "wxhung", Status: status, NextAttemptAt: at(0)}))
 			}
 			if i == 0 {
 				return tx.EnqueueEvent(&miniship.Event{PlatformAppID: "wxok", Status: miniship.EventPending, NextAttemptAt: at(5)})

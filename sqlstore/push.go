@@ -8,8 +8,9 @@ import (
 	"github.com/miniship/miniship"
 )
 
-// The poll's statements (TestOutboxPollPlans checks their plans). Every
-// one reaches its rows through an index, whatever the backlog:
+// The poll's statements, and the cap's (TestOutboxPollPlans checks their
+// plans). Every one reaches its rows through an index, whatever the
+// backlog:
 // event_queues_due holds one row per platform (migration 00100), and
 // events_pending_due the pending events by platform and due time.
 const (
@@ -24,6 +25,9 @@ const (
 	duePlatformEventsSQL = `SELECT ` + eventCols + ` FROM events
 		WHERE status = '` + miniship.EventPending + `' AND platform_appid = ? AND next_attempt_at <= ?
 		ORDER BY next_attempt_at, id`
+	// longestWaitingSQL picks what CapPendingEvents fails.
+	longestWaitingSQL = `SELECT id FROM events WHERE status = '` + miniship.EventPending + `'
+		AND platform_appid = ? ORDER BY next_attempt_at, id LIMIT ?`
 )
 
 // duePage is how many platforms DuePlatforms reads from event_queues at
@@ -167,4 +171,40 @@ func (t *tx) IncrementEventAttempts(id int64) (attempts int, status string, err 
 func (t *tx) DropPendingEvents(platformAppID, kind string) (int64, error) {
 	return t.deleted(`DELETE FROM events WHERE status = '`+miniship.EventPending+`'
 		AND platform_appid = ? AND kind = ?`, platformAppID, kind)
+}
+
+// CapPendingEvents reads the platform's count in event_queues and, only
+// when it is over keep, fails in one statement the events that have
+// waited longest for their next attempt, through events_pending_due. (The
+// oldest by id would do as well, but PostgreSQL walked the primary key to
+// them from the platform's first event, through its history; only
+// events_pending_due gives this order.) On PostgreSQL an event another
+// transaction holds is passed over, not waited for: a deliverer recording
+// an attempt may be waiting for the platform's event_queues row, which
+// this transaction may hold already (DropPendingEvents). It is left
+// pending, and a later call fails it.
+func (t *tx) CapPendingEvents(platformAppID string, keep int, at time.Time, reason string) (int64, error) {
+	var pending int64
+	switch err := t.row(`SELECT pending FROM event_queues WHERE platform_appid = ?`, []any{platformAppID}, &pending); {
+	case err == miniship.ErrNotFound || err == nil && pending <= int64(keep):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	// A CTE, run once: as an IN (…) the LIMIT's subquery may run again for
+	// each row, and with SKIP LOCKED fail more than it picked.
+	ids, err := all(t, func(r scanner, id *int64) error { return r.Scan(id) },
+		`WITH picked AS MATERIALIZED (`+longestWaitingSQL+t.d.skipLocked+`)
+		UPDATE events SET status = '`+miniship.EventFailed+`' FROM picked
+		WHERE events.id = picked.id AND events.status = '`+miniship.EventPending+`' RETURNING events.id`,
+		platformAppID, pending-int64(keep))
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		if err := t.AddEventAttempt(&miniship.EventAttempt{EventID: *id, At: at, Error: reason}); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(ids)), nil
 }

@@ -30,6 +30,7 @@ func runPushSuite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("DueRaised", func(t *testing.T) { testDueRaised(t, open(t)) })
 	t.Run("ConcurrentQueues", func(t *testing.T) { testConcurrentQueues(t, open(t)) })
 	t.Run("DropPendingEvents", func(t *testing.T) { testDropPendingEvents(t, open(t)) })
+	t.Run("CapPendingEvents", func(t *testing.T) { testCapPendingEvents(t, open(t)) })
 }
 
 // testDuePlatforms: platforms come oldest waiting first, each listed once
@@ -256,6 +257,44 @@ func testDropPendingEvents(t *testing.T, s *Store) {
 		for _, e := range gone {
 			equal(t, must[[]*miniship.EventAttempt](t)(tx.ListEventAttempts(e.ID)), []*miniship.EventAttempt{})
 		}
+		return nil
+	})
+}
+
+// testCapPendingEvents: past keep, the platform's pending events that have
+// waited longest for their next attempt fail, each with an attempt saying
+// why (the first one queued here is being retried later, so it stays);
+// its finished events and other platforms' do not count.
+func testCapPendingEvents(t *testing.T, s *Store) {
+	var wxa []*miniship.Event
+	update(t, s, func(tx miniship.Tx) error {
+		ok(t, tx.EnqueueEvent(&miniship.Event{PlatformAppID: "wxa", Status: miniship.EventDelivered, NextAttemptAt: at(0)}))
+		for _, next := range []int{9, 1, 2, 3, 4} {
+			e := &miniship.Event{PlatformAppID: "wxa", Status: miniship.EventPending, NextAttemptAt: at(next)}
+			ok(t, tx.EnqueueEvent(e))
+			wxa = append(wxa, e)
+			ok(t, tx.EnqueueEvent(&miniship.Event{PlatformAppID: "wxb", Status: miniship.EventPending, NextAttemptAt: at(0)}))
+		}
+		equal(t, must[int64](t)(tx.CapPendingEvents("wxa", 5, at(20), "capped")), int64(0))
+		equal(t, must[int64](t)(tx.CapPendingEvents("wxa", 2, at(20), "capped")), int64(3))
+		equal(t, must[int64](t)(tx.CapPendingEvents("wxa", 2, at(21), "capped")), int64(0))
+		equal(t, must[int64](t)(tx.CapPendingEvents("wxnone", 0, at(21), "capped")), int64(0))
+		return nil
+	})
+	checkQueues(t, s)
+	view(t, s, func(tx miniship.Tx) error {
+		for i, e := range wxa {
+			got := must[*miniship.Event](t)(tx.GetEvent(e.ID))
+			attempts := must[[]*miniship.EventAttempt](t)(tx.ListEventAttempts(e.ID))
+			if i >= 1 && i <= 3 {
+				equal(t, got.Status, miniship.EventFailed)
+				equal(t, attempts, []*miniship.EventAttempt{{EventID: e.ID, At: at(20), Error: "capped"}})
+			} else {
+				equal(t, got.Status, miniship.EventPending)
+				equal(t, len(attempts), 0)
+			}
+		}
+		equal(t, must[int](t)(tx.CountEvents(miniship.EventPending)), 2+5)
 		return nil
 	})
 }
