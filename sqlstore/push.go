@@ -9,10 +9,11 @@ import (
 )
 
 // The poll's statements, and the cap's (TestOutboxPollPlans checks their
-// plans). Every one reaches its rows through an index, whatever the
-// backlog:
-// event_queues_due holds one row per platform (migration 00100), and
-// events_pending_due the pending events by platform and due time.
+// plans): every one reaches its rows through an index, whatever the
+// backlog. event_queues_due holds one row per platform (migration 00100),
+// events_pending_due the pending events by platform and due time, and no
+// other index orders events by due time, so no plan walks one platform's
+// backlog to reach another's events.
 const (
 	dueQueuesSQL = `SELECT platform_appid, due_at FROM event_queues WHERE due_at <= ?
 		ORDER BY due_at, platform_appid LIMIT ?`
@@ -44,15 +45,16 @@ type queue struct {
 // backlog cannot keep others out of a claim.
 //
 // It reads event_queues in order of due_at, which is at or before each
-// platform's next attempt, and asks each platform for its next attempt.
-// Whose is not due has due_at early (the attempt was leased, retried later
-// or finished): inside Update, due_at is raised to it, so the platform is
-// not read again before then. Since due_at is never after the next
+// platform's next attempt, and asks each platform for its next attempt. A
+// platform whose next attempt is not due has due_at early (its events were
+// leased, retried later or finished): inside Update, due_at is raised to
+// that attempt, so the platform is not read again before then. Since due_at is never after the next
 // attempt, the reading stops at the first due_at after the n-th due
 // platform found: none further can be due sooner.
 func (t *tx) DuePlatforms(now time.Time, n int) ([]string, error) {
 	var found []queue
 	var after *queue
+	seen := map[string]bool{}
 	for {
 		q, args := dueQueuesSQL, []any{nanos(now), duePage}
 		if after != nil {
@@ -78,7 +80,8 @@ func (t *tx) DuePlatforms(now time.Time, n int) ([]string, error) {
 					return nil, err
 				}
 			}
-			if due && !next.After(now) && !slices.ContainsFunc(found, func(f queue) bool { return f.platform == q.platform }) {
+			if due && !next.After(now) && !seen[q.platform] {
+				seen[q.platform] = true
 				i, _ := slices.BinarySearchFunc(found, queue{q.platform, next}, compareQueues)
 				found = slices.Insert(found, i, queue{q.platform, next})
 			}

@@ -31,6 +31,7 @@ func runPushSuite(t *testing.T, open func(t *testing.T) *Store) {
 	t.Run("ConcurrentQueues", func(t *testing.T) { testConcurrentQueues(t, open(t)) })
 	t.Run("DropPendingEvents", func(t *testing.T) { testDropPendingEvents(t, open(t)) })
 	t.Run("CapPendingEvents", func(t *testing.T) { testCapPendingEvents(t, open(t)) })
+	t.Run("RaiseWhileRetried", func(t *testing.T) { testRaiseWhileRetried(t, open(t)) })
 }
 
 // testDuePlatforms: platforms come oldest waiting first, each listed once
@@ -295,6 +296,48 @@ func testCapPendingEvents(t *testing.T, s *Store) {
 			}
 		}
 		equal(t, must[int](t)(tx.CountEvents(miniship.EventPending)), 2+5)
+		return nil
+	})
+}
+
+// testRaiseWhileRetried: a deliverer puts a leased event back sooner (the
+// attempt failed) while a poll, not seeing that yet, finds the platform
+// not due and raises its due_at: the poll must not raise it past the
+// retry. The deliverer's statement left due_at alone, as it was earlier
+// still, and took no lock, so the poll raised it to the lease's end and
+// the retry waited for that (TestRedeliver, now and then, on PostgreSQL).
+func testRaiseWhileRetried(t *testing.T, s *Store) {
+	if s.Backend() == "sqlite" {
+		t.Skip("SQLite runs one Update at a time")
+	}
+	e := &miniship.Event{PlatformAppID: "wxa", Status: miniship.EventPending, NextAttemptAt: at(0)}
+	update(t, s, func(tx miniship.Tx) error { return tx.EnqueueEvent(e) })
+	e.NextAttemptAt = at(60) // leased
+	update(t, s, func(tx miniship.Tx) error { return tx.UpdateEvent(e) })
+	retried, release := make(chan struct{}), make(chan struct{})
+	done := make(chan error)
+	go func() {
+		done <- s.Update(t.Context(), func(tx miniship.Tx) error {
+			r := *e
+			r.NextAttemptAt = at(40)
+			if err := tx.UpdateEvent(&r); err != nil {
+				return err
+			}
+			close(retried)
+			<-release
+			return nil
+		})
+	}()
+	<-retried
+	update(t, s, func(tx miniship.Tx) error {
+		equal(t, must[[]string](t)(tx.DuePlatforms(at(10), 0)), []string{})
+		return nil
+	})
+	close(release)
+	ok(t, <-done)
+	checkQueues(t, s)
+	update(t, s, func(tx miniship.Tx) error {
+		equal(t, must[[]string](t)(tx.DuePlatforms(at(40), 0)), []string{"wxa"})
 		return nil
 	})
 }

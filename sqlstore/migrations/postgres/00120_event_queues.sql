@@ -25,8 +25,11 @@
 -- those call no function. Under READ COMMITTED, concurrent changes of one
 -- platform's pushes wait for each other's queue row, and each SET is
 -- evaluated on the row the previous one committed: counts add up, and
--- due_at only goes down. The poll raises due_at under the row's lock, read
--- after it is taken (push.go), so no lowering it did not see is undone.
+-- due_at only goes down. Every change that may lower due_at updates the
+-- row, so it holds the row's lock until it commits, even when due_at was
+-- earlier already; the poll raises due_at only under that lock, reading
+-- the next attempt after it is taken (push.go), so no lowering it did not
+-- see is undone.
 
 -- +goose Up
 CREATE TABLE event_queues (
@@ -76,8 +79,12 @@ END $$;
 CREATE FUNCTION events_queue_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF OLD.status = 'pending' AND NEW.status = 'pending' AND OLD.platform_appid = NEW.platform_appid THEN
-        UPDATE event_queues SET due_at = NEW.next_attempt_at
-            WHERE platform_appid = NEW.platform_appid AND (due_at IS NULL OR NEW.next_attempt_at < due_at);
+        -- The row is updated (and locked) even when due_at is earlier
+        -- already: a poll that has not seen this event come due sooner
+        -- must not raise due_at past it meanwhile.
+        UPDATE event_queues
+            SET due_at = CASE WHEN due_at IS NULL OR NEW.next_attempt_at < due_at THEN NEW.next_attempt_at ELSE due_at END
+            WHERE platform_appid = NEW.platform_appid;
         RETURN NULL;
     END IF;
     IF OLD.status = 'pending' THEN
