@@ -149,3 +149,42 @@ func TestBodyBudgetHTTP(t *testing.T) {
 		t.Fatalf("api_component_token: %v", m)
 	}
 }
+
+// TestLargeRequestTurns: while every slot for large requests is taken, a
+// commit past HeavyBody waits for its turn (and is answered -1 when the
+// wait runs out), a small commit of the same platform goes through at
+// once, and a waiting large commit is handled once a slot is free.
+func TestLargeRequestTurns(t *testing.T) {
+	s := mstest.New(t, mstest.Options{})
+	p := s.Platform(t, nil)
+	tpl := s.Template(t, p.AppID, nil, 0)
+	app, refresh := s.MiniProgram(t, p.AppID, nil)
+	token := authorizerToken(t, s, componentToken(t, s, p.AppID, p.Secret), p.AppID, app.AppID, refresh)
+	commit := func(pad int) map[string]any {
+		ext := `{"ext":{"pad":"` + strings.Repeat("p", pad) + `"},"requiredPrivateInfos":[]}`
+		return wx(t, s, "POST", "/wxa/commit", tok(token), fmt.Sprintf(`{"template_id":%d,"ext_json":%s,"user_version":"1.0","user_desc":"turns"}`, tpl, extJSON(ext)))
+	}
+
+	release := httpapi.HoldTurns(s.API)
+	httpapi.SetTurnWait(s.API, 20*time.Millisecond)
+	m := commit(httpapi.HeavyBody)
+	arWant(t, m, int(wxerr.SystemError))
+	if msg, _ := m["errmsg"].(string); !strings.Contains(msg, "large requests") {
+		t.Fatalf("errmsg %q: want it to say why", msg)
+	}
+	arWant(t, commit(httpapi.HeavyBody/2), 0) // under HeavyBody: takes no turn
+
+	httpapi.SetTurnWait(s.API, time.Hour)
+	done := make(chan map[string]any, 1)
+	go func() { done <- commit(httpapi.HeavyBody) }()
+	for httpapi.LargeRequestsWaiting(s.API) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case m := <-done:
+		t.Fatalf("answered while every slot was taken: %v", m)
+	default:
+	}
+	release()
+	arWant(t, <-done, 0)
+}

@@ -1,9 +1,31 @@
 package httpapi
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // SetBodyWait shortens how long a request waits for the body budget.
 func SetBodyWait(s *Server, d time.Duration) { s.budget.wait.Store(int64(d)) }
 
 // BodyBytesHeld is the bytes of request bodies the server holds now.
 func BodyBytesHeld(s *Server) int64 { return s.budget.held.Load() }
+
+// SetTurnWait shortens how long a large request waits for its turn.
+func SetTurnWait(s *Server, d time.Duration) { s.turns.wait.Store(int64(d)) }
+
+// LargeRequestsWaiting is how many large requests wait for a turn now.
+func LargeRequestsWaiting(s *Server) int64 { return s.turns.waiting.Load() }
+
+// HoldTurns takes all the room for large requests, as many large requests
+// being handled would; release gives it back.
+func HoldTurns(s *Server) (release func()) {
+	give, err := s.turns.take(context.Background(), "held by the test", s.turns.capacity)
+	if err != nil {
+		panic(err)
+	}
+	return give
+}
+
+// HeavyBody is the body size past which a request takes a turn.
+const HeavyBody = heavyBody

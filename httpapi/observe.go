@@ -82,15 +82,25 @@ func (m *Metrics) addStore(store miniship.Store, clk miniship.Clock) {
 	}
 }
 
-// addBudget registers the body budget's gauges (budget.go).
-func (m *Metrics) addBudget(b *bodyBudget) {
+// addBudget registers the gauges of the body budget (budget.go) and of
+// large requests' turns (turns.go).
+func (m *Metrics) addBudget(b *bodyBudget, t *turns) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "miniship_request_body_bytes",
 		Help: "Bytes of request bodies held now, of the budget --body-memory-mb sets.",
 	}, func() float64 { return float64(b.held.Load()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "miniship_request_body_refused_total",
 		Help: "Requests answered -1 (system busy) after waiting for the body budget.",
-	}, func() float64 { return float64(b.refused.Load()) }))
+	}, func() float64 { return float64(b.refused.Load()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "miniship_large_requests_waiting",
+		Help: "Requests with bodies over 16 KiB waiting for their turn at the processors.",
+	}, func() float64 { return float64(t.waiting.Load()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "miniship_large_requests_total",
+		Help: "Requests with bodies over 16 KiB, which take turns at the processors.",
+	}, func() float64 { return float64(t.taken.Load()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "miniship_large_requests_refused_total",
+		Help: "Requests with bodies over 16 KiB answered -1 (system busy) after waiting for their turn.",
+	}, func() float64 { return float64(t.refused.Load()) }))
 }
 
 // outboxCollector reads the outbox at each scrape: counts of pending and

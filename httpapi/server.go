@@ -43,6 +43,7 @@ type Server struct {
 	faults    *faults
 	limits    *limiter
 	budget    *bodyBudget
+	turns     *turns
 	wechat    map[string]route
 	admin     *http.ServeMux
 
@@ -70,6 +71,7 @@ func New(o Options) (*Server, error) {
 		return nil, fmt.Errorf("body memory of %d bytes: at least %d, the largest request", o.BodyMemory, MinBodyMemory)
 	}
 	s.budget = newBodyBudget(o.BodyMemory)
+	s.turns = newTurns(heavyBytes())
 	s.wechat = s.routes()
 	s.admin = s.adminRoutes()
 	s.metrics, s.noMetricsPath = o.Metrics, o.NoMetricsPath
@@ -77,7 +79,7 @@ func New(o Options) (*Server, error) {
 		s.metrics = NewMetrics()
 	}
 	s.metrics.addStore(o.Service.Store(), o.Service)
-	s.metrics.addBudget(s.budget)
+	s.metrics.addBudget(s.budget, s.turns)
 	if err := s.mountConsole(); err != nil {
 		return nil, err
 	}

@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/miniship/miniship"
@@ -206,7 +205,7 @@ func (s *Server) serveWeChat(w http.ResponseWriter, r *http.Request, rt route) {
 		case errors.As(err, &injected):
 			s.log.Debug("injected fault", "rid", c.rid, "path", r.URL.Path, "errcode", int(e.Code))
 		case errors.As(err, &refused):
-			s.log.Warn("request refused: the body budget stayed full", "rid", c.rid, "path", r.URL.Path, "wait", time.Duration(s.budget.wait.Load()))
+			s.log.Warn("request refused", "rid", c.rid, "path", r.URL.Path, "why", e.Msg)
 		case e.Code == wxerr.SystemError:
 			s.log.Error("internal error", "rid", c.rid, "path", r.URL.Path, "err", err)
 		default:
@@ -287,6 +286,17 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	}
 	if rt.body && len(bytes.TrimSpace(c.body)) == 0 {
 		return nil, wxerr.New(wxerr.EmptyPostData, "")
+	}
+	if len(c.body) > heavyBody {
+		// Its bytes are here; handling them waits for a turn (turns.go).
+		release, err := s.turns.take(c.ctx, tenant, int64(len(c.body)))
+		if err != nil {
+			return nil, err
+		}
+		// Held while the request waits for the writer too: that bounds
+		// what one platform's large writes make everyone's wait for it
+		// (docs/performance.md, "One tenant's large requests").
+		defer release()
 	}
 	return rt.h(c)
 }
