@@ -15,6 +15,9 @@ func (s *Server) componentToken(c *call) (any, error) {
 	if err := c.decode(&req); err != nil {
 		return nil, err
 	}
+	if err := s.countBySecret(c, req.AppID, req.Secret); err != nil {
+		return nil, err
+	}
 	return s.svc.ComponentToken(c.ctx, req.AppID, req.Secret, req.Ticket)
 }
 

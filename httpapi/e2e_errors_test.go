@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/miniship/miniship"
+	"github.com/miniship/miniship/httpapi"
 	"github.com/miniship/miniship/mstest"
 	"github.com/miniship/miniship/service"
+	"github.com/miniship/miniship/wxerr"
 )
 
 // fixture is a platform with one authorized mini program and a template.
@@ -291,6 +293,44 @@ func TestRestartKeepsEverything(t *testing.T) {
 // TestLimitsAtRunTime sets per-call limits through the admin API: the
 // per-minute limit answers 45011 past its count, per mini program, and
 // clearing the limits lifts it.
+// TestLimitsBySecret: the calls that name their platform by appid and
+// secret instead of a token (api_component_token, api_start_push_ticket
+// without one) count against the configured limits per platform, as a
+// token's calls do, and only with the right secret: a wrong one is 40125
+// and uses up nothing.
+func TestLimitsBySecret(t *testing.T) {
+	f := newFixture(t, mstest.Options{Limits: httpapi.Limits{
+		Daily:     map[string]int{"/cgi-bin/component/api_component_token": 2},
+		PerMinute: map[string]int{"/cgi-bin/component/api_start_push_ticket": 1},
+	}}, nil)
+	s := f.s
+	other := s.Platform(t, nil)
+	token := func(appid, secret string) map[string]any {
+		return wx(t, s, "POST", "/cgi-bin/component/api_component_token", nil,
+			`{"component_appid":"`+appid+`","component_appsecret":"`+secret+`","component_verify_ticket":"`+s.Ticket(t, appid)+`"}`)
+	}
+	issued := func(m map[string]any) {
+		t.Helper()
+		if arStr(m, "component_access_token") == "" {
+			t.Fatalf("api_component_token: %v", m)
+		}
+	}
+	for range 3 {
+		arWant(t, token(f.p.AppID, "wrong"), int(wxerr.InvalidAppSecret))
+	}
+	issued(token(f.p.AppID, f.p.Secret)) // the fixture took the first
+	arWant(t, token(f.p.AppID, f.p.Secret), int(wxerr.DailyQuotaReached))
+	issued(token(other.AppID, other.Secret)) // per platform
+
+	ticket := `{"component_appid":"` + f.p.AppID + `","component_secret":"` + f.p.Secret + `"}`
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_start_push_ticket", nil, `{"component_appid":"`+f.p.AppID+`","component_secret":"wrong"}`), int(wxerr.InvalidAppSecret))
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_start_push_ticket", nil, ticket), 0)
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_start_push_ticket", nil, ticket), int(wxerr.MinuteQuotaReached))
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_start_push_ticket", tok(f.ctoken), ticket), int(wxerr.MinuteQuotaReached)) // one count, with or without the token
+	s.Advance(time.Minute)
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_start_push_ticket", nil, ticket), 0)
+}
+
 func TestLimitsAtRunTime(t *testing.T) {
 	f := newFixture(t, mstest.Options{}, nil)
 	if st, m := admin(t, f.s, "PUT", "/miniship/v1/limits", map[string]any{"per_minute": map[string]int{"/wxa/get_category": 2}}); st != 200 {

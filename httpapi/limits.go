@@ -99,6 +99,12 @@ func (l *limiter) set(v Limits) error {
 	return nil
 }
 
+// limited reports whether a quota applies to path.
+func (l *limiter) limited(path string) bool {
+	lim := l.get()
+	return lim.daily(path) > 0 || lim.of(lim.PerMinute, path) > 0
+}
+
 func (l *limiter) check(ctx context.Context, c *service.Caller, path string) error {
 	lim := l.get()
 	daily, minute := lim.daily(path), lim.of(lim.PerMinute, path)

@@ -51,6 +51,20 @@ func (s *Server) eitherToken(c *call) error {
 	return s.limits.check(c.ctx, c.caller, c.r.URL.Path)
 }
 
+// countBySecret counts a call that names its platform by appid and
+// secret, not by a token, against the path's limits (--daily-limit,
+// --minute-limit) as a token's call is counted: once the secret is known
+// right, so that nobody else can use up a platform's quota.
+func (s *Server) countBySecret(c *call, appid, secret string) error {
+	if !s.limits.limited(c.r.URL.Path) {
+		return nil
+	}
+	if err := s.svc.CheckPlatformSecret(c.ctx, appid, secret); err != nil {
+		return err
+	}
+	return s.limits.check(c.ctx, &service.Caller{PlatformAppID: appid}, c.r.URL.Path)
+}
+
 func (s *Server) startPushTicket(c *call) (any, error) {
 	var req struct {
 		AppID  string `json:"component_appid"`
@@ -66,6 +80,8 @@ func (s *Server) startPushTicket(c *call) (any, error) {
 		if c.caller.Kind != miniship.ComponentToken || c.caller.PlatformAppID != req.AppID {
 			return nil, wxerr.New(wxerr.InvalidAppID, "component_appid does not match the token")
 		}
+	} else if err := s.countBySecret(c, req.AppID, req.Secret); err != nil {
+		return nil, err
 	}
 	return nil, s.svc.StartPushTicket(c.ctx, req.AppID, req.Secret)
 }
