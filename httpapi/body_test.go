@@ -107,8 +107,10 @@ func TestBodyBudgetHTTP(t *testing.T) {
 		return tenant{authorizerToken(t, s, componentToken(t, s, p.AppID, p.Secret), p.AppID, app.AppID, refresh), tpl}
 	}
 	a, v := newTenant(), newTenant()
+	// A commit whose body is past SmallBody, and so takes its bytes.
 	commit := func(who tenant) map[string]any {
-		return wx(t, s, "POST", "/wxa/commit", tok(who.tok), fmt.Sprintf(`{"template_id":%d,"ext_json":%s,"user_version":"1.0","user_desc":"budget"}`, who.tpl, extJSON(`{"requiredPrivateInfos":[]}`)))
+		ext := `{"ext":{"pad":"` + strings.Repeat("p", httpapi.SmallBody) + `"},"requiredPrivateInfos":[]}`
+		return wx(t, s, "POST", "/wxa/commit", tok(who.tok), fmt.Sprintf(`{"template_id":%d,"ext_json":%s,"user_version":"1.0","user_desc":"budget"}`, who.tpl, extJSON(ext)))
 	}
 
 	// An upload that says it is as large as an upload may be, and sends
@@ -134,6 +136,8 @@ func TestBodyBudgetHTTP(t *testing.T) {
 	httpapi.SetBodyWait(s.API, 20*time.Millisecond)
 	arWant(t, commit(a), int(wxerr.SystemError))
 	arWant(t, commit(v), 0)
+	// A small body takes nothing, and goes through all the same.
+	arWant(t, wx(t, s, "POST", "/wxa/commit", tok(a.tok), fmt.Sprintf(`{"template_id":%d,"ext_json":%s,"user_version":"1.0","user_desc":"small"}`, a.tpl, extJSON(`{"requiredPrivateInfos":[]}`))), 0)
 
 	pw.CloseWithError(errors.New("the client gave up"))
 	<-uploaded
@@ -147,6 +151,15 @@ func TestBodyBudgetHTTP(t *testing.T) {
 	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_component_token", nil, anonymous+strings.Repeat("x", 64<<10)+`"}`), int(wxerr.DataFormatError))
 	if m := wx(t, s, "POST", "/cgi-bin/component/api_component_token", nil, anonymous+`"}`); arStr(m, "component_access_token") == "" {
 		t.Fatalf("api_component_token: %v", m)
+	}
+
+	// Slow clients holding all of the share of the endpoints read before
+	// any token keep nobody from a component token: its body is small.
+	release := httpapi.HoldBodyShare(s.API, "")
+	defer release()
+	arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_component_token", nil, anonymous+strings.Repeat("x", httpapi.SmallBody)+`"}`), int(wxerr.SystemError))
+	if m := wx(t, s, "POST", "/cgi-bin/component/api_component_token", nil, anonymous+`"}`); arStr(m, "component_access_token") == "" {
+		t.Fatalf("api_component_token while the share is held: %v", m)
 	}
 }
 

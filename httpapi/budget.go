@@ -24,7 +24,8 @@ import (
 // A request that cannot have its bytes waits, with its context, at most
 // budgetWait; then it is answered -1 (system busy), WeChat's answer for a
 // backend that cannot serve it now. Bodies the server does not read (a
-// GET's, a multipart body sent to an endpoint that takes JSON) take nothing.
+// GET's, a multipart body sent to an endpoint that takes JSON) and bodies
+// of at most smallBody take nothing.
 
 // DefaultBodyMemory is the budget serve starts with (--body-memory-mb).
 const DefaultBodyMemory = 64 << 20
@@ -42,6 +43,14 @@ func budgetShare(total int64) int64 { return max(total/4, MinBodyMemory) }
 // body, the engine, one write); a wait this long means the server is
 // overloaded, and a client's retry later is the better use of its time.
 const budgetWait = 10 * time.Second
+
+// smallBody is the largest body that takes nothing of the budget, nearly
+// every WeChat request's: its connection already costs the server more
+// (buffers, a goroutine), so counting it would bound nothing, and slow
+// clients that declare small bodies could fill the share of the
+// endpoints read before any token and keep every platform from its
+// component_access_token for as long as the server waits for a body.
+const smallBody = 4 << 10
 
 // maxAnonymousBody caps the body of the endpoints that read it before any
 // token is checked (api_component_token, clear_quota, …): their bodies are

@@ -29,3 +29,17 @@ func HoldTurns(s *Server) (release func()) {
 
 // HeavyBody is the body size past which a request takes a turn.
 const HeavyBody = heavyBody
+
+// HoldBodyShare takes tenant's whole share of the body budget ("" for the
+// endpoints read before any token), as its slow clients would; release
+// gives it back.
+func HoldBodyShare(s *Server, tenant string) (release func()) {
+	g, err := s.budget.acquire(context.Background(), tenant, s.budget.share)
+	if err != nil {
+		panic(err)
+	}
+	return g.release
+}
+
+// SmallBody is the largest body that takes nothing of the budget.
+const SmallBody = smallBody

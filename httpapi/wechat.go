@@ -265,11 +265,13 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	if c.caller != nil {
 		tenant = c.caller.PlatformAppID
 	}
-	grant, err := s.budget.acquire(c.ctx, tenant, n)
-	if err != nil {
-		return nil, err
+	if n > smallBody {
+		grant, err := s.budget.acquire(c.ctx, tenant, n)
+		if err != nil {
+			return nil, err
+		}
+		defer grant.release()
 	}
-	defer grant.release()
 	if tenant != "" || n > 0 {
 		// The store's writer takes tenants in turns, and keeps a
 		// transaction's payload bounded, by this (sqlstore/fair.go).
