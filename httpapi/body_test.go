@@ -201,3 +201,54 @@ func TestLargeRequestTurns(t *testing.T) {
 	release()
 	arWant(t, <-done, 0)
 }
+
+// TestHandlerTurns: work whose cost is not its JSON body takes turns too:
+// code images by their pixels (before a code is counted), the images
+// served without a token, and uploads by their file's size once it is
+// read. While all the room is held each waits and, when the wait runs
+// out, is answered -1 with nothing stored; once it is free each is
+// served, a request with a large body and a large image included (it
+// gives its body's turn back before it waits for the larger one).
+func TestHandlerTurns(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, nil)
+	const J = "application/json"
+	unlimit := `{"scene":"a=1","check_path":false,"width":1280}`
+	padded := `{"scene":"a=1","check_path":false,"width":1280,"pad":"` + strings.Repeat("p", httpapi.HeavyBody) + `"}`
+	anonymous := func(path string) *http.Response {
+		res, err := http.Get(e.s.URL + path + "?appid=" + e.mp.AppID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	media := append(bytes.Clone(arPNG), make([]byte, httpapi.HeavyBody)...)
+	limited := `{"path":"pages/index/index","env_version":"develop","width":430}` // counted
+	used := func() string {
+		_, h := fetchImage(t, codeCall(t, e, "/wxa/getwxacode", limited, J))
+		return h.Get("Num-Used")
+	}
+	if n := used(); n != "1" {
+		t.Fatalf("Num-Used %q, want 1", n)
+	}
+
+	release := httpapi.HoldTurns(e.s.API)
+	httpapi.SetTurnWait(e.s.API, 20*time.Millisecond)
+	codeErr(t, codeCall(t, e, "/wxa/getwxacodeunlimit", unlimit, J), jsonErrType, int(wxerr.SystemError))
+	codeErr(t, codeCall(t, e, "/wxa/getwxacode", limited, J), jsonErrType, int(wxerr.SystemError))
+	codeErr(t, anonymous("/miniship/img/qrcode"), "application/json; charset=UTF-8", int(wxerr.SystemError))
+	codeErr(t, anonymous("/miniship/img/head"), "application/json; charset=UTF-8", int(wxerr.SystemError))
+	arWant(t, e.upload("media", media), int(wxerr.SystemError))
+	arWant(t, e.upload("media", arPNG), 0) // a small file takes no turn
+	release()
+	if n := used(); n != "2" {
+		t.Fatalf("Num-Used %q after a refusal, want 2: the refused code was counted", n)
+	}
+
+	fetchImage(t, codeCall(t, e, "/wxa/getwxacodeunlimit", unlimit, J))
+	fetchImage(t, codeCall(t, e, "/wxa/getwxacodeunlimit", padded, J))
+	fetchImage(t, anonymous("/miniship/img/qrcode"))
+	fetchImage(t, anonymous("/miniship/img/head"))
+	if m := e.upload("media", media); arStr(m, "mediaid") == "" {
+		t.Fatalf("upload: %v", m)
+	}
+}

@@ -96,9 +96,15 @@ func (s *Server) versionInfo(c *call) (any, error) {
 	return s.svc.GetVersionInfo(c.ctx, c.caller)
 }
 
+// qrcodeSide is the experience version's QR code's side in pixels.
+const qrcodeSide = 430
+
 // qrcode answers the experience version's QR code as a JPEG; errors stay
 // JSON, which is how clients tell the two apart.
 func (s *Server) qrcode(c *call) (any, error) {
+	if err := s.takeTurn(c, imageCost(qrcodeSide)); err != nil {
+		return nil, err
+	}
 	link, err := s.svc.ExperienceLink(c.ctx, c.caller, c.param("path"))
 	if err != nil {
 		return nil, err
@@ -109,7 +115,7 @@ func (s *Server) qrcode(c *call) (any, error) {
 	}
 	var buf bytes.Buffer
 	// JPEG blurs edges; quality 90 at 430 px keeps every module sharp enough to scan.
-	if err := jpeg.Encode(&buf, q.Image(430), &jpeg.Options{Quality: 90}); err != nil {
+	if err := jpeg.Encode(&buf, q.Image(qrcodeSide), &jpeg.Options{Quality: 90}); err != nil {
 		return nil, err
 	}
 	h := c.w.Header()

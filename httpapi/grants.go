@@ -126,6 +126,9 @@ func (s *Server) uploadPrivacyExtFile(c *call) (any, error) {
 		if err != nil {
 			return nil, wxerr.New(wxerr.DataFormatError, "malformed multipart body")
 		}
+		if err := s.takeTurn(c, int64(len(data))); err != nil {
+			return nil, err
+		}
 		id, err := s.svc.UploadPrivacyExtFile(c.ctx, c.caller, part.FileName(), data)
 		return map[string]any{"ext_file_media_id": id}, err
 	}

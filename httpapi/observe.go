@@ -93,13 +93,13 @@ func (m *Metrics) addBudget(b *bodyBudget, t *turns) {
 		Help: "Requests answered -1 (system busy) after waiting for the body budget.",
 	}, func() float64 { return float64(b.refused.Load()) }), prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "miniship_large_requests_waiting",
-		Help: "Requests with bodies over 16 KiB waiting for their turn at the processors.",
+		Help: "Requests with bodies over 16 KiB, code images and uploads waiting for their turn at the processors.",
 	}, func() float64 { return float64(t.waiting.Load()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "miniship_large_requests_total",
-		Help: "Requests with bodies over 16 KiB, which take turns at the processors.",
+		Help: "Requests with bodies over 16 KiB, code images and uploads, which take turns at the processors.",
 	}, func() float64 { return float64(t.taken.Load()) }), prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "miniship_large_requests_refused_total",
-		Help: "Requests with bodies over 16 KiB answered -1 (system busy) after waiting for their turn.",
+		Help: "Requests with bodies over 16 KiB, code images and uploads answered -1 (system busy) after waiting for their turn.",
 	}, func() float64 { return float64(t.refused.Load()) }))
 }
 

@@ -243,6 +243,9 @@ func (s *Server) uploadMedia(c *call) (any, error) {
 		if err != nil {
 			return nil, wxerr.New(wxerr.DataFormatError, "malformed multipart body")
 		}
+		if err := s.takeTurn(c, int64(len(data))); err != nil { // read first: a slow client holds no turn
+			return nil, err
+		}
 		return s.svc.UploadMedia(c.ctx, c.caller, data)
 	}
 }

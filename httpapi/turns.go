@@ -38,6 +38,46 @@ const heavyBody = 16 << 10
 // KiB for every two processors (a 60 KB commit takes 2–3 ms of one).
 func heavyBytes() int64 { return 256 << 10 * int64(max(1, runtime.GOMAXPROCS(0)/2)) }
 
+// takeTurn makes c's work, of cost (a body's bytes, imageCost),
+// wait for its turn as its platform's (the endpoints without a token all
+// count as one platform) when cost is over heavyBody. c holds the turn
+// until it is answered (runWeChat's endTurn), through its wait for the
+// store's writer too: that bounds what one platform's large writes make
+// everyone's wait for the writer (docs/performance.md, "One tenant's
+// large requests"). A request that holds a smaller turn gives it back
+// before it waits for the larger, so that it never waits holding one.
+func (s *Server) takeTurn(c *call, cost int64) error {
+	cost = min(cost, s.turns.capacity)
+	if cost <= heavyBody || cost <= c.turnCost {
+		return nil
+	}
+	c.endTurn()
+	tenant := ""
+	if c.caller != nil {
+		tenant = c.caller.PlatformAppID
+	}
+	give, err := s.turns.take(c.ctx, tenant, cost)
+	if err != nil {
+		return err
+	}
+	c.turn, c.turnCost = give, cost
+	return nil
+}
+
+// imageCost is what rendering a square image of side pixels costs, as
+// turns count: its RGBA bytes. Drawing and encoding a pixel costs the
+// processor about what decoding and checking 3–4 bytes of JSON does (a
+// 1280-pixel code 80–120 ms, a 60 KB commit 1–3 ms).
+func imageCost(side int) int64 { return 4 * int64(side) * int64(side) }
+
+// endTurn gives back the turn c holds, if any.
+func (c *call) endTurn() {
+	if c.turn != nil {
+		c.turn()
+		c.turn, c.turnCost = nil, 0
+	}
+}
+
 type turns struct {
 	capacity int64
 	wait     atomic.Int64 // how long a request waits, in nanoseconds; tests shorten it

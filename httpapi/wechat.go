@@ -57,6 +57,9 @@ type call struct {
 
 	plain bool       // the query needs no unescaping (plainQuery)
 	q     url.Values // the query parsed, once asked for
+
+	turn     func() // gives back the turn the request holds (turns.go)
+	turnCost int64  // and what it holds
 }
 
 // query is the request's query, parsed once.
@@ -289,16 +292,11 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	if rt.body && len(bytes.TrimSpace(c.body)) == 0 {
 		return nil, wxerr.New(wxerr.EmptyPostData, "")
 	}
-	if len(c.body) > heavyBody {
-		// Its bytes are here; handling them waits for a turn (turns.go).
-		release, err := s.turns.take(c.ctx, tenant, int64(len(c.body)))
-		if err != nil {
-			return nil, err
-		}
-		// Held while the request waits for the writer too: that bounds
-		// what one platform's large writes make everyone's wait for it
-		// (docs/performance.md, "One tenant's large requests").
-		defer release()
+	// Its bytes are here; handling them waits for a turn when they are
+	// many (turns.go), and so may a handler's own work.
+	defer c.endTurn()
+	if err := s.takeTurn(c, int64(len(c.body))); err != nil {
+		return nil, err
 	}
 	return rt.h(c)
 }

@@ -102,17 +102,23 @@ func (s *Server) wxacode(kind string) func(*call) (any, error) {
 		if err := c.decode(&req); err != nil {
 			return nil, err
 		}
+		width := int(req.Width)
+		if width == 0 {
+			width = codeWidthDefault
+		}
+		width = min(max(width, codeWidthMin), codeWidthMax)
+		// Rendering and encoding cost tens of milliseconds: a turn, taken
+		// before the code is counted, so that a request that waits in vain
+		// uses up nothing.
+		if err := s.takeTurn(c, imageCost(width)); err != nil {
+			return nil, err
+		}
 		cr := service.CodeRequest{Kind: kind, Path: req.Path, Page: req.Page, Scene: req.Scene,
 			CheckPath: req.CheckPath == nil || bool(*req.CheckPath), EnvVersion: req.EnvVersion}
 		code, err := s.svc.MakeCode(c.ctx, c.caller, cr)
 		if err != nil {
 			return nil, err
 		}
-		width := int(req.Width)
-		if width == 0 {
-			width = codeWidthDefault
-		}
-		width = min(max(width, codeWidthMin), codeWidthMax)
 		o := codeimg.Options{Width: width, Round: kind != service.CodeSquare, Hyaline: bool(req.IsHyaline) && kind != service.CodeSquare}
 		switch {
 		case bool(req.AutoColor):
@@ -206,13 +212,19 @@ func (s *Server) imageAppID(c *call) (string, error) {
 	return appid, nil
 }
 
+// headSide is the head image's side in pixels.
+const headSide = 132
+
 // headImage is a mini program's head image: a disc in its own colour.
 func (s *Server) headImage(c *call) (any, error) {
 	appid, err := s.imageAppID(c)
 	if err != nil {
 		return nil, err
 	}
-	img, err := codeimg.Avatar(autoColor(appid), 132)
+	if err := s.takeTurn(c, imageCost(headSide)); err != nil {
+		return nil, err
+	}
+	img, err := codeimg.Avatar(autoColor(appid), headSide)
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +236,9 @@ func (s *Server) headImage(c *call) (any, error) {
 func (s *Server) accountQRCode(c *call) (any, error) {
 	appid, err := s.imageAppID(c)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.takeTurn(c, imageCost(codeWidthDefault)); err != nil {
 		return nil, err
 	}
 	content := "miniship:wxacode?" + url.Values{"appid": {appid}, "path": {""}}.Encode()
