@@ -53,6 +53,23 @@ func TestRequestBody(t *testing.T) {
 	}
 }
 
+// TestTooManyQueryParams: a query of more parameters than net/url parses
+// is 47001, on the plain path (read in place) and the parsed one alike,
+// not 41001 as if it had no token; one under the bound is served.
+func TestTooManyQueryParams(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, &miniship.Platform{})
+	q := func(n int, extra string) url.Values {
+		v := tok(e.tok)
+		for i := range n - 1 {
+			v.Set(fmt.Sprint("p", i), extra)
+		}
+		return v
+	}
+	arWant(t, wx(t, e.s, "GET", "/wxa/get_category", q(10001, "x"), ""), int(wxerr.DataFormatError))
+	arWant(t, wx(t, e.s, "GET", "/wxa/get_category", q(10001, "a b"), ""), int(wxerr.DataFormatError)) // escaped: parsed
+	arWant(t, wx(t, e.s, "GET", "/wxa/get_category", q(10000, "a b"), ""), 0)
+}
+
 // TestUploadBody: an upload is read the same whether the request says its
 // length or comes chunked (then into a buffer of the largest upload), and
 // a video of exactly 10 MB is taken while one byte more is 40006.
@@ -200,6 +217,46 @@ func TestLargeRequestTurns(t *testing.T) {
 	}
 	release()
 	arWant(t, <-done, 0)
+	if err := httpapi.TurnsIdle(s.API); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBuildGivesTurnBack: a modelled build time (--commit-latency) is a
+// wait, not work, and a commit gives its turn back for it: while one
+// platform's commit as large as all the turns builds, another platform's
+// large commit goes through at once.
+func TestBuildGivesTurnBack(t *testing.T) {
+	gate := &mstest.BuildGate{}
+	s := mstest.New(t, mstest.Options{Config: service.Config{CommitBuild: gate.Build}})
+	commit := func(pad int) func() map[string]any {
+		p := s.Platform(t, nil)
+		tpl := s.Template(t, p.AppID, nil, 0)
+		app, refresh := s.MiniProgram(t, p.AppID, nil)
+		token := authorizerToken(t, s, componentToken(t, s, p.AppID, p.Secret), p.AppID, app.AppID, refresh)
+		ext := `{"ext":{"pad":"` + strings.Repeat("p", pad) + `"},"requiredPrivateInfos":[]}`
+		body := fmt.Sprintf(`{"template_id":%d,"ext_json":%s,"user_version":"1.0","user_desc":"build"}`, tpl, extJSON(ext))
+		return func() map[string]any { return wx(t, s, "POST", "/wxa/commit", tok(token), body) }
+	}
+	big, other := commit(300<<10), commit(2*httpapi.HeavyBody)
+	gate.Hold()
+	done := make(chan map[string]any, 2)
+	go func() { done <- big() }()
+	<-gate.Waiting()
+	httpapi.SetTurnWait(s.API, 20*time.Millisecond)
+	go func() { done <- other() }()
+	select {
+	case <-gate.Waiting(): // the other commit had its turn, and builds too
+	case m := <-done:
+		gate.Release()
+		t.Fatalf("the other platform's commit, while the large one builds: %v", m)
+	}
+	gate.Release()
+	arWant(t, <-done, 0)
+	arWant(t, <-done, 0)
+	if err := httpapi.TurnsIdle(s.API); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestHandlerTurns: work whose cost is not its JSON body takes turns too:
@@ -250,5 +307,8 @@ func TestHandlerTurns(t *testing.T) {
 	fetchImage(t, anonymous("/miniship/img/head"))
 	if m := e.upload("media", media); arStr(m, "mediaid") == "" {
 		t.Fatalf("upload: %v", m)
+	}
+	if err := httpapi.TurnsIdle(e.s.API); err != nil {
+		t.Fatal(err)
 	}
 }

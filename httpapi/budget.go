@@ -179,8 +179,8 @@ func (b *bodyBudget) refusal(ctx context.Context) error {
 	return busy{wxerr.New(wxerr.SystemError, "system busy: request bodies fill the server's memory budget; retry later")}
 }
 
-// busy is a request refused for the body budget: the server protecting
-// itself, not failing, and logged as such.
+// busy is a request refused for the body budget or a turn (turns.go): the
+// server protecting itself, not failing, and logged as such.
 type busy struct{ err *wxerr.Error }
 
 func (b busy) Error() string { return b.err.Error() }

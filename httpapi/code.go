@@ -118,6 +118,7 @@ func (s *Server) qrcode(c *call) (any, error) {
 	if err := jpeg.Encode(&buf, q.Image(qrcodeSide), &jpeg.Options{Quality: 90}); err != nil {
 		return nil, err
 	}
+	c.endTurn() // the work is done; a slow reader must not hold the turn
 	h := c.w.Header()
 	h.Set("Content-Type", "image/jpeg")
 	h.Set("Content-disposition", `attachment; filename="QRCode.jpg"`)

@@ -43,3 +43,6 @@ func HoldBodyShare(s *Server, tenant string) (release func()) {
 
 // SmallBody is the largest body that takes nothing of the budget.
 const SmallBody = smallBody
+
+// TurnsIdle reports an error unless every turn is free and nobody waits.
+func TurnsIdle(s *Server) error { return s.turns.idle() }

@@ -146,8 +146,8 @@ func benchSeconds() time.Duration {
 
 // BenchmarkFairCommit measures the victim's small commits and get_category
 // alone, then while the attacker's 16 clients commit ext_json of
-// 1,000,021 bytes, then of 60,000 (the largest that takes no turn at the
-// processors: turns.go), then "{}"-sized ones (the control).
+// 1,000,021 bytes, then of 60,000 (several share the turns at the
+// processors: turns.go), then "{}"-sized ones (the control: no turns).
 // Read the *_x ratios: the victim's latency under each load over alone.
 func BenchmarkFairCommit(b *testing.B) { fairCommit(b, mstest.Options{}) }
 
@@ -181,7 +181,7 @@ func fairCommit(b *testing.B, o mstest.Options) {
 		body []byte
 	}{
 		{"big", padCommit(f.attackerTpl, bigExt())},
-		{"medium", padCommit(f.attackerTpl, strings.Repeat("a", 60_000))}, // just under heavyBody: takes no turn
+		{"medium", padCommit(f.attackerTpl, strings.Repeat("a", 60_000))}, // takes a turn of its 60 KB
 		{"small", padCommit(f.attackerTpl, "a")},
 	} {
 		stop := f.attack(b, 16, load.body)

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/wxerr"
 )
 
@@ -41,11 +42,14 @@ func heavyBytes() int64 { return 256 << 10 * int64(max(1, runtime.GOMAXPROCS(0)/
 // takeTurn makes c's work, of cost (a body's bytes, imageCost),
 // wait for its turn as its platform's (the endpoints without a token all
 // count as one platform) when cost is over heavyBody. c holds the turn
-// until it is answered (runWeChat's endTurn), through its wait for the
-// store's writer too: that bounds what one platform's large writes make
-// everyone's wait for the writer (docs/performance.md, "One tenant's
-// large requests"). A request that holds a smaller turn gives it back
-// before it waits for the larger, so that it never waits holding one.
+// until its answer is ready (runWeChat's endTurn; an image's handler
+// gives it back before it writes the image, which a slow client may take
+// long to read), through its wait for the store's writer too: that bounds
+// what one platform's large writes make everyone's wait for the writer
+// (docs/performance.md, "One tenant's large requests"). A modelled build
+// time gives it back (miniship.EndTurn). A request that holds a smaller
+// turn gives it back before it waits for the larger, so that it never
+// waits holding one.
 func (s *Server) takeTurn(c *call, cost int64) error {
 	cost = min(cost, s.turns.capacity)
 	if cost <= heavyBody || cost <= c.turnCost {
@@ -60,7 +64,10 @@ func (s *Server) takeTurn(c *call, cost int64) error {
 	if err != nil {
 		return err
 	}
-	c.turn, c.turnCost = give, cost
+	// The service may give it back early (miniship.EndTurn), and the
+	// request does before it writes its answer (endTurn).
+	c.turn, c.turnCost = sync.OnceFunc(give), cost
+	c.ctx = miniship.WithTurn(c.ctx, c.turn)
 	return nil
 }
 
@@ -136,15 +143,18 @@ func (t *turns) take(ctx context.Context, tenant string, n int64) (release func(
 	case <-timer.C:
 	}
 	t.mu.Lock()
-	if w.granted { // granted as the wait ended: hand its bytes on
+	if w.granted { // granted as the wait ended
 		t.mu.Unlock()
-		give()
-	} else {
-		t.remove(tenant, w)
-		t.grant() // it may have held up the turns behind it
-		t.mu.Unlock()
+		if done == nil {
+			return give, nil // the wait ran out as the turn came: take it
+		}
+		give() // the client went: hand its bytes on
+		return nil, ctx.Err()
 	}
-	if done != nil {
+	t.remove(tenant, w)
+	t.grant() // it may have held up the turns behind it
+	t.mu.Unlock()
+	if done != nil || ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
 	t.refused.Add(1)

@@ -237,3 +237,53 @@ func TestTurnsConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTurnsGrantedAsCancelled: a request granted its turn just as its
+// client went gives the turn back; one granted just as its wait ran out
+// keeps it. (The sleep only lets the waiter reach its wait's end; the
+// outcome is the same whichever way the race goes.)
+func TestTurnsGrantedAsCancelled(t *testing.T) {
+	for _, cancelled := range []bool{true, false} {
+		tr := newTurns(1)
+		hold := mustTake(t, tr, "H", 1)
+		ctx, cancel := context.WithCancel(context.Background())
+		type result struct {
+			give func()
+			err  error
+		}
+		got := make(chan result, 1)
+		go func() {
+			give, err := tr.take(ctx, "A", 1)
+			got <- result{give, err}
+		}()
+		untilTurnWaiting(t, tr, 1)
+		tr.mu.Lock()
+		if cancelled {
+			cancel()
+		} else {
+			tr.wait.Store(1) // its timer is already set: this only marks the case
+		}
+		time.Sleep(10 * time.Millisecond)
+		tr.free++ // as hold's give, under the lock the waiter waits for
+		tr.grant()
+		tr.mu.Unlock()
+		r := <-got
+		if cancelled {
+			if r.err == nil {
+				r.give()
+			} else if !errors.Is(r.err, context.Canceled) {
+				t.Fatalf("cancelled: %v", r.err)
+			}
+		} else {
+			if r.err != nil {
+				t.Fatalf("granted: %v", r.err)
+			}
+			r.give()
+		}
+		cancel()
+		_ = hold // its bytes were given back above, by hand
+		if err := tr.idle(); err != nil {
+			t.Fatalf("cancelled %v: %v", cancelled, err)
+		}
+	}
+}

@@ -187,6 +187,10 @@ func jsonErrDetail(err error) string {
 	return "invalid JSON"
 }
 
+// maxQueryParams is the most query parameters net/url parses (its
+// urlmaxqueryparams default).
+const maxQueryParams = 10000
+
 // maxBody caps JSON request bodies; WeChat's own limit is of this order.
 const maxBody = 2 << 20
 
@@ -240,6 +244,11 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 	}
 	if err := s.faults.apply(c.ctx, c.r.URL.Path); err != nil {
 		return nil, err
+	}
+	if strings.Count(c.r.URL.RawQuery, "&") >= maxQueryParams {
+		// net/url parses none of such a query, which would read as if it
+		// carried no access_token (41001).
+		return nil, wxerr.Errorf(wxerr.DataFormatError, "more than %d query parameters", maxQueryParams)
 	}
 	if rt.token != "" {
 		tok := c.token()

@@ -172,6 +172,7 @@ func writeImage(c *call, img []byte, ctype, name string) {
 	if ctype == "image/png" {
 		ext = ".png"
 	}
+	c.endTurn() // the work is done; a slow reader must not hold the turn
 	h := c.w.Header()
 	h.Set("Content-Type", ctype)
 	h.Set("Content-disposition", `attachment; filename="`+name+ext+`"`)

@@ -119,6 +119,9 @@ func (s *Service) holdForBuild(ctx context.Context, appid string) error {
 	if err != nil {
 		return err
 	}
+	// The modelled build is a wait, not work: a turn at the processors
+	// held through it would only hold up others' large requests.
+	miniship.EndTurn(ctx)
 	if err := s.build(ctx); err != nil {
 		s.releaseClaim(ctx, appid)
 		return err
