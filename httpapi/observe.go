@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -103,12 +104,27 @@ func (m *Metrics) addBudget(b *bodyBudget, t *turns) {
 	}, func() float64 { return float64(t.refused.Load()) }))
 }
 
-// outboxCollector reads the outbox at each scrape: counts of pending and
-// failed pushes, and the age of the oldest due one (delivery lag).
+// outboxCollector reads the outbox at a scrape: counts of pending and
+// failed pushes, and the age of the oldest due one (delivery lag). It
+// reads it at most once every outboxScrapeEvery: /metrics on the API
+// port answers anyone, and a flood of scrapes must not become a flood of
+// counts of a large outbox.
 type outboxCollector struct {
 	store miniship.Store
 	clock miniship.Clock
+
+	mu   sync.Mutex
+	read time.Time // real time of the last read; zero: never
+	last outboxRead
 }
+
+type outboxRead struct {
+	ok              bool
+	pending, failed int
+	lag             float64
+}
+
+const outboxScrapeEvery = time.Second
 
 var (
 	outboxEvents = prometheus.NewDesc("miniship_outbox_events", "Pushes in the outbox by status (pending, failed).", []string{"status"}, nil)
@@ -123,6 +139,23 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	if c.read.IsZero() || time.Since(c.read) >= outboxScrapeEvery {
+		c.last, c.read = c.readOutbox(), time.Now()
+	}
+	r := c.last
+	c.mu.Unlock()
+	if !r.ok {
+		ch <- prometheus.MustNewConstMetric(outboxUp, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(outboxUp, prometheus.GaugeValue, 1)
+	ch <- prometheus.MustNewConstMetric(outboxEvents, prometheus.GaugeValue, float64(r.pending), miniship.EventPending)
+	ch <- prometheus.MustNewConstMetric(outboxEvents, prometheus.GaugeValue, float64(r.failed), miniship.EventFailed)
+	ch <- prometheus.MustNewConstMetric(outboxLag, prometheus.GaugeValue, r.lag)
+}
+
+func (c *outboxCollector) readOutbox() outboxRead {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	var pending, failed int
@@ -141,14 +174,7 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		return err
 	})
-	if err != nil {
-		ch <- prometheus.MustNewConstMetric(outboxUp, prometheus.GaugeValue, 0)
-		return
-	}
-	ch <- prometheus.MustNewConstMetric(outboxUp, prometheus.GaugeValue, 1)
-	ch <- prometheus.MustNewConstMetric(outboxEvents, prometheus.GaugeValue, float64(pending), miniship.EventPending)
-	ch <- prometheus.MustNewConstMetric(outboxEvents, prometheus.GaugeValue, float64(failed), miniship.EventFailed)
-	ch <- prometheus.MustNewConstMetric(outboxLag, prometheus.GaugeValue, lag)
+	return outboxRead{ok: err == nil, pending: pending, failed: failed, lag: lag}
 }
 
 // MetricsHandler serves the Prometheus text format; serve mounts it on
