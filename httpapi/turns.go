@@ -35,8 +35,9 @@ import (
 // nearly every WeChat request is under 4 KiB.
 const heavyBody = 16 << 10
 
-// heavyBytes is how many bytes of large bodies are handled at once: 256
-// KiB for every two processors (a 60 KB commit takes 2–3 ms of one).
+// heavyBytes is how many bytes of large work are handled at once: 256
+// KiB for every two processors (a 60 KB commit takes 1–3 ms of one), as
+// many as the server starts with (a later change of GOMAXPROCS leaves it).
 func heavyBytes() int64 { return 256 << 10 * int64(max(1, runtime.GOMAXPROCS(0)/2)) }
 
 // takeTurn makes c's work, of cost (a body's bytes, imageCost),
