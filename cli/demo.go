@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
+	"github.com/miniship/miniship"
 	"github.com/miniship/miniship/demo"
 	"github.com/miniship/miniship/service"
 )
@@ -57,19 +59,31 @@ release), to paste into bash:
   TICKET=%s
   REFRESH=%s
 %s
-Shop B has no privacy grant, while the template declares requiredPrivateInfos
-["getLocation"] (its store page calls wx.getLocation): every commit for shop B
-answers 85312 until it is granted (on WeChat, in the mini program's console):
-
-  curl -s -H "Authorization: Bearer $KEY" -X PATCH $B/miniship/v1/authorizers/%s -d '{"privacy_apis":["getLocation"]}'
-
+%s
 Consent page: get a pre_auth_code (api_create_preauthcode with $CTOKEN), open
   $B/cgi-bin/componentloginpage?component_appid=%s&pre_auth_code=PRE&redirect_uri=https://example.com/
 and sign in with a mini program's appid and AppSecret above.
 
 `, base, f.adminKey, p.Secret, ticket, d.Refresh[demo.ShopA],
-		lifeCommands(d.TemplateID, cat.FirstClass, cat.SecondClass, cat.FirstID, cat.SecondID, scanWait(f)), demo.ShopB, p.AppID)
+		lifeCommands(d.TemplateID, cat.FirstClass, cat.SecondClass, cat.FirstID, cat.SecondID, scanWait(f)), shopBNote(d.Authorizers), p.AppID)
 	return nil
+}
+
+// shopBNote says what shop B's commits answer: 85312 while it lacks the
+// getLocation grant the template needs (the demo seeds it so), and how to
+// grant it; a restart after the grant says so instead.
+func shopBNote(as []*miniship.Authorizer) string {
+	for _, a := range as {
+		if a.AppID == demo.ShopB && slices.Contains(a.PrivacyAPIs, "getLocation") {
+			return "Shop B has the getLocation privacy grant the template needs: its commits go through.\n"
+		}
+	}
+	return fmt.Sprintf(`Shop B has no privacy grant, while the template declares requiredPrivateInfos
+["getLocation"] (its store page calls wx.getLocation): every commit for shop B
+answers 85312 until it is granted (on WeChat, in the mini program's console):
+
+  curl -s -H "Authorization: Bearer $KEY" -X PATCH $B/miniship/v1/authorizers/%s -d '{"privacy_apis":["getLocation"]}'
+`, demo.ShopB)
 }
 
 // scanWait is the line that waits for the privacy scan after a commit: a

@@ -180,7 +180,7 @@ or setup.`,
 	f.StringVar(&creds.ComponentSecret, "component-secret", "", "third-party platform secret (prefer the environment or --credentials)")
 	f.StringVar(&creds.Ticket, "ticket", "", "component_verify_ticket")
 	f.StringVar(&creds.TicketFile, "ticket-file", "", "file holding the current component_verify_ticket")
-	f.StringVar(&creds.AdminKey, "admin-key", "", "miniship admin key: fetch the ticket from the server")
+	f.StringVar(&creds.AdminKey, "admin-key", "", "miniship admin key: read the platform's secret, the current ticket and the refresh tokens from the server's admin API")
 	f.StringVar(&creds.RefreshTokensFile, "refresh-tokens", "", "file of appid,refresh_token (.csv, .json, .jsonl)")
 	f.StringVar(&credFile, "credentials", env(cmd, "credentials", "MINISHIP_ROLLOUT_CREDENTIALS", ""), "credentials file (YAML or JSON)")
 	f.IntVar(&concurrency, "concurrency", env(cmd, "concurrency", "MINISHIP_ROLLOUT_CONCURRENCY", 32), "mini programs worked on at once (requests in flight: a waiting app holds none)")

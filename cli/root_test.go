@@ -19,14 +19,14 @@ func TestVersion(t *testing.T) {
 	}
 }
 
-// TestUsageHint: a usage error names the command's --help; an error of the
-// command itself does not.
+// TestUsageHint: a usage error names the command's --help and exits 2; an
+// error of the command itself does neither (serve's exits 1).
 func TestUsageHint(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "file") // no data directory can be made under it
 	must(t, os.WriteFile(file, nil, 0o600))
 	tests := []struct {
 		args []string
-		hint string // "" when no hint is wanted
+		hint string // "" when no hint is wanted: the command's own error, exit 1
 	}{
 		{[]string{"bogus"}, "Run 'miniship --help' for usage."},
 		{[]string{"serve", "--nope"}, "Run 'miniship serve --help' for usage."},
@@ -41,8 +41,12 @@ func TestUsageHint(t *testing.T) {
 		var stdout, stderr bytes.Buffer
 		exit := Main(tc.args, strings.NewReader(""), &stdout, &stderr)
 		got := stderr.String()
-		if exit != 2 || !strings.HasPrefix(got, "miniship: ") || strings.Contains(got, "--help") != (tc.hint != "") || !strings.Contains(got, tc.hint) {
-			t.Errorf("%v: exit %d, stderr %q; want hint %q", tc.args, exit, got, tc.hint)
+		want := 2
+		if tc.hint == "" {
+			want = 1
+		}
+		if exit != want || !strings.HasPrefix(got, "miniship: ") || strings.Contains(got, "--help") != (tc.hint != "") || !strings.Contains(got, tc.hint) {
+			t.Errorf("%v: exit %d, stderr %q; want %d, hint %q", tc.args, exit, got, want, tc.hint)
 		}
 	}
 }

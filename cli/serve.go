@@ -57,7 +57,13 @@ and the admin API under /miniship/v1. Every flag falls back to an environment
 variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return serve(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			if err := serve(cmd.Context(), f, cmd.OutOrStdout(), cmd.ErrOrStderr()); err != nil {
+				// The server's own failure (a port taken, a database it
+				// cannot open), not a usage error's 2.
+				fmt.Fprintln(cmd.ErrOrStderr(), "miniship: "+err.Error())
+				return exitError{1}
+			}
+			return nil
 		},
 	}
 	fl := cmd.Flags()
@@ -73,7 +79,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.Var(duration(&f.autoApprove, env(cmd, "auto-approve", "MINISHIP_AUTO_APPROVE", time.Duration(0))), "auto-approve", "approve every audit after it has been in review this long on the server clock; 0 leaves audits to POST /miniship/v1/audits/{auditid}/decision (MINISHIP_AUTO_APPROVE)")
 	fl.Var(duration(&f.autoGrant, env(cmd, "auto-grant", "MINISHIP_AUTO_GRANT", time.Duration(0))), "auto-grant", "approve privacy-API, category and plugin applications after they have waited this long on the server clock; 0 leaves them to the admin API and /wxa/devplugin (MINISHIP_AUTO_GRANT)")
 	fl.Var(check(&f.autoReject, env(cmd, "auto-reject-pattern", "MINISHIP_AUTO_REJECT_PATTERN", (*regexp.Regexp)(nil)), "regexp", rejectPattern), "auto-reject-pattern", "reject audits whose page titles or ext values match this regexp (MINISHIP_AUTO_REJECT_PATTERN)")
-	fl.Var(checkList(&f.daily, env(cmd, "daily-limit", "MINISHIP_DAILY_LIMITS", []limit(nil)), parseLimit), "daily-limit", `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated)`)
+	fl.Var(checkList(&f.daily, env(cmd, "daily-limit", "MINISHIP_DAILY_LIMITS", []limit(nil)), parseLimit), "daily-limit", `per-caller daily quota of an endpoint, "/wxa/commit=100" or "*=1000" (45009; repeatable; MINISHIP_DAILY_LIMITS, ';'-separated); /wxa/uploadmedia=1000 holds unless it or "*" is named`)
 	fl.Var(checkList(&f.perMinute, env(cmd, "minute-limit", "MINISHIP_MINUTE_LIMITS", []limit(nil)), parseLimit), "minute-limit", `per-caller per-minute limit of an endpoint, "/wxa/commit=10" (45011; repeatable; MINISHIP_MINUTE_LIMITS, ';'-separated)`)
 	fl.Var(duration(&f.shutdownGrace, env(cmd, "shutdown-timeout", "MINISHIP_SHUTDOWN_TIMEOUT", 10*time.Second)), "shutdown-timeout", "on SIGTERM, how long requests in flight may finish before their connections are closed; 0 closes them at once (MINISHIP_SHUTDOWN_TIMEOUT)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", env(cmd, "metrics-addr", "MINISHIP_METRICS_ADDR", ""), "serve /metrics on this address instead of the API port, e.g. 127.0.0.1:9090 (MINISHIP_METRICS_ADDR)")

@@ -69,11 +69,12 @@ func TestServeFlagValues(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			exit := Main(append([]string{"serve", "--addr", "127.0.0.1:0", "--data", filepath.Join(file, "data")}, tc.args...), strings.NewReader(""), &stdout, &stderr)
+			want := 2
 			if tc.want == "" {
-				tc.want = "not a directory" // accepted, up to the data directory
+				tc.want, want = "not a directory", 1 // accepted, up to the data directory: the server's failure
 			}
-			if exit != 2 || !strings.Contains(stderr.String(), tc.want) {
-				t.Errorf("exit %d, stderr %q; want 2 and %q", exit, stderr.String(), tc.want)
+			if exit != want || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", exit, stderr.String(), want, tc.want)
 			}
 		})
 	}

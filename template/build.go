@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"time"
 )
 
 // BuildPackage writes the experience-version package as a zip: every file of
@@ -43,7 +44,7 @@ func (t *Template) BuildPackage(w io.Writer, app map[string]any, pages map[strin
 	}
 	zw := zip.NewWriter(w)
 	for _, name := range slices.Sorted(maps.Keys(out)) {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate})
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: zipTime})
 		if err != nil {
 			return err
 		}
@@ -53,6 +54,11 @@ func (t *Template) BuildPackage(w io.Writer, app map[string]any, pages map[strin
 	}
 	return zw.Close()
 }
+
+// zipTime is every entry's time: fixed, so that a package's bytes depend
+// only on its content, and the first a zip can hold (a zero time would be
+// written as the invalid date 1980-00-00).
+var zipTime = time.Date(1980, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // marshal writes JSON without escaping <, > and & (they are common in
 // page titles and harmless here).

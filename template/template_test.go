@@ -373,6 +373,10 @@ func TestBuildPackage(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, f := range zr.File {
+		// A DOS date's month is 1–12: 0 reads as the invalid 1980-00-00.
+		if month := f.ModifiedDate >> 5 & 0xf; month < 1 || month > 12 {
+			t.Errorf("%s: DOS date %#x, month %d", f.Name, f.ModifiedDate, month)
+		}
 		rc, _ := f.Open()
 		b, _ := io.ReadAll(rc)
 		got[f.Name] = string(b)
