@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -134,6 +135,7 @@ func TestBodyBudgetHTTP(t *testing.T) {
 	// only its first 8 KiB (past the client's buffer) until the pipe is
 	// closed.
 	pr, pw := io.Pipe()
+	t.Cleanup(func() { pw.Close() }) // should the test fail before it closes it
 	go pw.Write(append([]byte("--x\r\nContent-Disposition: form-data; name=\"media\"; filename=\"v.mp4\"\r\n\r\n"), make([]byte, 8<<10)...))
 	req, _ := http.NewRequest("POST", s.URL+"/wxa/uploadmedia?"+tok(a.tok).Encode(), pr)
 	req.ContentLength = httpapi.MinBodyMemory
@@ -260,12 +262,15 @@ func TestBuildGivesTurnBack(t *testing.T) {
 }
 
 // TestHandlerTurns: work whose cost is not its JSON body takes turns too:
-// code images by their pixels (before a code is counted), the images
-// served without a token, and uploads by their file's size once it is
-// read. While all the room is held each waits and, when the wait runs
-// out, is answered -1 with nothing stored; once it is free each is
-// served, a request with a large body and a large image included (it
-// gives its body's turn back before it waits for the larger one).
+// code images by their pixels, the images served without a token, and
+// uploads by their file's size once it is read and checked. While all the
+// room is held: a refused request still gets its own errcode (every check
+// comes before the turn); the token-less images and a large upload wait
+// and, when the wait runs out, are answered -1 with nothing stored; a
+// code, counted once its checks pass, waits as long as its client does
+// and is drawn once a turn is free, never -1. Once the room is free every
+// one is served, a request with a large body and a large image included
+// (it gives its body's turn back before it waits for the larger one).
 func TestHandlerTurns(t *testing.T) {
 	e := arSetup(t, mstest.Options{}, nil)
 	const J = "application/json"
@@ -290,15 +295,29 @@ func TestHandlerTurns(t *testing.T) {
 
 	release := httpapi.HoldTurns(e.s.API)
 	httpapi.SetTurnWait(e.s.API, 20*time.Millisecond)
-	codeErr(t, codeCall(t, e, "/wxa/getwxacodeunlimit", unlimit, J), jsonErrType, int(wxerr.SystemError))
-	codeErr(t, codeCall(t, e, "/wxa/getwxacode", limited, J), jsonErrType, int(wxerr.SystemError))
+	codeErr(t, codeCall(t, e, "/wxa/getwxacodeunlimit", `{"scene":"a=1","check_path":false,"env_version":"nope","width":1280}`, J), jsonErrType, int(wxerr.InvalidArgs))
+	arWant(t, e.upload("media", make([]byte, 2*httpapi.HeavyBody)), int(wxerr.InvalidMediaType))
 	codeErr(t, anonymous("/miniship/img/qrcode"), "application/json; charset=UTF-8", int(wxerr.SystemError))
 	codeErr(t, anonymous("/miniship/img/head"), "application/json; charset=UTF-8", int(wxerr.SystemError))
 	arWant(t, e.upload("media", media), int(wxerr.SystemError))
 	arWant(t, e.upload("media", arPNG), 0) // a small file takes no turn
+	drawn := make(chan http.Header, 1)
+	go func() {
+		_, h := fetchImage(t, codeCall(t, e, "/wxa/getwxacode", limited, J))
+		drawn <- h
+	}()
+	for httpapi.LargeRequestsWaiting(e.s.API) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // past the 20 ms a bounded wait would end in
+	select {
+	case h := <-drawn:
+		t.Fatalf("a counted code was answered while every turn was held: %v", h)
+	default:
+	}
 	release()
-	if n := used(); n != "2" {
-		t.Fatalf("Num-Used %q after a refusal, want 2: the refused code was counted", n)
+	if n := (<-drawn).Get("Num-Used"); n != "2" {
+		t.Fatalf("Num-Used %q of the code that waited, want 2", n)
 	}
 
 	fetchImage(t, codeCall(t, e, "/wxa/getwxacodeunlimit", unlimit, J))
@@ -308,7 +327,44 @@ func TestHandlerTurns(t *testing.T) {
 	if m := e.upload("media", media); arStr(m, "mediaid") == "" {
 		t.Fatalf("upload: %v", m)
 	}
+	if n := used(); n != "3" {
+		t.Fatalf("Num-Used %q, want 3", n)
+	}
 	if err := httpapi.TurnsIdle(e.s.API); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// idleWhenWritten checks, as the answer starts, that the request holds no
+// turn: a slow reader must not hold one.
+type idleWhenWritten struct {
+	*httptest.ResponseRecorder
+	t       *testing.T
+	s       *httpapi.Server
+	checked bool
+}
+
+func (w *idleWhenWritten) WriteHeader(code int) {
+	if err := httpapi.TurnsIdle(w.s); err != nil {
+		w.t.Errorf("a turn is held as the answer is written: %v", err)
+	}
+	w.checked = true
+	w.ResponseRecorder.WriteHeader(code)
+}
+
+// TestImageWrittenWithoutTurn: an image's handler gives its turn back
+// before it writes the image, which a slow client may take long to read.
+func TestImageWrittenWithoutTurn(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, nil)
+	for _, req := range []*http.Request{
+		httptest.NewRequest("GET", "/miniship/img/head?appid="+e.mp.AppID, nil),
+		httptest.NewRequest("GET", "/miniship/img/qrcode?appid="+e.mp.AppID, nil),
+		httptest.NewRequest("POST", "/wxa/getwxacodeunlimit?access_token="+e.tok, strings.NewReader(`{"scene":"a=1","check_path":false,"width":1280}`)),
+	} {
+		w := &idleWhenWritten{ResponseRecorder: httptest.NewRecorder(), t: t, s: e.s.API}
+		e.s.API.ServeHTTP(w, req)
+		if !w.checked || !strings.HasPrefix(w.Header().Get("Content-Type"), "image/") {
+			t.Errorf("%s: %d %q, want an image", req.URL.Path, w.Code, w.Header().Get("Content-Type"))
+		}
 	}
 }

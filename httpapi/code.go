@@ -102,15 +102,15 @@ const qrcodeSide = 430
 // qrcode answers the experience version's QR code as a JPEG; errors stay
 // JSON, which is how clients tell the two apart.
 func (s *Server) qrcode(c *call) (any, error) {
-	if err := s.takeTurn(c, imageCost(qrcodeSide)); err != nil {
-		return nil, err
-	}
 	link, err := s.svc.ExperienceLink(c.ctx, c.caller, c.param("path"))
 	if err != nil {
 		return nil, err
 	}
 	q, err := qrcode.New(link, qrcode.Medium)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.takeTurn(c, imageCost(qrcodeSide)); err != nil { // after the checks: nothing is counted
 		return nil, err
 	}
 	var buf bytes.Buffer

@@ -318,6 +318,11 @@ func TestLimitsBySecret(t *testing.T) {
 	for range 3 {
 		arWant(t, token(f.p.AppID, "wrong"), int(wxerr.InvalidAppSecret))
 	}
+	// The endpoint's own errcodes, limited or not.
+	for _, appid := range []string{"", "wxnobody"} {
+		arWant(t, wx(t, s, "POST", "/cgi-bin/component/api_component_token", nil,
+			`{"component_appid":"`+appid+`","component_appsecret":"x","component_verify_ticket":"`+s.Ticket(t, f.p.AppID)+`"}`), int(wxerr.InvalidAppID))
+	}
 	issued(token(f.p.AppID, f.p.Secret)) // the fixture took the first
 	arWant(t, token(f.p.AppID, f.p.Secret), int(wxerr.DailyQuotaReached))
 	issued(token(other.AppID, other.Secret)) // per platform

@@ -126,6 +126,9 @@ func (s *Server) uploadPrivacyExtFile(c *call) (any, error) {
 		if err != nil {
 			return nil, wxerr.New(wxerr.DataFormatError, "malformed multipart body")
 		}
+		if err := service.CheckPrivacyExtFile(part.FileName(), data); err != nil {
+			return nil, err
+		}
 		if err := s.takeTurn(c, int64(len(data))); err != nil {
 			return nil, err
 		}

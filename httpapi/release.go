@@ -243,7 +243,12 @@ func (s *Server) uploadMedia(c *call) (any, error) {
 		if err != nil {
 			return nil, wxerr.New(wxerr.DataFormatError, "malformed multipart body")
 		}
-		if err := s.takeTurn(c, int64(len(data))); err != nil { // read first: a slow client holds no turn
+		// Read first (a slow client holds no turn) and checked (a refused
+		// file gets its errcode, never -1).
+		if err := service.CheckMedia(data); err != nil {
+			return nil, err
+		}
+		if err := s.takeTurn(c, int64(len(data))); err != nil {
 			return nil, err
 		}
 		return s.svc.UploadMedia(c.ctx, c.caller, data)

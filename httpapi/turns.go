@@ -51,7 +51,16 @@ func heavyBytes() int64 { return 256 << 10 * int64(max(1, runtime.GOMAXPROCS(0)/
 // time gives it back (miniship.EndTurn). A request that holds a smaller
 // turn gives it back before it waits for the larger, so that it never
 // waits holding one.
-func (s *Server) takeTurn(c *call, cost int64) error {
+func (s *Server) takeTurn(c *call, cost int64) error { return s.takeTurnWithin(c, cost, true) }
+
+// takeCountedTurn is takeTurn for work whose request has already counted
+// what it asks for (a code against its quotas): once counted it is drawn,
+// so it waits for its turn for as long as its client does, never -1. Its
+// checks all came first, so that a bad or refused request gets its own
+// errcode whatever the load.
+func (s *Server) takeCountedTurn(c *call, cost int64) error { return s.takeTurnWithin(c, cost, false) }
+
+func (s *Server) takeTurnWithin(c *call, cost int64, bounded bool) error {
 	cost = min(cost, s.turns.capacity)
 	if cost <= heavyBody || cost <= c.turnCost {
 		return nil
@@ -61,7 +70,7 @@ func (s *Server) takeTurn(c *call, cost int64) error {
 	if c.caller != nil {
 		tenant = c.caller.PlatformAppID
 	}
-	give, err := s.turns.take(c.ctx, tenant, cost)
+	give, err := s.turns.takeWithin(c.ctx, tenant, cost, bounded)
 	if err != nil {
 		return err
 	}
@@ -115,6 +124,11 @@ func newTurns(capacity int64) *turns {
 // its release; it returns ctx's error when the client went, or -1 after
 // t.wait.
 func (t *turns) take(ctx context.Context, tenant string, n int64) (release func(), err error) {
+	return t.takeWithin(ctx, tenant, n, true)
+}
+
+// takeWithin is take; unbounded, it waits for as long as ctx lasts.
+func (t *turns) takeWithin(ctx context.Context, tenant string, n int64, bounded bool) (release func(), err error) {
 	n = min(n, t.capacity)
 	give := func() { t.give(n) }
 	t.taken.Add(1)
@@ -133,15 +147,19 @@ func (t *turns) take(ctx context.Context, tenant string, n int64) (release func(
 	t.waiting.Add(1)
 	defer t.waiting.Add(-1)
 
-	timer := time.NewTimer(time.Duration(t.wait.Load()))
-	defer timer.Stop()
+	var expired <-chan time.Time // nil: never
+	if bounded {
+		timer := time.NewTimer(time.Duration(t.wait.Load()))
+		defer timer.Stop()
+		expired = timer.C
+	}
 	var done <-chan struct{}
 	select {
 	case <-w.ready:
 		return give, nil
 	case <-ctx.Done():
 		done = ctx.Done()
-	case <-timer.C:
+	case <-expired:
 	}
 	t.mu.Lock()
 	if w.granted { // granted as the wait ended

@@ -240,12 +240,16 @@ func TestTurnsConcurrent(t *testing.T) {
 
 // TestTurnsGrantedAsCancelled: a request granted its turn just as its
 // client went gives the turn back; one granted just as its wait ran out
-// keeps it. (The sleep only lets the waiter reach its wait's end; the
-// outcome is the same whichever way the race goes.)
+// keeps it; neither counts as refused. (The sleep, under the lock the
+// waiter needs, lets its client's end or its timer come first; had the
+// grant come first, the outcome would be the same.)
 func TestTurnsGrantedAsCancelled(t *testing.T) {
 	for _, cancelled := range []bool{true, false} {
 		tr := newTurns(1)
-		hold := mustTake(t, tr, "H", 1)
+		mustTake(t, tr, "H", 1) // given back below, by hand, under the lock
+		if !cancelled {
+			tr.wait.Store(int64(20 * time.Millisecond))
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		type result struct {
 			give func()
@@ -260,30 +264,27 @@ func TestTurnsGrantedAsCancelled(t *testing.T) {
 		tr.mu.Lock()
 		if cancelled {
 			cancel()
-		} else {
-			tr.wait.Store(1) // its timer is already set: this only marks the case
 		}
-		time.Sleep(10 * time.Millisecond)
-		tr.free++ // as hold's give, under the lock the waiter waits for
+		time.Sleep(40 * time.Millisecond)
+		tr.free++ // H's bytes back, as its give would
 		tr.grant()
 		tr.mu.Unlock()
 		r := <-got
-		if cancelled {
-			if r.err == nil {
-				r.give()
-			} else if !errors.Is(r.err, context.Canceled) {
-				t.Fatalf("cancelled: %v", r.err)
-			}
-		} else {
-			if r.err != nil {
-				t.Fatalf("granted: %v", r.err)
-			}
+		switch {
+		case !cancelled && r.err != nil:
+			t.Fatalf("granted as its wait ran out: %v, want the turn", r.err)
+		case cancelled && r.err != nil && !errors.Is(r.err, context.Canceled):
+			t.Fatalf("cancelled: %v", r.err)
+		}
+		if r.err == nil {
 			r.give()
 		}
 		cancel()
-		_ = hold // its bytes were given back above, by hand
 		if err := tr.idle(); err != nil {
 			t.Fatalf("cancelled %v: %v", cancelled, err)
+		}
+		if n := tr.refused.Load(); n != 0 {
+			t.Fatalf("cancelled %v: %d refused, want 0", cancelled, n)
 		}
 	}
 }

@@ -53,14 +53,16 @@ func (s *Server) eitherToken(c *call) error {
 
 // countBySecret counts a call that names its platform by appid and
 // secret, not by a token, against the path's limits (--daily-limit,
-// --minute-limit) as a token's call is counted: once the secret is known
-// right, so that nobody else can use up a platform's quota.
+// --minute-limit) as a token's call is counted: only when the secret is
+// right, so that nobody else can use up a platform's quota. A call with a
+// wrong one counts nothing and goes on to the endpoint, which refuses it
+// with its own errcode.
 func (s *Server) countBySecret(c *call, appid, secret string) error {
 	if !s.limits.limited(c.r.URL.Path) {
 		return nil
 	}
-	if err := s.svc.CheckPlatformSecret(c.ctx, appid, secret); err != nil {
-		return err
+	if s.svc.CheckPlatformSecret(c.ctx, appid, secret) != nil {
+		return nil
 	}
 	return s.limits.check(c.ctx, &service.Caller{PlatformAppID: appid}, c.r.URL.Path)
 }

@@ -107,16 +107,17 @@ func (s *Server) wxacode(kind string) func(*call) (any, error) {
 			width = codeWidthDefault
 		}
 		width = min(max(width, codeWidthMin), codeWidthMax)
-		// Rendering and encoding cost tens of milliseconds: a turn, taken
-		// before the code is counted, so that a request that waits in vain
-		// uses up nothing.
-		if err := s.takeTurn(c, imageCost(width)); err != nil {
-			return nil, err
-		}
 		cr := service.CodeRequest{Kind: kind, Path: req.Path, Page: req.Page, Scene: req.Scene,
 			CheckPath: req.CheckPath == nil || bool(*req.CheckPath), EnvVersion: req.EnvVersion}
 		code, err := s.svc.MakeCode(c.ctx, c.caller, cr)
 		if err != nil {
+			return nil, err
+		}
+		// Rendering and encoding cost tens of milliseconds: a turn, after
+		// every check (a refused code gets its errcode, never -1) and so
+		// after the code is counted, which then waits for as long as its
+		// client does.
+		if err := s.takeCountedTurn(c, imageCost(width)); err != nil {
 			return nil, err
 		}
 		o := codeimg.Options{Width: width, Round: kind != service.CodeSquare, Hyaline: bool(req.IsHyaline) && kind != service.CodeSquare}

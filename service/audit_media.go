@@ -90,23 +90,40 @@ type MediaResult struct {
 // and feedback_stuff; its mediaid lives MediaTTL. Nothing uploaded is
 // 41005, another format 40004, too large 40006.
 func (s *Service) UploadMedia(ctx context.Context, c *Caller, data []byte) (*MediaResult, error) {
-	if len(data) == 0 {
-		return nil, wxerr.New(wxerr.MediaDataMissing, "multipart field media is empty or missing")
-	}
-	typ := sniffMedia(data)
-	switch {
-	case typ == "":
-		return nil, wxerr.New(wxerr.InvalidMediaType, "want a PNG, JPEG or GIF image or an MP4 video")
-	case typ == mediaImage && len(data) > MaxImageSize:
-		return nil, wxerr.Errorf(wxerr.InvalidMediaSize, "image of %d bytes, at most %d", len(data), MaxImageSize)
-	case typ == mediaVideo && len(data) > MaxVideoSize:
-		return nil, wxerr.Errorf(wxerr.InvalidMediaSize, "video of %d bytes, at most %d", len(data), MaxVideoSize)
+	typ, err := mediaType(data)
+	if err != nil {
+		return nil, err
 	}
 	m := &miniship.Media{ID: s.alnum(64), AuthorizerAppID: c.AuthorizerAppID, Type: typ, Data: data, CreatedAt: s.Now()}
 	if err := s.update(ctx, func(tx miniship.Tx) error { return tx.PutMedia(m) }); err != nil {
 		return nil, err
 	}
 	return &MediaResult{Type: typ, MediaID: m.ID}, nil
+}
+
+// CheckMedia answers as UploadMedia does to a file it refuses, and nil
+// to one it takes, storing nothing: the HTTP layer asks before it makes
+// the upload wait for its turn, so that a refusal is never -1.
+func CheckMedia(data []byte) error {
+	_, err := mediaType(data)
+	return err
+}
+
+// mediaType is the type of an upload, or the reason it is refused.
+func mediaType(data []byte) (string, error) {
+	if len(data) == 0 {
+		return "", wxerr.New(wxerr.MediaDataMissing, "multipart field media is empty or missing")
+	}
+	typ := sniffMedia(data)
+	switch {
+	case typ == "":
+		return "", wxerr.New(wxerr.InvalidMediaType, "want a PNG, JPEG or GIF image or an MP4 video")
+	case typ == mediaImage && len(data) > MaxImageSize:
+		return "", wxerr.Errorf(wxerr.InvalidMediaSize, "image of %d bytes, at most %d", len(data), MaxImageSize)
+	case typ == mediaVideo && len(data) > MaxVideoSize:
+		return "", wxerr.Errorf(wxerr.InvalidMediaSize, "video of %d bytes, at most %d", len(data), MaxVideoSize)
+	}
+	return typ, nil
 }
 
 // mediaInfos reads the rows (not the bytes) of the mediaids a

@@ -319,17 +319,26 @@ const MaxPrivacyExtFile = 100 << 10
 // files stay bounded however often a client uploads.
 const MaxPrivacyExtFiles = 20
 
+// CheckPrivacyExtFile answers as UploadPrivacyExtFile does to a file it
+// refuses, and nil to one it takes, storing nothing (see CheckMedia).
+func CheckPrivacyExtFile(name string, data []byte) error {
+	switch {
+	case len(data) == 0:
+		return wxerr.New(wxerr.MediaDataMissing, "multipart field file is empty or missing")
+	case len(data) > MaxPrivacyExtFile:
+		return wxerr.Errorf(wxerr.InvalidTextSize, "%d bytes, at most %d", len(data), MaxPrivacyExtFile)
+	case !strings.HasSuffix(strings.ToLower(name), ".txt") || !utf8.Valid(data):
+		return wxerr.Errorf(wxerr.InvalidMediaSize, "want a UTF-8 .txt file, got %q", name)
+	}
+	return nil
+}
+
 // UploadPrivacyExtFile stores a supplementary privacy text (.txt, UTF-8, at
 // most 100 KB) and returns its ext_file_media_id. Oversize is 40126;
 // another file type is 40006, the code the old page gives for it.
 func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name string, data []byte) (string, error) {
-	switch {
-	case len(data) == 0:
-		return "", wxerr.New(wxerr.MediaDataMissing, "multipart field file is empty or missing")
-	case len(data) > MaxPrivacyExtFile:
-		return "", wxerr.Errorf(wxerr.InvalidTextSize, "%d bytes, at most %d", len(data), MaxPrivacyExtFile)
-	case !strings.HasSuffix(strings.ToLower(name), ".txt") || !utf8.Valid(data):
-		return "", wxerr.Errorf(wxerr.InvalidMediaSize, "want a UTF-8 .txt file, got %q", name)
+	if err := CheckPrivacyExtFile(name, data); err != nil {
+		return "", err
 	}
 	// WeChat's ids are 19-digit numbers. Here the mini program's upload
 	// count, then 9 random digits: equal-length ids sort by upload, which

@@ -20,14 +20,14 @@ const (
 	defaultAuthorizerPage = 10  // count 0: WxJava's default page
 )
 
-// checkPlatformSecret authenticates a call that carries the platform's
-// AppSecret instead of a token.
 // CheckPlatformSecret answers as checkPlatformSecret: nil when secret is
 // appid's platform's.
 func (s *Service) CheckPlatformSecret(ctx context.Context, appid, secret string) error {
 	return s.view(ctx, func(tx miniship.Tx) error { return checkPlatformSecret(tx, appid, secret) })
 }
 
+// checkPlatformSecret authenticates a call that carries the platform's
+// AppSecret instead of a token.
 func checkPlatformSecret(tx miniship.Tx, appid, secret string) error {
 	switch {
 	case appid == "":
