@@ -76,7 +76,11 @@ func (s *Server) takeTurnWithin(c *call, cost int64, bounded bool) error {
 	}
 	// The service may give it back early (miniship.EndTurn), and the
 	// request does before it writes its answer (endTurn).
-	c.turn, c.turnCost = sync.OnceFunc(give), cost
+	c.turn = sync.OnceFunc(func() {
+		give()
+		c.turnCost = 0 // held no more: a later takeTurn waits again
+	})
+	c.turnCost = cost
 	c.ctx = miniship.WithTurn(c.ctx, c.turn)
 	return nil
 }
