@@ -37,31 +37,18 @@ func TenantOf(ctx context.Context) (id string, bytes int64) {
 
 type turnKey struct{}
 
-// turnCtx carries a turn's end.
-type turnCtx struct {
-	context.Context
-	end func()
-}
-
-func (c *turnCtx) Value(key any) any {
-	if key == (turnKey{}) {
-		return c
-	}
-	return c.Context.Value(key)
-}
-
 // WithTurn marks ctx as holding a turn at the processors (the HTTP layer
 // gives large requests turns, so that one tenant's cannot take every
 // processor), which end gives back; end must be safe to call more than
 // once. Work that waits for something other than the processors while
 // it holds a turn (a modelled build time) calls EndTurn first.
 func WithTurn(ctx context.Context, end func()) context.Context {
-	return &turnCtx{Context: ctx, end: end}
+	return context.WithValue(ctx, turnKey{}, end)
 }
 
 // EndTurn gives back the turn WithTurn marked ctx with, if any.
 func EndTurn(ctx context.Context) {
-	if t, ok := ctx.Value(turnKey{}).(*turnCtx); ok {
-		t.end()
+	if end, ok := ctx.Value(turnKey{}).(func()); ok {
+		end()
 	}
 }

@@ -102,17 +102,17 @@ func (s *Server) wxacode(kind string) func(*call) (any, error) {
 		if err := c.decode(&req); err != nil {
 			return nil, err
 		}
-		width := int(req.Width)
-		if width == 0 {
-			width = codeWidthDefault
-		}
-		width = min(max(width, codeWidthMin), codeWidthMax)
 		cr := service.CodeRequest{Kind: kind, Path: req.Path, Page: req.Page, Scene: req.Scene,
 			CheckPath: req.CheckPath == nil || bool(*req.CheckPath), EnvVersion: req.EnvVersion}
 		code, err := s.svc.MakeCode(c.ctx, c.caller, cr)
 		if err != nil {
 			return nil, err
 		}
+		width := int(req.Width)
+		if width == 0 {
+			width = codeWidthDefault
+		}
+		width = min(max(width, codeWidthMin), codeWidthMax)
 		// Rendering and encoding cost tens of milliseconds: a turn, after
 		// every check (a refused code gets its errcode, never -1) and so
 		// after the code is counted, which then waits for as long as its
