@@ -23,12 +23,13 @@ const readFlight = 1
 // readCombiner shares the hot reads of Read on PostgreSQL.
 type readCombiner struct {
 	db         *sql.DB
+	peer       *peer // its cache answers before any statement runs
 	categories group[*categoriesReq]
 	audits     group[*auditReq]
 }
 
-func newReadCombiner(db *sql.DB) *readCombiner {
-	c := &readCombiner{db: db}
+func newReadCombiner(db *sql.DB, p *peer) *readCombiner {
+	c := &readCombiner{db: db, peer: p}
 	c.categories = group[*categoriesReq]{flight: readFlight, run: c.runCategories,
 		tenant: func(r *categoriesReq) string { return r.platform }}
 	c.audits = group[*auditReq]{flight: readFlight, run: c.runAudits,
@@ -62,6 +63,23 @@ type auditReq struct {
 }
 
 func (c *readCombiner) categoriesWithGrant(t *tx, platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
+	if c.peer.off.Load() {
+		return c.readCategories(t, platformAppID, authorizerAppID)
+	}
+	cache := c.peer.cache
+	if cats, g, ok := cache.categories(platformAppID, authorizerAppID); ok {
+		return cats, g, nil
+	}
+	c.peer.ensure()
+	gen, fill := cache.begin()
+	cats, g, err := c.readCategories(t, platformAppID, authorizerAppID)
+	if fill && err == nil {
+		cache.fill(gen, g, true, cats, nil)
+	}
+	return cats, g, err
+}
+
+func (c *readCombiner) readCategories(t *tx, platformAppID, authorizerAppID string) ([]miniship.Category, *miniship.Authorization, error) {
 	r := &categoriesReq{readReq: readReq{t: t}, platform: platformAppID, authorizer: authorizerAppID}
 	ran, complete := c.categories.do(t.ctx, r)
 	if !ran {
@@ -74,6 +92,23 @@ func (c *readCombiner) categoriesWithGrant(t *tx, platformAppID, authorizerAppID
 }
 
 func (c *readCombiner) auditWithGrant(t *tx, platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
+	if c.peer.off.Load() {
+		return c.readAudit(t, platformAppID, authorizerAppID, auditID)
+	}
+	cache := c.peer.cache
+	if a, g, ok := cache.audit(platformAppID, authorizerAppID, auditID); ok {
+		return a, g, nil
+	}
+	c.peer.ensure()
+	gen, fill := cache.begin()
+	a, g, err := c.readAudit(t, platformAppID, authorizerAppID, auditID)
+	if fill && err == nil {
+		cache.fill(gen, g, false, nil, a)
+	}
+	return a, g, err
+}
+
+func (c *readCombiner) readAudit(t *tx, platformAppID, authorizerAppID string, auditID int64) (*miniship.Audit, *miniship.Authorization, error) {
 	r := &auditReq{readReq: readReq{t: t}, platform: platformAppID, authorizer: authorizerAppID, id: auditID}
 	ran, complete := c.audits.do(t.ctx, r)
 	if !ran {

@@ -308,6 +308,7 @@ func TestSharedContext(t *testing.T) {
 // callers it served read on their own and answer as they would have.
 func TestPostgresSharedReadFallback(t *testing.T) {
 	s := openPostgresT(t)
+	s.peer.off.Store(true) // every read reaches the shared statement
 	cats := []miniship.Category{{FirstClass: "工具", SecondClass: "效率", FirstID: 1, SecondID: 2}}
 	update(t, s, func(tx miniship.Tx) error {
 		ok(t, tx.CreatePlatform(&miniship.Platform{AppID: "wxp"}))

@@ -32,6 +32,7 @@ type dialect struct {
 	skipLocked   string // suffix of a read that claims rows other transactions hold no lock on
 	rowidInsert  bool   // an INSERT … RETURNING id runs as an Exec and reads the rowid
 	readNoCancel bool   // Read's statements run without the caller's cancellation
+	readCache    bool   // hot reads are cached across servers (readcache.go)
 	updateOpts   sql.TxOptions
 	viewOpts     sql.TxOptions
 	classify     func(error) errClass
@@ -233,6 +234,7 @@ func openSQLite(ctx context.Context, path string, busyMS int, sync string) (*Sto
 var postgresDialect = &dialect{
 	name:       "postgres",
 	dollar:     true,
+	readCache:  true,
 	forUpdate:  " FOR UPDATE",
 	skipLocked: " FOR UPDATE SKIP LOCKED",
 	// READ COMMITTED with explicit row locks (LockAuthorizer) and atomic
@@ -265,7 +267,11 @@ const postgresMaxConns = 16
 // OpenPostgres opens the PostgreSQL database a postgres:// URL names. Tables
 // go in the connection's current schema (set search_path in the URL to pick
 // another).
-func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+func OpenPostgres(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: %w", err)
@@ -283,8 +289,9 @@ func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
 	}
 	// No stmtCache: pgx caches prepared statements per connection by
 	// itself, and database/sql's on top measured no faster.
-	s := &Store{d: postgresDialect, writer: db, reader: db}
-	s.reads = newReadCombiner(db)
+	s := &Store{d: postgresDialect, writer: db, reader: db, peer: newPeer(db, dsn)}
+	s.peer.off.Store(o.noReadCache)
+	s.reads = newReadCombiner(db, s.peer)
 	if q != "" {
 		s.combine = newCombiner(s, q)
 	}

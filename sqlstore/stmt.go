@@ -146,6 +146,9 @@ func (t *tx) runner() interface {
 // allow refuses what a statement outside a transaction may not do: write
 // in Read, or be the second of UpdateOne.
 func (t *tx) allow(q string) error {
+	if t.d.readCache && !t.stale && (t.write || t.one) && writesCached(q) {
+		t.stale = true
+	}
 	if t.one {
 		if t.ran {
 			return errTwoStatements

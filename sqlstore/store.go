@@ -64,6 +64,7 @@ type Store struct {
 	ckpt    *checkpointer // SQLite: checkpoints off the writer; nil on PostgreSQL
 	combine *combiner     // PostgreSQL: commits share statements; nil on SQLite
 	reads   *readCombiner // PostgreSQL: Read's hot reads share statements; nil on SQLite
+	peer    *peer         // PostgreSQL: the read cache across servers; nil on SQLite
 }
 
 var _ miniship.Store = (*Store)(nil)
@@ -74,10 +75,10 @@ var _ miniship.Store = (*Store)(nil)
 //   - sqlite:///abs/path.db or sqlite:rel/path.db opens SQLite, and may end
 //     in ?synchronous=full to sync every commit (see sqliteSync);
 //   - anything else without a scheme is an SQLite file path.
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	switch {
 	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return OpenPostgres(ctx, dsn)
+		return OpenPostgres(ctx, dsn, opts...)
 	case strings.HasPrefix(dsn, "sqlite:"):
 		return openSQLiteURL(ctx, strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite:"), "//"))
 	case strings.Contains(dsn, "://"):
@@ -85,6 +86,18 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	}
 	return OpenSQLite(ctx, dsn)
 }
+
+// Option changes how a store is opened.
+type Option func(*options)
+
+type options struct {
+	noReadCache bool
+}
+
+// WithoutReadCache turns PostgreSQL's read cache (readcache.go) off for
+// this server: its hot reads go to the database, and it holds no listener.
+// Its writes still wait for the other servers' caches. SQLite has none.
+func WithoutReadCache() Option { return func(o *options) { o.noReadCache = true } }
 
 // Backend names the database: "sqlite" or "postgres".
 func (s *Store) Backend() string { return s.d.name }
@@ -94,6 +107,9 @@ func (s *Store) Close() error {
 	var err error
 	if s.ckpt != nil {
 		err = s.ckpt.close()
+	}
+	if s.peer != nil {
+		s.peer.close()
 	}
 	if s.d.onClose != nil {
 		s.d.onClose(s.writer)
@@ -169,6 +185,9 @@ func (s *Store) UpdateOne(ctx context.Context, fn func(miniship.Tx) error) error
 	if err == nil && t.err != nil {
 		err = t.err
 	}
+	if err == nil && t.stale {
+		err = s.barrier(ctx)
+	}
 	return err
 }
 
@@ -228,8 +247,21 @@ func (s *Store) once(ctx context.Context, db *sql.DB, stmts *stmtCache, opts *sq
 		// The cause of a retry can hide behind whatever fn made of it.
 		return t.err != nil && s.d.classify(t.err) == errRetry, err
 	}
+	if t.stale {
+		// Whether a trigger saw a kept row change (an UPDATE of a mini
+		// program need not touch its categories): one round trip here
+		// against the barrier's several.
+		var dirty sql.NullString
+		if err := sqlTx.QueryRowContext(ctx, "SELECT current_setting('miniship.cache_dirty', true)").Scan(&dirty); err != nil {
+			return s.d.classify(err) == errRetry, fmt.Errorf("sqlstore: %w", err)
+		}
+		t.stale = dirty.String == "1"
+	}
 	if err := sqlTx.Commit(); err != nil {
 		return s.d.classify(err) == errRetry, fmt.Errorf("sqlstore: commit: %w", err)
+	}
+	if t.stale {
+		return false, s.barrier(ctx)
 	}
 	return false, nil
 }

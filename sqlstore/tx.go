@@ -31,6 +31,10 @@ type tx struct {
 	missed []string   // queries run unprepared, to prepare after the transaction
 
 	reads *readCombiner // Read on PostgreSQL: hot reads share statements
+
+	// stale: a statement may have changed what the read cache keeps, so
+	// the write waits for the cache barrier after its commit (PostgreSQL).
+	stale bool
 }
 
 var _ miniship.Tx = (*tx)(nil)
