@@ -33,6 +33,7 @@ type serveFlags struct {
 	addr, data, database, adminKey, clockMode string
 	logLevel                                  slog.Level
 	demo                                      bool
+	readCache                                 bool
 	scan, commitLatency                       time.Duration
 	faults                                    []httpapi.FaultRule
 	daily, perMinute                          []limit
@@ -72,6 +73,7 @@ variable (MINISHIP_ADDR, MINISHIP_DATA, ...).`,
 	fl.StringVar(&f.database, "database", env(cmd, "database", "MINISHIP_DATABASE", ""), "database: empty for SQLite in --data, or postgres://... (MINISHIP_DATABASE)")
 	fl.Var(check(&f.adminKey, env(cmd, "admin-key", "MINISHIP_ADMIN_KEY", ""), "string", adminKey), "admin-key", "admin API key; generated and kept in --data when not given (MINISHIP_ADMIN_KEY)")
 	fl.BoolVar(&f.demo, "demo", env(cmd, "demo", "MINISHIP_DEMO", false), "seed demo data once and print how to try it (MINISHIP_DEMO=1)")
+	fl.BoolVar(&f.readCache, "read-cache", env(cmd, "read-cache", "MINISHIP_READ_CACHE", true), "PostgreSQL: answer get_category and get_auditstatus from a cache kept exact across servers; false reads the database every time (MINISHIP_READ_CACHE)")
 	fl.Var(check(&f.clockMode, env(cmd, "clock", "MINISHIP_CLOCK", "real"), "string", clockMode), "clock", "real, or manual: time stands still until POST /miniship/v1/clock/advance (MINISHIP_CLOCK)")
 	fl.Var(check(&f.logLevel, env(cmd, "log-level", "MINISHIP_LOG_LEVEL", slog.LevelInfo), "level", logLevel), "log-level", "debug, info, warn or error (MINISHIP_LOG_LEVEL)")
 	fl.Var(duration(&f.scan, env(cmd, "scan-duration", "MINISHIP_SCAN_DURATION", 3*time.Second)), "scan-duration", "how long the privacy scan after a commit runs; 0 for none (MINISHIP_SCAN_DURATION)")
@@ -268,7 +270,11 @@ func serve(ctx context.Context, f serveFlags, stdout, stderr io.Writer) error {
 	if dsn == "" {
 		dsn = filepath.Join(f.data, "miniship.db")
 	}
-	store, err := sqlstore.Open(ctx, dsn)
+	var opts []sqlstore.Option
+	if !f.readCache {
+		opts = append(opts, sqlstore.WithoutReadCache())
+	}
+	store, err := sqlstore.Open(ctx, dsn, opts...)
 	if err != nil {
 		return fmt.Errorf("open database: %w", err)
 	}

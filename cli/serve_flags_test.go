@@ -60,6 +60,8 @@ func TestServeFlagValues(t *testing.T) {
 		{args: []string{"--body-memory-mb", "10"}, want: `invalid argument "10" for "--body-memory-mb" flag: want a whole number from 11 to 65536`},
 		{key: "MINISHIP_BODY_MEMORY_MB", val: "lots", want: `MINISHIP_BODY_MEMORY_MB="lots": want a whole number from 11 to 65536`},
 		{args: []string{"--body-memory-mb", "11"}},
+		{args: []string{"--read-cache=false"}},
+		{key: "MINISHIP_READ_CACHE", val: "maybe", want: `MINISHIP_READ_CACHE="maybe"`},
 		{key: "MINISHIP_BODY_MEMORY_MB", val: "65536"},
 	}
 	for _, tc := range tests {
