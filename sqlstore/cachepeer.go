@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The read cache's protocol (readcache.go), between every server that
@@ -62,7 +63,7 @@ const barrierSQL = `SELECT b.n, EXISTS (SELECT 1 FROM cache_peers
 // a transaction that ran one waits for the barrier. A new audit or mini
 // program changes nothing kept (only rows found are kept); a grant's
 // INSERT may be an upsert.
-var staleWrite = regexp.MustCompile(`(?is)\b(?:(?:UPDATE|DELETE\s+FROM)\s+(?:authorizations|authorizers|audits)|INSERT\s+INTO\s+authorizations)\b`)
+var staleWrite = regexp.MustCompile(`(?is)\b(?:(?:UPDATE|DELETE\s+FROM|MERGE\s+INTO)(?:\s+ONLY)?\s+(?:"?\w+"?\.)?"?(?:authorizations|authorizers|audits)|INSERT\s+INTO\s+(?:"?\w+"?\.)?"?authorizations)\b`)
 
 // staleWrites memoizes staleWrite by query text (the queries are constants).
 var staleWrites sync.Map
@@ -85,7 +86,7 @@ type peer struct {
 	lease time.Duration
 	off   atomic.Bool // no cache: every read goes to the database (WithoutReadCache; tests)
 
-	listenPID atomic.Uint32 // the listener's backend, for tests
+	listenPID, ackPID atomic.Uint32 // the session's backends, for tests
 
 	// What this server's writers wait on for their own cache (barrier):
 	// the session's row (0: none, the cache is off) and the newest
@@ -156,7 +157,14 @@ func (p *peer) session() error {
 	defer ac.Close(context.Background())
 	// An ack or a renewal lost in a crash of PostgreSQL only makes writers
 	// wait for the lease, and the crash ends the listener anyway.
-	if _, err := ac.Exec(ctx, "SET synchronous_commit = off"); err != nil {
+	// Every statement on ac is bounded, so a stuck one ends the session
+	// (and the cache) rather than hold writers' barriers.
+	exec := func(q string, args ...any) (pgconn.CommandTag, error) {
+		sctx, cancel := context.WithTimeout(ctx, p.lease/4)
+		defer cancel()
+		return ac.Exec(sctx, q, args...)
+	}
+	if _, err := exec("SET synchronous_commit = off"); err != nil {
 		return err
 	}
 	var channel string
@@ -167,12 +175,13 @@ func (p *peer) session() error {
 		return err
 	}
 	p.listenPID.Store(lc.PgConn().PID())
+	p.ackPID.Store(ac.PgConn().PID())
 	// A listener that hears nothing (behind a pooler in transaction mode,
 	// say) must not register, or writers would wait for it: hear a first
 	// ping (from peer 0, which no peer is) before. What else comes now
 	// was committed before the registration below, which later reads see.
 	hello := "p 0 " + strconv.FormatUint(rand.Uint64(), 10)
-	if _, err := ac.Exec(ctx, "SELECT pg_notify($1, $2)", channel, hello); err != nil {
+	if _, err := exec("SELECT pg_notify($1, $2)", channel, hello); err != nil {
 		return err
 	}
 	hctx, cancel := context.WithTimeout(ctx, p.lease/4)
@@ -191,11 +200,20 @@ func (p *peer) session() error {
 	// registration's transaction were drawn after their writes committed,
 	// so the reads this cache fills (all begun after start) see those
 	// writes; those numbered above it will reach lc.
+	// Rows of servers that died without leaving are kept a while (a writer
+	// passes over them once their lease ended), then swept by the next
+	// server that starts.
+	if _, err := exec("DELETE FROM cache_peers WHERE lease_until < now() - interval '1 hour'"); err != nil {
+		return err
+	}
 	t0 := p.cache.now()
 	var id int64
-	if err := ac.QueryRow(ctx, `INSERT INTO cache_peers (id, acked, lease_until)
+	rctx, cancel := context.WithTimeout(ctx, p.lease/4)
+	err = ac.QueryRow(rctx, `INSERT INTO cache_peers (id, acked, lease_until)
 		VALUES (txid_current(), txid_current(), now() + $1 * interval '1 microsecond') RETURNING id`,
-		p.lease.Microseconds()).Scan(&id); err != nil {
+		p.lease.Microseconds()).Scan(&id)
+	cancel()
+	if err != nil {
 		return err
 	}
 	acked := id
@@ -205,9 +223,10 @@ func (p *peer) session() error {
 		p.cache.stop() // before the row goes: writers stop waiting for this server then
 		leave, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, _ = ac.Exec(leave, "DELETE FROM cache_peers WHERE id = $1", id)
+		// On the pool: ac may be what failed.
+		_, _ = p.db.ExecContext(leave, "DELETE FROM cache_peers WHERE id = $1", id)
 	}()
-	p.cache.start(t0 + int64(p.lease-p.lease/10))
+	p.cache.start(t0 + p.local())
 
 	var seen, pong atomic.Int64
 	seen.Store(acked)
@@ -256,7 +275,7 @@ func (p *peer) session() error {
 			return err
 		case <-wake:
 			if s := seen.Load(); s > acked {
-				if _, err := ac.Exec(ctx, "UPDATE cache_peers SET acked = $1 WHERE id = $2", s, id); err != nil {
+				if _, err := exec("UPDATE cache_peers SET acked = $1 WHERE id = $2", s, id); err != nil {
 					return err
 				}
 				acked = s
@@ -264,13 +283,13 @@ func (p *peer) session() error {
 		case <-renew.C:
 			ping++
 			t0 := p.cache.now()
-			if _, err := ac.Exec(ctx, "SELECT pg_notify($1, $2)", channel, "p "+me+strconv.FormatInt(ping, 10)); err != nil {
+			if _, err := exec("SELECT pg_notify($1, $2)", channel, "p "+me+strconv.FormatInt(ping, 10)); err != nil {
 				return err
 			}
 			if err := waitPong(ctx, pongs, &pong, ping, p.lease/4, listenErr); err != nil {
 				return err
 			}
-			tag, err := ac.Exec(ctx, `UPDATE cache_peers SET lease_until = now() + $1 * interval '1 microsecond'
+			tag, err := exec(`UPDATE cache_peers SET lease_until = now() + $1 * interval '1 microsecond'
 				WHERE id = $2`, p.lease.Microseconds(), id)
 			if err != nil {
 				return err
@@ -278,7 +297,7 @@ func (p *peer) session() error {
 			if tag.RowsAffected() != 1 {
 				return errors.New("sqlstore: this server's cache_peers row is gone")
 			}
-			p.cache.extend(t0 + int64(p.lease-p.lease/10))
+			p.cache.extend(t0 + p.local())
 		}
 	}
 }
@@ -291,6 +310,11 @@ func (p *peer) note(id, seen int64) {
 	p.moved = make(chan struct{})
 	p.mu.Unlock()
 }
+
+// local is how long after its ping a renewal lets this server serve:
+// the lease less a fifth, for PostgreSQL's clock, which writers judge the
+// lease by, running ahead of this server's (up to a second for 5 s).
+func (p *peer) local() int64 { return int64(p.lease - p.lease/5) }
 
 // current is the session's row, 0 when there is none.
 func (p *peer) current() int64 {
@@ -312,11 +336,21 @@ func (p *peer) passed(ctx context.Context, b int64) (int64, error) {
 			// after b, so its reads see the write.
 			return id, nil
 		}
+		left := time.Duration(p.cache.until.Load() - p.cache.now())
+		if left <= 0 {
+			// The lease lapsed: the cache serves nothing until a renewal,
+			// which empties it first (readCache.extend).
+			return id, nil
+		}
+		lapse := time.NewTimer(left)
 		select {
 		case <-ctx.Done():
+			lapse.Stop()
 			return id, ctx.Err()
 		case <-moved:
+		case <-lapse.C:
 		}
+		lapse.Stop()
 	}
 }
 
@@ -349,6 +383,11 @@ func signal(c chan struct{}) {
 // barrier returns once every live peer has seen a barrier drawn now, after
 // the caller's commit: what that commit changed is gone from every cache.
 func (s *Store) barrier(ctx context.Context) error {
+	// The write has committed: see it through even if the caller has
+	// gone, or the caches would learn of it only later. Every wait below
+	// ends within a lease.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*cacheLease)
+	defer cancel()
 	failed := func(err error) error {
 		return fmt.Errorf("sqlstore: committed, but the cache barrier failed: %w", err)
 	}

@@ -72,11 +72,17 @@ func (c *readCache) start(until int64) {
 
 // extend moves the lease's end.
 func (c *readCache) extend(until int64) {
-	c.mu.RLock()
+	c.mu.Lock()
 	if c.on {
+		if c.now() >= c.until.Load() {
+			// The lease lapsed: writers may have stopped waiting for this
+			// server, so nothing kept before may be served again.
+			c.reset()
+			c.gen++
+		}
 		c.until.Store(until)
 	}
-	c.mu.RUnlock()
+	c.mu.Unlock()
 }
 
 // stop turns the cache off and empties it.

@@ -250,6 +250,11 @@ func TestWritesCached(t *testing.T) {
 		"SELECT * FROM authorizations":                    false,
 		"UPDATE authorizers_x SET a = 1":                  false,
 		"DELETE FROM tokens WHERE 1":                      false,
+		"UPDATE ONLY audits SET status = 1":               true,
+		`DELETE FROM ONLY public."authorizations"`:        true,
+		"MERGE INTO miniship.authorizers a USING":         true,
+		`INSERT INTO "authorizations" VALUES (1)`:         true,
+		"UPDATE grant_generations SET generation = 2":     false,
 	} {
 		if got := writesCached(q); got != want {
 			t.Errorf("writesCached(%q) = %v, want %v", q, got, want)
@@ -312,6 +317,18 @@ func TestReadCacheFill(t *testing.T) {
 	c.until.Store(c.now()) // the lease ran out
 	if hit() {
 		t.Error("served past the lease")
+	}
+	// A lease that lapsed and is renewed later: writers may have stopped
+	// waiting meanwhile, so nothing from before is served again, and no
+	// read begun before is kept.
+	gen, _ = c.begin()
+	c.fill(gen, g, true, cats(1), a)
+	gen, _ = c.begin()
+	c.until.Store(c.now())
+	c.extend(c.now() + int64(time.Hour))
+	c.fill(gen, g, true, cats(1), a)
+	if hit() {
+		t.Error("a lapsed lease, renewed, served what it held before")
 	}
 	c.stop()
 	_, on = c.begin()
@@ -388,4 +405,56 @@ func TestPostgresReadCacheOff(t *testing.T) {
 	})
 	c, _ := readCategories(t, r)
 	equal(t, c, cats(55))
+}
+
+// TestPostgresReadCacheSweeps: a server that starts sweeps the rows of
+// servers that died long ago, and keeps the recent ones.
+func TestPostgresReadCacheSweeps(t *testing.T) {
+	s := openPostgresT(t)
+	fixtures(t, s)
+	_, err := s.writer.ExecContext(t.Context(), `INSERT INTO cache_peers (id, acked, lease_until)
+		VALUES (1, 0, now() - interval '2 hours'), (2, 0, now() - interval '1 minute')`)
+	ok(t, err)
+	ok(t, s.Read(t.Context(), func(tx miniship.Tx) error {
+		_, _, err := tx.CategoriesWithGrant("wxp", "wxa")
+		return err
+	}))
+	waitCacheOn(t, s)
+	var ids []int64
+	rows, err := s.writer.QueryContext(t.Context(), "SELECT id FROM cache_peers WHERE id < 3 ORDER BY id")
+	ok(t, err)
+	for rows.Next() {
+		var id int64
+		ok(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	ok(t, rows.Err())
+	equal(t, ids, []int64{2})
+}
+
+// TestPostgresReadCacheAckLost: when a server's acknowledging connection
+// dies, its session ends and its row goes (through the pool), so writers
+// stop waiting for it at once.
+func TestPostgresReadCacheAckLost(t *testing.T) {
+	w, r, _ := cachePair(t)
+	id := r.peer.current()
+	var killed bool
+	ok(t, w.writer.QueryRowContext(t.Context(), "SELECT pg_terminate_backend($1)", int(r.peer.ackPID.Load())).Scan(&killed))
+	equal(t, killed, true)
+	for deadline := time.Now().Add(20 * time.Second); r.peer.current() == id; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the session outlived its acknowledging connection")
+		}
+	}
+	var left int
+	ok(t, w.writer.QueryRowContext(t.Context(), "SELECT count(*) FROM cache_peers WHERE id = $1", id).Scan(&left))
+	equal(t, left, 0)
+	update(t, w, func(tx miniship.Tx) error {
+		a, err := tx.GetAuthorizer("wxa")
+		ok(t, err)
+		a.Categories = cats(9)
+		return tx.UpdateAuthorizer(a)
+	})
+	c, _ := readCategories(t, r)
+	equal(t, c, cats(9))
 }
