@@ -96,12 +96,7 @@ func TestPostgresReadCacheExact(t *testing.T) {
 		}
 		switch i % 5 {
 		case 0:
-			update(t, w, func(tx miniship.Tx) error {
-				a, err := tx.GetAuthorizer("wxa")
-				ok(t, err)
-				a.Categories = cats(i)
-				return tx.UpdateAuthorizer(a)
-			})
+			setCategories(t, w, i)
 			c, _ := readCategories(t, r)
 			equal(t, c, cats(i))
 		case 1:
@@ -160,12 +155,7 @@ func TestPostgresReadCacheDeadPeer(t *testing.T) {
 	var until time.Time
 	ok(t, w.writer.QueryRowContext(t.Context(), `INSERT INTO cache_peers (id, acked, lease_until)
 		VALUES (1, 0, now() + interval '1 second') RETURNING lease_until`).Scan(&until))
-	update(t, w, func(tx miniship.Tx) error {
-		a, err := tx.GetAuthorizer("wxa")
-		ok(t, err)
-		a.Categories = cats(7)
-		return tx.UpdateAuthorizer(a)
-	})
+	setCategories(t, w, 7)
 	var passed bool
 	ok(t, w.writer.QueryRowContext(t.Context(), "SELECT now() >= $1", until).Scan(&passed))
 	if !passed {
@@ -195,12 +185,7 @@ func TestPostgresReadCacheListenerLost(t *testing.T) {
 		if !killed {
 			t.Fatalf("round %d: the listener %d was not there to end", round, pid)
 		}
-		update(t, w, func(tx miniship.Tx) error {
-			a, err := tx.GetAuthorizer("wxa")
-			ok(t, err)
-			a.Categories = cats(100 + round)
-			return tx.UpdateAuthorizer(a)
-		})
+		setCategories(t, w, 100+round)
 		c, _ := readCategories(t, r)
 		equal(t, c, cats(100+round))
 		waitCacheOn(t, r) // a new listener, a new lease
@@ -362,12 +347,7 @@ func TestPostgresReadCacheConcurrent(t *testing.T) {
 		})
 	}
 	for i := 1; i <= 100; i++ {
-		update(t, w, func(tx miniship.Tx) error {
-			a, err := tx.GetAuthorizer("wxa")
-			ok(t, err)
-			a.Categories = cats(i)
-			return tx.UpdateAuthorizer(a)
-		})
+		setCategories(t, w, i)
 		acked.Store(int64(i))
 		time.Sleep(time.Millisecond) // let the readers fill the cache again
 	}
@@ -397,12 +377,7 @@ func TestPostgresReadCacheOff(t *testing.T) {
 	ok(t, w.writer.QueryRowContext(t.Context(), "SELECT count(*) FROM cache_peers").Scan(&peers))
 	equal(t, peers, 1) // the reader's alone
 	readCategories(t, r)
-	update(t, off, func(tx miniship.Tx) error {
-		a, err := tx.GetAuthorizer("wxa")
-		ok(t, err)
-		a.Categories = cats(55)
-		return tx.UpdateAuthorizer(a)
-	})
+	setCategories(t, off, 55)
 	c, _ := readCategories(t, r)
 	equal(t, c, cats(55))
 }
@@ -449,12 +424,18 @@ func TestPostgresReadCacheAckLost(t *testing.T) {
 	var left int
 	ok(t, w.writer.QueryRowContext(t.Context(), "SELECT count(*) FROM cache_peers WHERE id = $1", id).Scan(&left))
 	equal(t, left, 0)
-	update(t, w, func(tx miniship.Tx) error {
-		a, err := tx.GetAuthorizer("wxa")
-		ok(t, err)
-		a.Categories = cats(9)
-		return tx.UpdateAuthorizer(a)
-	})
+	setCategories(t, w, 9)
 	c, _ := readCategories(t, r)
 	equal(t, c, cats(9))
+}
+
+// setCategories writes the mini program's categories through s.
+func setCategories(t *testing.T, s *Store, n int) {
+	t.Helper()
+	update(t, s, func(tx miniship.Tx) error {
+		a, err := tx.GetAuthorizer("wxa")
+		ok(t, err)
+		a.Categories = cats(n)
+		return tx.UpdateAuthorizer(a)
+	})
 }
