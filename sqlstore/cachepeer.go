@@ -228,8 +228,7 @@ func (p *peer) session() error {
 	}()
 	p.cache.start(t0 + p.local())
 
-	var seen, pong atomic.Int64
-	seen.Store(acked)
+	var pong atomic.Int64
 	wake, pongs := make(chan struct{}, 1), make(chan struct{}, 1)
 	listenErr := make(chan error, 1)
 	lctx, stopListen := context.WithCancel(ctx)
@@ -246,8 +245,7 @@ func (p *peer) session() error {
 			}
 			switch kind, rest, _ := strings.Cut(n.Payload, " "); kind {
 			case "b":
-				if b, err := strconv.ParseInt(rest, 10, 64); err == nil && b > seen.Load() {
-					seen.Store(b)
+				if b, err := strconv.ParseInt(rest, 10, 64); err == nil && b > p.passedUpTo() {
 					p.note(id, b)
 					signal(wake)
 				}
@@ -274,7 +272,7 @@ func (p *peer) session() error {
 		case err := <-listenErr:
 			return err
 		case <-wake:
-			if s := seen.Load(); s > acked {
+			if s := p.passedUpTo(); s > acked {
 				if _, err := exec("UPDATE cache_peers SET acked = $1 WHERE id = $2", s, id); err != nil {
 					return err
 				}
@@ -315,6 +313,13 @@ func (p *peer) note(id, seen int64) {
 // the lease less a fifth, for PostgreSQL's clock, which writers judge the
 // lease by, running ahead of this server's (up to a second for 5 s).
 func (p *peer) local() int64 { return int64(p.lease - p.lease/5) }
+
+// passedUpTo is the newest barrier the session's listener has passed.
+func (p *peer) passedUpTo() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.seen
+}
 
 // current is the session's row, 0 when there is none.
 func (p *peer) current() int64 {
