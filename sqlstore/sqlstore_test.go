@@ -148,6 +148,7 @@ func TestSQLitePragmas(t *testing.T) {
 	equal(t, pragma(s.writer, "synchronous"), "1") // NORMAL
 	equal(t, pragma(s.writer, "foreign_keys"), "1")
 	equal(t, pragma(s.writer, "busy_timeout"), strconv.Itoa(sqliteBusyTimeout))
+	equal(t, pragma(s.writer, "temp_store"), "2") // MEMORY: the savepoint journal of batch.go
 	equal(t, pragma(s.reader, "query_only"), "1")
 	equal(t, pragma(s.reader, "journal_mode"), "wal")
 }
