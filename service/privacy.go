@@ -151,8 +151,6 @@ func validItems(field string, items []PrivacyItem) error {
 	return nil
 }
 
-const mediaPrivacyExt = "privacy_ext"
-
 // SetPrivacySetting writes the development guide (ver 2), or edits the
 // live guide's owner_setting (ver 1), which takes effect at once; the live
 // ext_file_media_id cannot change there (86075).
@@ -186,7 +184,7 @@ func (s *Service) SetPrivacySetting(ctx context.Context, c *Caller, req SetPriva
 			return err
 		}
 		if id := req.OwnerSetting.ExtFileMediaID; id != "" {
-			if m, err := tx.GetMedia(id); err != nil || m.AuthorizerAppID != c.AuthorizerAppID || m.Type != mediaPrivacyExt {
+			if m, err := tx.GetMedia(id); err != nil || m.AuthorizerAppID != c.AuthorizerAppID || m.Type != miniship.MediaPrivacyExt {
 				if err != nil && !errors.Is(err, miniship.ErrNotFound) {
 					return err
 				}
@@ -347,7 +345,7 @@ func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name stri
 	if err != nil {
 		return "", err
 	}
-	m := &miniship.Media{AuthorizerAppID: c.AuthorizerAppID, Type: mediaPrivacyExt, Data: data, CreatedAt: s.Now()}
+	m := &miniship.Media{AuthorizerAppID: c.AuthorizerAppID, Type: miniship.MediaPrivacyExt, Data: data, CreatedAt: s.Now()}
 	err = s.update(ctx, func(tx miniship.Tx) error {
 		if _, err := tx.LockAuthorizer(c.AuthorizerAppID); err != nil {
 			return err
@@ -369,7 +367,7 @@ func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name stri
 				return err
 			}
 		}
-		_, err = tx.PruneMedia(c.AuthorizerAppID, mediaPrivacyExt, MaxPrivacyExtFiles, inUse...)
+		_, err = tx.PruneMedia(c.AuthorizerAppID, miniship.MediaPrivacyExt, MaxPrivacyExtFiles, inUse...)
 		return err
 	})
 	if err != nil {

@@ -7,11 +7,12 @@ import (
 	"github.com/miniship/miniship"
 )
 
-// DeleteMediaBefore deletes up to n uploads made before the time, oldest
-// first (index media_created).
+// DeleteMediaBefore deletes up to n expiring uploads made before the time,
+// oldest first (the partial index media_expiring, whose condition the
+// query repeats as written so that both databases use it).
 func (t *tx) DeleteMediaBefore(before time.Time, n int) (int64, error) {
-	res, err := t.exec(`DELETE FROM media WHERE id IN (SELECT id FROM media WHERE created_at < ?
-		ORDER BY created_at LIMIT ?)`, nanos(before), n)
+	res, err := t.exec(`DELETE FROM media WHERE id IN (SELECT id FROM media
+		WHERE type <> '`+miniship.MediaPrivacyExt+`' AND created_at < ? ORDER BY created_at LIMIT ?)`, nanos(before), n)
 	if err != nil {
 		return 0, err
 	}
