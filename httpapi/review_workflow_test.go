@@ -5,6 +5,8 @@ package httpapi_test
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,4 +42,34 @@ func TestPrivacyExtFileOutlivesMediaSweep(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// TestPlatformDomainsOnlyChangesCount: of the 50 changes a month to a
+// platform's domain lists, only calls that change a list count. A
+// pipeline that adds its hosts before each release (an add of hosts
+// already there) was locked out with 45104 after 50 runs; a real change
+// still counts, and the 51st is 45104.
+func TestPlatformDomainsOnlyChangesCount(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, nil)
+	C := url.Values{"component_access_token": {componentToken(t, e.s, e.p.AppID, e.p.Secret)}}
+	modify := func(body string) map[string]any {
+		return wx(t, e.s, "POST", "/cgi-bin/component/modify_wxa_server_domain", C, body)
+	}
+	arWant(t, modify(`{"action":"add","wxa_server_domain":"api.example.com"}`), 0)
+	for i := range 60 {
+		m := modify(`{"action":"add","wxa_server_domain":"api.example.com"}`)
+		if arCode(m) != 0 {
+			t.Fatalf("unchanging add #%d: %v", i+2, m)
+		}
+		arWant(t, modify(`{"action":"delete","wxa_server_domain":"gone.example.com"}`), 0)
+	}
+	for i := range 49 { // 1 change made above: 49 more reach the limit
+		arWant(t, modify(fmt.Sprintf(`{"action":"add","wxa_server_domain":"h%d.example.com"}`, i)), 0)
+	}
+	arWant(t, modify(`{"action":"add","wxa_server_domain":"one-more.example.com"}`), 45104)
+	// The list shows what was changed, and no refused change.
+	m := modify(`{"action":"get"}`)
+	if list, _ := m["testing_wxa_server_domain"].(string); strings.Contains(list, "one-more") || !strings.Contains(list, "h48.example.com") {
+		t.Fatalf("testing list after the limit: %v", m)
+	}
 }
