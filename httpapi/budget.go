@@ -195,8 +195,8 @@ func (rt route) bodyBytes(r *http.Request) int64 {
 	}
 	limit := int64(maxBody)
 	switch {
-	case strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/"):
-		limit = rt.upload // 0: the route reads no multipart body
+	case rt.readsMultipart(r):
+		limit = rt.upload
 	case rt.token == "":
 		limit = maxAnonymousBody
 	}
@@ -204,4 +204,10 @@ func (rt route) bodyBytes(r *http.Request) int64 {
 		return n
 	}
 	return limit
+}
+
+// readsMultipart reports whether the route's handler reads r's body as a
+// multipart upload: only upload routes do, and only such a body.
+func (rt route) readsMultipart(r *http.Request) bool {
+	return rt.upload > 0 && strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/")
 }

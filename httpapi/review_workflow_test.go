@@ -4,7 +4,10 @@ package httpapi_test
 // and kept here as the behaviour it asked for.
 
 import (
+	"bytes"
 	"fmt"
+	"mime/multipart"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -72,4 +75,28 @@ func TestPlatformDomainsOnlyChangesCount(t *testing.T) {
 	if list, _ := m["testing_wxa_server_domain"].(string); strings.Contains(list, "one-more") || !strings.Contains(list, "h48.example.com") {
 		t.Fatalf("testing list after the limit: %v", m)
 	}
+}
+
+// TestMultipartBodyToJSONEndpoint: only upload routes read a multipart
+// body as one; any other reads the body whatever its Content-Type says.
+// A form sent as multipart/form-data (PHP curl with an array body) was
+// never read and answered 44002 "empty post data"; now it is what any
+// body that is not JSON is, 47001, on the code endpoints as on the
+// others. A JSON body behind a wrong multipart header is read as JSON.
+func TestMultipartBodyToJSONEndpoint(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, nil)
+	e.s.Publish(t, e.p.AppID, e.mp.AppID, e.tpl, `{"ext":{"shopName":"S"}}`, "1.0.0")
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("path", "pages/index/index")
+	mw.Close()
+	codeErr(t, codeCall(t, e, "/wxa/getwxacode", buf.String(), mw.FormDataContentType()), jsonErrType, 47001)
+
+	post := func(path, body string) map[string]any {
+		req, _ := http.NewRequest("POST", e.s.URL+path+"?access_token="+url.QueryEscape(e.tok), strings.NewReader(body))
+		req.Header.Set("Content-Type", mw.FormDataContentType())
+		return e.do(req)
+	}
+	arWant(t, post("/wxa/get_auditstatus", buf.String()), 47001)
+	arWant(t, post("/wxa/modify_domain", `{"action":"get"}`), 0)
 }

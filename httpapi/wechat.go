@@ -289,7 +289,11 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 		// transaction's payload bounded, by this (sqlstore/fair.go).
 		c.ctx = miniship.WithTenant(c.ctx, tenant, n)
 	}
-	if c.r.Method == http.MethodPost && !strings.HasPrefix(c.r.Header.Get("Content-Type"), "multipart/") {
+	// Only an upload route reads a multipart body itself; any other reads
+	// the body whatever its Content-Type says, and answers what it finds
+	// (a form body where JSON belongs is 47001 or the endpoint's own code,
+	// never 44002 "empty post data").
+	if c.r.Method == http.MethodPost && !rt.readsMultipart(c.r) {
 		limit := int64(maxBody)
 		if rt.token == "" {
 			limit = maxAnonymousBody
