@@ -100,3 +100,22 @@ func TestMultipartBodyToJSONEndpoint(t *testing.T) {
 	arWant(t, post("/wxa/get_auditstatus", buf.String()), 47001)
 	arWant(t, post("/wxa/modify_domain", `{"action":"get"}`), 0)
 }
+
+// TestQuotaGetOfEitherTokenPath: openapi/quota/get answers for a path the
+// token's kind calls, which for the endpoints that take either token is
+// both kinds. An authorizer token that had just called clear_quota was
+// refused its quota (76022); a component token still is for a path only
+// authorizer tokens call.
+func TestQuotaGetOfEitherTokenPath(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, nil)
+	e.ok("POST", "/cgi-bin/clear_quota", `{"appid":"`+e.mp.AppID+`"}`)
+	m := e.ok("POST", "/cgi-bin/openapi/quota/get", `{"cgi_path":"/cgi-bin/clear_quota"}`)
+	if q, _ := m["quota"].(map[string]any); q == nil {
+		t.Fatalf("no quota: %v", m)
+	}
+	C := url.Values{"component_access_token": {componentToken(t, e.s, e.p.AppID, e.p.Secret)}}
+	arWant(t, wx(t, e.s, "POST", "/cgi-bin/openapi/quota/get", C, `{"cgi_path":"/cgi-bin/clear_quota"}`), 0)
+	arWant(t, wx(t, e.s, "POST", "/cgi-bin/openapi/quota/get", C, `{"cgi_path":"/cgi-bin/component/api_start_push_ticket"}`), 0)
+	arWant(t, wx(t, e.s, "POST", "/cgi-bin/openapi/quota/get", C, `{"cgi_path":"/wxa/commit"}`), 76022)
+	e.fails(76022, "POST", "/cgi-bin/openapi/quota/get", `{"cgi_path":"/cgi-bin/component/api_start_push_ticket"}`)
+}

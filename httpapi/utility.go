@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/miniship/miniship"
@@ -14,24 +15,26 @@ import (
 // getaccountbasicinfo.
 
 func (s *Server) utilityRoutes(m map[string]route) {
+	either := []miniship.TokenKind{miniship.AuthorizerToken, miniship.ComponentToken} // eitherToken
+	component := []miniship.TokenKind{miniship.ComponentToken}
 	comp := func(bare bool, h func(*call) (any, error)) route {
 		return route{methods: post, token: miniship.ComponentToken, body: true, bare: bare, h: h}
 	}
 	// No token on the new page, the component token on the old one: the
 	// handler checks one when sent.
-	m["/cgi-bin/component/api_start_push_ticket"] = route{methods: post, body: true, h: s.startPushTicket}
+	m["/cgi-bin/component/api_start_push_ticket"] = route{methods: post, body: true, kinds: component, h: s.startPushTicket}
 	m["/cgi-bin/component/api_get_authorizer_list"] = comp(true, s.authorizerList)
 	m["/cgi-bin/component/api_get_authorizer_option"] = comp(true, s.getAuthorizerOption(false))
 	m["/cgi-bin/component/api_set_authorizer_option"] = comp(false, s.setAuthorizerOption(false))
 	// The new form takes either token (the Chinese page says component,
 	// the English page and WxJava authorizer): the handler authenticates.
-	m["/cgi-bin/component/get_authorizer_option"] = route{methods: post, body: true, h: s.getAuthorizerOption(true)}
-	m["/cgi-bin/component/set_authorizer_option"] = route{methods: post, body: true, h: s.setAuthorizerOption(true)}
-	m["/cgi-bin/clear_quota"] = route{methods: post, body: true, h: s.clearQuota}
+	m["/cgi-bin/component/get_authorizer_option"] = route{methods: post, body: true, kinds: either, h: s.getAuthorizerOption(true)}
+	m["/cgi-bin/component/set_authorizer_option"] = route{methods: post, body: true, kinds: either, h: s.setAuthorizerOption(true)}
+	m["/cgi-bin/clear_quota"] = route{methods: post, body: true, kinds: either, h: s.clearQuota}
 	m["/cgi-bin/clear_quota/v2"] = route{methods: post, h: s.clearQuotaV2}
 	m["/cgi-bin/component/clear_quota/v2"] = route{methods: post, body: true, h: s.componentClearQuotaV2}
 	m["/cgi-bin/component/clear_quota"] = comp(false, s.componentClearQuota)
-	m["/cgi-bin/openapi/quota/get"] = route{methods: post, body: true, h: s.quotaGet}
+	m["/cgi-bin/openapi/quota/get"] = route{methods: post, body: true, kinds: either, h: s.quotaGet}
 	m["/cgi-bin/account/getaccountbasicinfo"] = route{methods: both, token: miniship.AuthorizerToken,
 		perms: []int{service.PermCategory}, h: s.accountBasicInfo}
 }
@@ -244,7 +247,7 @@ func (s *Server) quotaGet(c *call) (any, error) {
 	if !ok {
 		return nil, wxerr.New(wxerr.CgiPathNotFound, "")
 	}
-	if rt.token != c.caller.Kind || strings.HasPrefix(p, "/sns/") {
+	if (rt.token != c.caller.Kind && !slices.Contains(rt.kinds, c.caller.Kind)) || strings.HasPrefix(p, "/sns/") {
 		return nil, wxerr.New(wxerr.CgiPathNoPermission, "")
 	}
 	who := c.caller.PlatformAppID

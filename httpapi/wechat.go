@@ -30,6 +30,9 @@ const (
 type route struct {
 	methods int
 	token   miniship.TokenKind // "" for endpoints that take none
+	// kinds are the token kinds a handler authenticates itself when token
+	// is "" (eitherToken): what openapi/quota/get answers for.
+	kinds []miniship.TokenKind
 	perms   []int              // permission sets an authorizer token needs (any one)
 	body    bool               // a missing body is 44002
 	bare    bool               // success carries no errcode (token endpoints)
