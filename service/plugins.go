@@ -206,17 +206,20 @@ func (s *Service) PluginUpdate(ctx context.Context, c *Caller, plugin, version s
 
 // DevApplyItem is an entry of /wxa/devplugin dev_apply_list.
 type DevApplyItem struct {
-	AppID      string `json:"appid"`
-	Status     int    `json:"status"`
-	Nickname   string `json:"nickname"`
-	HeadImgURL string `json:"headimgurl"`
-	Reason     string `json:"reason"`
-	ApplyURL   string `json:"apply_url"`
-	CreateTime string `json:"create_time"`
-	Categories []struct {
-		First  string `json:"first"`
-		Second string `json:"second"`
-	} `json:"categories"`
+	AppID      string             `json:"appid"`
+	Status     int                `json:"status"`
+	Nickname   string             `json:"nickname"`
+	HeadImgURL string             `json:"headimgurl"`
+	Reason     string             `json:"reason"`
+	ApplyURL   string             `json:"apply_url"`
+	CreateTime string             `json:"create_time"`
+	Categories []DevApplyCategory `json:"categories"` // [] when none, never null
+}
+
+// DevApplyCategory is a category of an applicant, by name.
+type DevApplyCategory struct {
+	First  string `json:"first"`
+	Second string `json:"second"`
 }
 
 // DevApplyList lists the applications for the calling plugin, page by page
@@ -243,12 +246,10 @@ func (s *Service) DevApplyList(ctx context.Context, c *Caller, page, num int) ([
 				return err
 			}
 			it := DevApplyItem{AppID: p.AuthorizerAppID, Status: pluginStatus(p.Status), Nickname: a.Nickname,
-				Reason: p.ApplyReason, CreateTime: strconv.FormatInt(p.AppliedAt.Unix(), 10)}
+				Reason: p.ApplyReason, CreateTime: strconv.FormatInt(p.AppliedAt.Unix(), 10),
+				Categories: make([]DevApplyCategory, 0, len(a.Categories))}
 			for _, cat := range a.Categories {
-				it.Categories = append(it.Categories, struct {
-					First  string `json:"first"`
-					Second string `json:"second"`
-				}{cat.FirstClass, cat.SecondClass})
+				it.Categories = append(it.Categories, DevApplyCategory{cat.FirstClass, cat.SecondClass})
 			}
 			out = append(out, it)
 		}
