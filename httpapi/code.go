@@ -173,3 +173,10 @@ func upload(r route, limit int64) route {
 	r.upload = limit
 	return r
 }
+
+// queryAction marks a route whose handler takes its action from the body,
+// else the query (call.action): with one in the query it needs no body.
+func queryAction(r route) route {
+	r.queryAction = true
+	return r
+}

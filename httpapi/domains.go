@@ -33,7 +33,7 @@ func (s *Server) domainRoutes(m map[string]route) {
 	m["/wxa/get_webviewdomain_confirmfile"] = set18(post, true, s.webviewConfirmFile)
 	m["/wxa/bind_tester"] = set18(post, true, s.bindTester)
 	m["/wxa/unbind_tester"] = set18(post, true, s.unbindTester)
-	m["/wxa/memberauth"] = set18(post, true, s.memberAuth)
+	m["/wxa/memberauth"] = queryAction(set18(post, true, s.memberAuth))
 
 	comp := func(h func(*call) (any, error)) route {
 		return route{methods: post, token: miniship.ComponentToken, body: true, h: h}

@@ -33,8 +33,8 @@ func (s *Server) grantRoutes(m map[string]route) {
 	m["/cgi-bin/wxopen/deletecategory"] = auth(service.PermCategory, post, true, s.deleteCategory)
 	m["/cgi-bin/wxopen/modifycategory"] = auth(service.PermCategory, post, true, s.modifyCategory)
 
-	m["/wxa/plugin"] = auth(service.PermPlugin, post, true, s.plugin)
-	m["/wxa/devplugin"] = auth(service.PermPlugin, post, true, s.devPlugin)
+	m["/wxa/plugin"] = queryAction(auth(service.PermPlugin, post, true, s.plugin))
+	m["/wxa/devplugin"] = queryAction(auth(service.PermPlugin, post, true, s.devPlugin))
 }
 
 // decodeLoose is decode for readers documented with no body: {}, [],

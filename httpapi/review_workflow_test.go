@@ -119,3 +119,37 @@ func TestQuotaGetOfEitherTokenPath(t *testing.T) {
 	arWant(t, wx(t, e.s, "POST", "/cgi-bin/openapi/quota/get", C, `{"cgi_path":"/wxa/commit"}`), 76022)
 	e.fails(76022, "POST", "/cgi-bin/openapi/quota/get", `{"cgi_path":"/cgi-bin/component/api_start_push_ticket"}`)
 }
+
+// TestDevApplyListCategoriesIsArray: dev_apply_list's categories are a
+// list, [] for an applicant without categories (was null).
+func TestDevApplyListCategoriesIsArray(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, nil)
+	_, ptok := e.addMiniProgram(&miniship.Authorizer{AppID: "wx00112233445566aa", Categories: []miniship.Category{}})
+	_, ntok := e.addMiniProgram(&miniship.Authorizer{Categories: []miniship.Category{}})
+	e.ok("POST", "/wxa/plugin", `{"action":"apply","plugin_appid":"wx00112233445566aa","reason":"r"}`, ntok)
+	m := e.ok("POST", "/wxa/devplugin", `{"action":"dev_apply_list","page":1,"num":10}`, ptok)
+	list := grList(t, m, "apply_list")
+	if len(list) != 1 {
+		t.Fatalf("apply_list: %v", m)
+	}
+	if cats, ok := list[0]["categories"].([]any); !ok || len(cats) != 0 {
+		t.Fatalf("categories is %#v, want []", list[0]["categories"])
+	}
+}
+
+// TestActionInQueryNeedsNoBody: memberauth, plugin and devplugin take the
+// action from the body, else the query; with it in the query the body may
+// be missing (it was 44002), and with neither it is still 44002.
+func TestActionInQueryNeedsNoBody(t *testing.T) {
+	e := arSetup(t, mstest.Options{}, nil)
+	m := e.ok("POST", "/wxa/memberauth?action=get_experiencer", "")
+	if _, ok := m["members"].([]any); !ok {
+		t.Fatalf("memberauth: %v", m)
+	}
+	m = e.ok("POST", "/wxa/plugin?action=list", "")
+	if _, ok := m["plugin_list"].([]any); !ok {
+		t.Fatalf("plugin list: %v", m)
+	}
+	e.fails(44002, "POST", "/wxa/memberauth", "")
+	e.fails(44002, "POST", "/wxa/plugin", "")
+}

@@ -33,11 +33,14 @@ type route struct {
 	// kinds are the token kinds a handler authenticates itself when token
 	// is "" (eitherToken): what openapi/quota/get answers for.
 	kinds []miniship.TokenKind
-	perms   []int              // permission sets an authorizer token needs (any one)
-	body    bool               // a missing body is 44002
-	bare    bool               // success carries no errcode (token endpoints)
-	errType string             // Content-Type of error answers when not JSON's (binary endpoints)
-	h       func(*call) (any, error)
+	perms []int // permission sets an authorizer token needs (any one)
+	body  bool  // a missing body is 44002
+	// queryAction: an "action" in the query stands for the body, which
+	// may then be missing (memberauth, plugin, devplugin).
+	queryAction bool
+	bare        bool   // success carries no errcode (token endpoints)
+	errType     string // Content-Type of error answers when not JSON's (binary endpoints)
+	h           func(*call) (any, error)
 
 	// grantInTx: the service method checks the grant in its own
 	// transaction (service.AuthenticateInTx); set only on such methods.
@@ -305,7 +308,7 @@ func (s *Server) runWeChat(c *call, rt route) (res any, err error) {
 			return nil, wxerr.New(wxerr.DataFormatError, "request body too large or unreadable")
 		}
 	}
-	if rt.body && len(bytes.TrimSpace(c.body)) == 0 {
+	if rt.body && len(bytes.TrimSpace(c.body)) == 0 && !(rt.queryAction && c.param("action") != "") {
 		return nil, wxerr.New(wxerr.EmptyPostData, "")
 	}
 	// Its bytes are here; handling them waits for a turn when they are
