@@ -153,3 +153,44 @@ func TestActionInQueryNeedsNoBody(t *testing.T) {
 	e.fails(44002, "POST", "/wxa/memberauth", "")
 	e.fails(44002, "POST", "/wxa/plugin", "")
 }
+
+// TestReleasePromotesAuditedPrivacyGuide: release makes live the guide the
+// audit carried, not whatever the development guide became since. A guide
+// edited after approval (here one that no longer describes Location, which
+// the released code uses and the reviewer checked) went live unreviewed;
+// it now waits for the next audit, which carries and releases it.
+func TestReleasePromotesAuditedPrivacyGuide(t *testing.T) {
+	mstest.Backends(t, func(t *testing.T, db string) {
+		e := arSetup(t, mstest.Options{Database: db}, nil)
+		location := func() bool {
+			m := e.ok("POST", "/cgi-bin/component/getprivacysetting", `{"privacy_ver":1}`)
+			for _, it := range grList(t, m, "setting_list") {
+				if it["privacy_key"] == "Location" && it["privacy_text"] != "" {
+					return true
+				}
+			}
+			return false
+		}
+		e.commit("1.0.0", "")
+		e.scanned()
+		id := e.submit()
+		edited := `{"privacy_ver":2,"setting_list":[{"privacy_key":"UserInfo","privacy_text":"登录"}],` +
+			`"owner_setting":{"contact_email":"a@b.cn","notice_method":"弹窗"}}`
+		e.ok("POST", "/cgi-bin/component/setprivacysetting", edited) // during the review: the reviewer sees what was submitted
+		e.decide(id, "approve", "", "")
+		e.wantStatus(id, 0)
+		e.ok("POST", "/wxa/release", `{}`)
+		if !location() {
+			t.Fatal("the live guide after release is not the one the audit carried")
+		}
+		// The edited guide goes with the next audit, which the reviewer
+		// rejects: the code uses Location, which it no longer describes.
+		e.commit("1.0.1", "")
+		e.scanned()
+		id = e.submit()
+		e.decide(id, "approve", "", "")
+		if m := e.ok("POST", "/wxa/get_auditstatus", fmt.Sprintf(`{"auditid":%d}`, id)); arCode(m) != 0 || fmt.Sprint(m["status"]) != "1" {
+			t.Fatalf("an audit carrying a guide without Location: %v, want rejected (status 1)", m)
+		}
+	})
+}

@@ -289,6 +289,11 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 		if err := tx.CreateAudit(au); err != nil {
 			return err
 		}
+		// The guide goes with the audit: the reviewer checks it, release
+		// makes it live (privacy.go).
+		if err := tx.CopyPrivacySetting(a.AppID, PrivacyDev, PrivacyAudited, now); err != nil {
+			return err
+		}
 		// The quota last: its counter is one row for all the platform's
 		// mini programs, locked until the commit (PostgreSQL), so the
 		// fewer statements after it, the more submissions a second. Spent,

@@ -21,10 +21,16 @@ import (
 // uploadprivacyextfile) and the privacy (location) APIs a mini program
 // applies for (get_privacy_interface, apply_privacy_interface).
 
-// Privacy guide versions.
+// Privacy guide versions. PrivacyAudited is not the API's: it is the
+// development guide as the mini program's latest audit carried it, copied
+// at submit_audit. The reviewer checks it and release makes it live, so
+// that a guide edited after the submission goes live only with the next
+// audit (the spec: release promotes the dev guide "if the audited version
+// carried it").
 const (
-	PrivacyLive = 1
-	PrivacyDev  = 2
+	PrivacyLive    = 1
+	PrivacyDev     = 2
+	PrivacyAudited = 3
 )
 
 // PrivacyItem is one entry of setting_list (and of an SDK's sdk_list).
@@ -359,7 +365,7 @@ func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name stri
 			return err
 		}
 		var inUse []string
-		for _, ver := range []int{PrivacyLive, PrivacyDev} {
+		for _, ver := range []int{PrivacyLive, PrivacyDev, PrivacyAudited} {
 			switch doc, err := loadPrivacy(tx, c.AuthorizerAppID, ver); {
 			case err == nil && doc.OwnerSetting.ExtFileMediaID != "":
 				inUse = append(inUse, doc.OwnerSetting.ExtFileMediaID)
@@ -400,9 +406,15 @@ func privacyGuideGap(tx miniship.Tx, derive func(*miniship.Version) error, au *m
 	if len(keys) == 0 {
 		return "", nil
 	}
-	doc, err := loadPrivacy(tx, au.AuthorizerAppID, PrivacyDev)
-	if err != nil && !errors.Is(err, miniship.ErrNotFound) {
+	var doc *PrivacyDoc
+	switch p, err := auditedGuide(tx, au.AuthorizerAppID); {
+	case err != nil:
 		return "", err
+	case p != nil:
+		doc = new(PrivacyDoc)
+		if err := json.Unmarshal(p.Doc, doc); err != nil {
+			return "", fmt.Errorf("privacy guide of %s: %w", au.AuthorizerAppID, err)
+		}
 	}
 	var missing []string
 	for _, k := range keys {
@@ -419,15 +431,31 @@ func privacyGuideGap(tx miniship.Tx, derive func(*miniship.Version) error, au *m
 // promotePrivacyGuide copies the development guide to live at release,
 // as WeChat does once the audited version goes online.
 func (s *Service) promotePrivacyGuide(tx miniship.Tx, appid string) error {
-	p, err := tx.GetPrivacySetting(appid, PrivacyDev)
-	if errors.Is(err, miniship.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
+	p, err := auditedGuide(tx, appid)
+	if err != nil || p == nil {
+		return err // nil: the audit carried no guide, and the live one stays
 	}
 	p.Ver, p.UpdatedAt = PrivacyLive, s.Now()
 	return tx.PutPrivacySetting(p)
+}
+
+// auditedGuide is the guide the mini program's latest audit carried, nil
+// when it carried none; for an audit submitted before audits carried
+// their guide, the development guide, as then.
+func auditedGuide(tx miniship.Tx, appid string) (*miniship.PrivacySetting, error) {
+	p, err := tx.GetPrivacySetting(appid, PrivacyAudited)
+	if errors.Is(err, miniship.ErrNotFound) {
+		p, err = tx.GetPrivacySetting(appid, PrivacyDev)
+	}
+	switch {
+	case errors.Is(err, miniship.ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, err
+	case strings.TrimSpace(string(p.Doc)) == "null": // CopyPrivacySetting found none
+		return nil, nil
+	}
+	return p, nil
 }
 
 // SeedPrivacyGuide gives a mini program a development guide that describes
