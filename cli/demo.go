@@ -54,18 +54,21 @@ The whole life of shop A (commit, privacy scan, submit_audit, approval,
 release), to paste into bash:
 
   field() { sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p"; }   # one JSON field, without jq
-  B=%s KEY=%s
-  SECRET=%s
-  TICKET=%s
-  REFRESH=%s
-%s
-%s
-Consent page: get a pre_auth_code (api_create_preauthcode with $CTOKEN), open
-  $B/cgi-bin/componentloginpage?component_appid=%s&pre_auth_code=PRE&redirect_uri=https://example.com/
-and sign in with a mini program's appid and AppSecret above.
+  B=%[1]s KEY=%[2]s
+  SECRET=%[3]s
+  TICKET=%[4]s   # valid 12 h: later, GET $B/miniship/v1/platforms/%[6]s/ticket
+  REFRESH=%[5]s
+%[7]s
+%[8]s
+Consent page: get a pre_auth_code, then open the page and sign in with a
+mini program's appid and AppSecret above:
 
-`, base, f.adminKey, p.Secret, ticket, d.Refresh[demo.ShopA],
-		lifeCommands(d.TemplateID, cat.FirstClass, cat.SecondClass, cat.FirstID, cat.SecondID, scanWait(f)), shopBNote(d.Authorizers), p.AppID)
+  PRE=$(curl -s -X POST "$B/cgi-bin/component/api_create_preauthcode?component_access_token=$CTOKEN" \
+    -d '{"component_appid":"%[6]s"}' | field pre_auth_code)
+  echo "$B/cgi-bin/componentloginpage?component_appid=%[6]s&pre_auth_code=$PRE&redirect_uri=https://example.com/"
+
+`, base, f.adminKey, p.Secret, ticket, d.Refresh[demo.ShopA], p.AppID,
+		lifeCommands(d.TemplateID, cat.FirstClass, cat.SecondClass, cat.FirstID, cat.SecondID, scanWait(f)), shopBNote(d.Authorizers))
 	return nil
 }
 
@@ -92,7 +95,10 @@ func scanWait(f serveFlags) string {
 	if f.clockMode == "manual" {
 		return fmt.Sprintf(`curl -s -H "Authorization: Bearer $KEY" -X POST $B/miniship/v1/clock/advance -d '{"seconds":%d}'   # manual clock: end the privacy scan`, int(f.scan.Seconds()+0.999))
 	}
-	return fmt.Sprintf(`until curl -s "$B/wxa/security/get_code_privacy_info?access_token=$ATOKEN" | grep -q '"errcode":0'; do sleep 1; done   # the privacy scan takes %s`, f.scan)
+	// Bounded, so that a mistake earlier (an empty $ATOKEN) does not wait
+	// for ever: submit_audit then says what is wrong.
+	return fmt.Sprintf(`for i in $(seq %d); do curl -s "$B/wxa/security/get_code_privacy_info?access_token=$ATOKEN" | grep -q '"errcode":0' && break; sleep 1; done   # the privacy scan takes %s`,
+		max(30, 2*int(f.scan.Seconds()+0.999)+10), f.scan)
 }
 
 // lifeCommands is shop A's life after the variables B, KEY, SECRET, TICKET
@@ -108,7 +114,7 @@ curl -s -w '\n' -X POST "$B/wxa/commit?access_token=$ATOKEN" \
 curl -s -w '\n' "$B/wxa/get_category?access_token=$ATOKEN"   # the categories submit_audit may name
 AUDIT=$(curl -s -X POST "$B/wxa/submit_audit?access_token=$ATOKEN" \
   -d '{"item_list":[{"address":"pages/index/index","tag":"shop","title":"Home","first_class":"%[5]s","second_class":"%[6]s","first_id":%[7]d,"second_id":%[8]d}]}' | field auditid)
-curl -s -H "Authorization: Bearer $KEY" -X POST $B/miniship/v1/audits/$AUDIT/decision -d '{"result":"approve"}'   # the reviewer's part
+curl -s -w '\n' -H "Authorization: Bearer $KEY" -X POST $B/miniship/v1/audits/$AUDIT/decision -d '{"result":"approve"}'   # the reviewer's part
 curl -s -w '\n' -X POST "$B/wxa/get_auditstatus?access_token=$ATOKEN" -d '{"auditid":'$AUDIT'}'   # status 0: approved
 curl -s -w '\n' -X POST "$B/wxa/release?access_token=$ATOKEN" -d '{}'
 `, demo.PlatformAppID, demo.ShopA, templateID, scan, first, second, firstID, secondID)
