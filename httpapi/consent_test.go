@@ -271,3 +271,34 @@ func testExclusiveSetRace(t *testing.T, database string) {
 		t.Fatalf("%d platforms hold set 18", holders)
 	}
 }
+
+// TestFifteenPlatforms: a mini program authorizes at most 15 platforms at
+// once (workflow spec §9). The 16th is refused at sign-in on the consent
+// page and by the admin API (409), while the 15 keep updating their grants;
+// once the merchant revokes one, the 16th is authorized.
+func TestFifteenPlatforms(t *testing.T) {
+	e := newConsentEnv(t, "")
+	authorize := func(p *miniship.Platform, sets []int) (int, map[string]any) {
+		return admin(t, e.s, "POST", "/miniship/v1/platforms/"+p.AppID+"/authorizations", map[string]any{"authorizer_appid": e.shop.AppID, "permission_sets": sets})
+	}
+	for range service.MaxPlatformsPerApp - 2 { // A holds one, B becomes the 15th
+		if st, m := authorize(e.s.Platform(t, nil), []int{30}); st != 201 {
+			t.Fatalf("authorize: %d %v", st, m)
+		}
+	}
+	if st, m := authorize(e.b, []int{30}); st != 201 {
+		t.Fatalf("the 15th: %d %v", st, m)
+	}
+	if st, m := authorize(e.b, []int{30, 17}); st != 201 {
+		t.Fatalf("the 15th updating its grant: %d %v", st, m)
+	}
+	c := e.s.Platform(t, nil)
+	if st, m := authorize(c, []int{30}); st != 409 || !strings.Contains(fmt.Sprint(m), "15 platforms") {
+		t.Fatalf("the 16th: %d %v, want 409", st, m)
+	}
+	e.refused(e.post(c.AppID, e.preAuth(c), e.shop.AppID, e.shop.Secret), 400, "15 platforms")
+	if st, m := admin(t, e.s, "DELETE", "/miniship/v1/platforms/"+e.b.AppID+"/authorizations/"+e.shop.AppID, nil); st != 200 {
+		t.Fatalf("revoke B: %d %v", st, m)
+	}
+	e.granted(e.post(c.AppID, e.preAuth(c), e.shop.AppID, e.shop.Secret, "30"))
+}

@@ -179,8 +179,18 @@ func (s *Service) authorize(tx miniship.Tx, platform, authorizer string, sets []
 	sets = slices.Clone(sets)
 	slices.Sort(sets)
 	sets = slices.Compact(sets)
-	held, err := heldElsewhere(tx, platform, authorizer)
+	held, others, err := heldElsewhere(tx, platform, authorizer)
 	if err != nil {
+		return nil, nil, err
+	}
+	prev, err = tx.GetAuthorization(platform, authorizer)
+	switch {
+	case errors.Is(err, miniship.ErrNotFound):
+		prev = nil
+		if others >= MaxPlatformsPerApp {
+			return nil, nil, tooManyPlatforms(others)
+		}
+	case err != nil:
 		return nil, nil, err
 	}
 	g = &GrantResult{Withheld: []HeldSet{}}
@@ -195,15 +205,10 @@ func (s *Service) authorize(tx miniship.Tx, platform, authorizer string, sets []
 		return nil, nil, &ConsentError{Sets: true, Conflict: true, Msg: "every permission set asked for is exclusive and held by another platform: " + describeHeld(g.Withheld)}
 	}
 	now := s.Now()
-	prev, err = tx.GetAuthorization(platform, authorizer)
 	var a *miniship.Authorization
-	switch {
-	case errors.Is(err, miniship.ErrNotFound):
-		prev = nil
+	if prev == nil {
 		a = &miniship.Authorization{PlatformAppID: platform, AuthorizerAppID: authorizer, CreatedAt: now, RefreshToken: "refreshtoken@@@" + s.newToken(36)}
-	case err != nil:
-		return nil, nil, err
-	default:
+	} else {
 		cp := *prev
 		a = &cp
 	}

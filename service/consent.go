@@ -70,20 +70,25 @@ func checkPermissionSets(sets []int) *ConsentError {
 	return nil
 }
 
+// MaxPlatformsPerApp is how many platforms a mini program may have
+// authorized at once (workflow spec §9).
+const MaxPlatformsPerApp = 15
+
 // heldElsewhere maps each exclusive set another platform holds for the mini
-// program to the oldest such platform. Sets are exclusive per WeChat's set
-// table (workflow spec §9): the first platform keeps them until the
-// merchant revokes or unticks them there.
-func heldElsewhere(tx miniship.Tx, platform, authorizer string) (map[int]string, error) {
+// program to the oldest such platform, and counts those other platforms.
+// Sets are exclusive per WeChat's set table (workflow spec §9): the first
+// platform keeps them until the merchant revokes or unticks them there.
+func heldElsewhere(tx miniship.Tx, platform, authorizer string) (held map[int]string, others int, err error) {
 	grants, err := tx.ListGrants(authorizer)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	held := map[int]string{}
+	held = map[int]string{}
 	for _, g := range grants {
 		if g.PlatformAppID == platform {
 			continue
 		}
+		others++
 		for _, id := range g.PermissionSets {
 			if ps, ok := miniship.LookupPermissionSet(id); ok && ps.Exclusive {
 				if _, seen := held[id]; !seen {
@@ -92,7 +97,14 @@ func heldElsewhere(tx miniship.Tx, platform, authorizer string) (map[int]string,
 			}
 		}
 	}
-	return held, nil
+	return held, others, nil
+}
+
+// tooManyPlatforms refuses a new authorization of a mini program that has
+// authorized MaxPlatformsPerApp platforms already.
+func tooManyPlatforms(others int) error {
+	return &ConsentError{Conflict: true, Msg: fmt.Sprintf(
+		"the mini program has authorized %d platforms, the most WeChat allows: it must revoke one before authorizing another", others)}
 }
 
 func describeHeld(h []HeldSet) string {
@@ -199,7 +211,7 @@ func (s *Service) ConsentSignIn(ctx context.Context, platform, preAuthCode, appi
 		if err != nil {
 			return err
 		}
-		held, err := heldElsewhere(tx, platform, appid)
+		held, others, err := heldElsewhere(tx, platform, appid)
 		if err != nil {
 			return err
 		}
@@ -210,6 +222,8 @@ func (s *Service) ConsentSignIn(ctx context.Context, platform, preAuthCode, appi
 			acc.Authorized, granted = true, cur.PermissionSets
 		case !errors.Is(err, miniship.ErrNotFound):
 			return err
+		case others >= MaxPlatformsPerApp:
+			return tooManyPlatforms(others)
 		}
 		for _, ps := range miniship.PermissionSets() {
 			acc.Sets = append(acc.Sets, ConsentSet{PermissionSet: ps, HeldBy: held[ps.ID], Granted: slices.Contains(granted, ps.ID)})
