@@ -87,10 +87,6 @@ type PluginApplication struct {
 type GrantTx interface {
 	PutPrivacySetting(p *PrivacySetting) error
 	GetPrivacySetting(authorizerAppID string, ver int) (*PrivacySetting, error)
-	// CopyPrivacySetting makes the mini program's guide of version to a
-	// copy of its guide of version from, or a guide whose Doc is JSON null
-	// when it has none: the guide an audit carried (submit_audit).
-	CopyPrivacySetting(authorizerAppID string, from, to int, at time.Time) error
 
 	CreatePrivacyApplication(a *PrivacyApplication) error // sets a.ID
 	GetPrivacyApplication(id int64) (*PrivacyApplication, error)

@@ -194,3 +194,66 @@ func TestReleasePromotesAuditedPrivacyGuide(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditedGuideIsTheAuditsOwn: the copy of the guide an audit carried
+// names that audit. An audit created without one (by a server of an
+// earlier release sharing the database during a rolling deploy, or after
+// a rollback) is reviewed and released with the development guide, as
+// that release did, never with the copy an earlier, released audit
+// carried (found by a review of the change that made the copy).
+func TestAuditedGuideIsTheAuditsOwn(t *testing.T) {
+	mstest.Backends(t, func(t *testing.T, db string) {
+		e := arSetup(t, mstest.Options{Database: db}, nil)
+		liveText := func() string {
+			m := e.ok("POST", "/cgi-bin/component/getprivacysetting", `{"privacy_ver":1}`)
+			for _, it := range grList(t, m, "setting_list") {
+				if it["privacy_key"] == "Location" {
+					s, _ := it["privacy_text"].(string)
+					return s
+				}
+			}
+			return ""
+		}
+		// 1. This release: submit, approve, release. The copy (ver 3) is G1.
+		e.commit("1.0.0", "")
+		e.scanned()
+		id := e.submit()
+		e.decide(id, "approve", "", "")
+		e.ok("POST", "/wxa/release", `{}`)
+		g1 := liveText()
+
+		// 2. A new development guide G2.
+		g2 := `{"privacy_ver":2,"setting_list":[{"privacy_key":"Location","privacy_text":"G2 定位"}],` +
+			`"owner_setting":{"contact_email":"a@b.cn","notice_method":"弹窗"}}`
+		e.ok("POST", "/cgi-bin/component/setprivacysetting", g2)
+
+		// 3. The next audit is submitted by a server of the previous
+		// release: it creates the audit and no copy (as SubmitAudit did
+		// before 66f1917).
+		e.commit("1.0.1", "")
+		e.scanned()
+		var id2 int64
+		err := e.s.Store.Update(t.Context(), func(tx miniship.Tx) error {
+			v, err := tx.LatestVersion(e.mp.AppID)
+			if err != nil {
+				return err
+			}
+			au := &miniship.Audit{AuthorizerAppID: e.mp.AppID, PlatformAppID: e.p.AppID, VersionID: v.ID,
+				Status: miniship.AuditPending, SubmittedAt: e.s.Service.Now()}
+			if err := tx.CreateAudit(au); err != nil {
+				return err
+			}
+			id2 = au.ID
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.decide(id2, "approve", "", "")
+		e.wantStatus(id2, 0)
+		e.ok("POST", "/wxa/release", `{}`)
+		if got := liveText(); got != "G2 定位" {
+			t.Fatalf("live guide after releasing audit %d: Location %q (the copy of audit %d: %q), want G2's", id2, got, id, g1)
+		}
+	})
+}

@@ -291,7 +291,7 @@ func (s *Service) SubmitAudit(ctx context.Context, c *Caller, req SubmitAuditReq
 		}
 		// The guide goes with the audit: the reviewer checks it, release
 		// makes it live (privacy.go).
-		if err := tx.CopyPrivacySetting(a.AppID, PrivacyDev, PrivacyAudited, now); err != nil {
+		if err := s.keepAuditedGuide(tx, au, now); err != nil {
 			return err
 		}
 		// The quota last: its counter is one row for all the platform's

@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/miniship/miniship"
@@ -23,10 +24,10 @@ import (
 
 // Privacy guide versions. PrivacyAudited is not the API's: it is the
 // development guide as the mini program's latest audit carried it, copied
-// at submit_audit. The reviewer checks it and release makes it live, so
-// that a guide edited after the submission goes live only with the next
-// audit (the spec: release promotes the dev guide "if the audited version
-// carried it").
+// at submit_audit with that audit's id (auditedCopy). The reviewer checks
+// it and release makes it live, so that a guide edited after the
+// submission goes live only with the next audit (the spec: release
+// promotes the dev guide "if the audited version carried it").
 const (
 	PrivacyLive    = 1
 	PrivacyDev     = 2
@@ -365,12 +366,26 @@ func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name stri
 			return err
 		}
 		var inUse []string
-		for _, ver := range []int{PrivacyLive, PrivacyDev, PrivacyAudited} {
+		for _, ver := range []int{PrivacyLive, PrivacyDev} {
 			switch doc, err := loadPrivacy(tx, c.AuthorizerAppID, ver); {
 			case err == nil && doc.OwnerSetting.ExtFileMediaID != "":
 				inUse = append(inUse, doc.OwnerSetting.ExtFileMediaID)
 			case err != nil && !errors.Is(err, miniship.ErrNotFound):
 				return err
+			}
+		}
+		// And the file of the guide the latest audit carried, which its
+		// release will make live.
+		switch ac, err := loadAuditedCopy(tx, c.AuthorizerAppID); {
+		case err != nil:
+			return err
+		case ac != nil && !isJSONNull(ac.Guide):
+			var doc PrivacyDoc
+			if err := json.Unmarshal(ac.Guide, &doc); err != nil {
+				return err
+			}
+			if doc.OwnerSetting.ExtFileMediaID != "" {
+				inUse = append(inUse, doc.OwnerSetting.ExtFileMediaID)
 			}
 		}
 		_, err = tx.PruneMedia(c.AuthorizerAppID, miniship.MediaPrivacyExt, MaxPrivacyExtFiles, inUse...)
@@ -407,12 +422,12 @@ func privacyGuideGap(tx miniship.Tx, derive func(*miniship.Version) error, au *m
 		return "", nil
 	}
 	var doc *PrivacyDoc
-	switch p, err := auditedGuide(tx, au.AuthorizerAppID); {
+	switch raw, err := auditedGuide(tx, au); {
 	case err != nil:
 		return "", err
-	case p != nil:
+	case raw != nil:
 		doc = new(PrivacyDoc)
-		if err := json.Unmarshal(p.Doc, doc); err != nil {
+		if err := json.Unmarshal(raw, doc); err != nil {
 			return "", fmt.Errorf("privacy guide of %s: %w", au.AuthorizerAppID, err)
 		}
 	}
@@ -428,34 +443,83 @@ func privacyGuideGap(tx miniship.Tx, derive func(*miniship.Version) error, au *m
 	return fmt.Sprintf(`1:小程序内涉及收集"%s"相关接口或组件,请通过接口完善【用户隐私保护指引】后再重新提审。<br>`, strings.Join(missing, "/")), nil
 }
 
-// promotePrivacyGuide copies the development guide to live at release,
-// as WeChat does once the audited version goes online.
-func (s *Service) promotePrivacyGuide(tx miniship.Tx, appid string) error {
-	p, err := auditedGuide(tx, appid)
-	if err != nil || p == nil {
-		return err // nil: the audit carried no guide, and the live one stays
-	}
-	p.Ver, p.UpdatedAt = PrivacyLive, s.Now()
-	return tx.PutPrivacySetting(p)
+// auditedCopy is what PrivacyAudited holds: the development guide an
+// audit carried (Guide null when there was none), and that audit's id, so
+// that an audit submitted without a copy (by a server of an earlier
+// release sharing the database) is never judged by another audit's.
+type auditedCopy struct {
+	AuditID int64           `json:"audit_id"`
+	Guide   json.RawMessage `json:"guide"`
 }
 
-// auditedGuide is the guide the mini program's latest audit carried, nil
-// when it carried none; for an audit submitted before audits carried
-// their guide, the development guide, as then.
-func auditedGuide(tx miniship.Tx, appid string) (*miniship.PrivacySetting, error) {
-	p, err := tx.GetPrivacySetting(appid, PrivacyAudited)
-	if errors.Is(err, miniship.ErrNotFound) {
-		p, err = tx.GetPrivacySetting(appid, PrivacyDev)
+// keepAuditedGuide copies the development guide into the audit's slot.
+func (s *Service) keepAuditedGuide(tx miniship.Tx, au *miniship.Audit, now time.Time) error {
+	c := auditedCopy{AuditID: au.ID, Guide: json.RawMessage("null")}
+	switch dev, err := tx.GetPrivacySetting(au.AuthorizerAppID, PrivacyDev); {
+	case err == nil:
+		c.Guide = dev.Doc
+	case !errors.Is(err, miniship.ErrNotFound):
+		return err
 	}
-	switch {
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return tx.PutPrivacySetting(&miniship.PrivacySetting{AuthorizerAppID: au.AuthorizerAppID, Ver: PrivacyAudited, Doc: doc, UpdatedAt: now})
+}
+
+// promotePrivacyGuide makes live the guide audit au carried, at its
+// release, as WeChat does once the audited version goes online.
+func (s *Service) promotePrivacyGuide(tx miniship.Tx, au *miniship.Audit) error {
+	doc, err := auditedGuide(tx, au)
+	if err != nil || doc == nil {
+		return err // nil: the audit carried no guide, and the live one stays
+	}
+	return tx.PutPrivacySetting(&miniship.PrivacySetting{AuthorizerAppID: au.AuthorizerAppID, Ver: PrivacyLive, Doc: doc, UpdatedAt: s.Now()})
+}
+
+// auditedGuide is the guide audit au carried, nil when it carried none.
+// An audit without its copy (submitted before audits carried one, or by a
+// server that does not keep it) carried the development guide, as then.
+func auditedGuide(tx miniship.Tx, au *miniship.Audit) (json.RawMessage, error) {
+	c, err := loadAuditedCopy(tx, au.AuthorizerAppID)
+	if err != nil {
+		return nil, err
+	}
+	if c != nil && c.AuditID == au.ID {
+		if isJSONNull(c.Guide) {
+			return nil, nil
+		}
+		return c.Guide, nil
+	}
+	switch dev, err := tx.GetPrivacySetting(au.AuthorizerAppID, PrivacyDev); {
 	case errors.Is(err, miniship.ErrNotFound):
 		return nil, nil
 	case err != nil:
 		return nil, err
-	case strings.TrimSpace(string(p.Doc)) == "null": // CopyPrivacySetting found none
+	default:
+		return dev.Doc, nil
+	}
+}
+
+// loadAuditedCopy reads the mini program's PrivacyAudited; nil when none.
+func loadAuditedCopy(tx miniship.Tx, appid string) (*auditedCopy, error) {
+	p, err := tx.GetPrivacySetting(appid, PrivacyAudited)
+	if errors.Is(err, miniship.ErrNotFound) {
 		return nil, nil
 	}
-	return p, nil
+	if err != nil {
+		return nil, err
+	}
+	var c auditedCopy
+	if err := json.Unmarshal(p.Doc, &c); err != nil {
+		return nil, fmt.Errorf("audited privacy guide of %s: %w", appid, err)
+	}
+	return &c, nil
+}
+
+func isJSONNull(doc json.RawMessage) bool {
+	return len(doc) == 0 || strings.TrimSpace(string(doc)) == "null"
 }
 
 // SeedPrivacyGuide gives a mini program a development guide that describes

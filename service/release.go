@@ -64,7 +64,7 @@ func (s *Service) Release(ctx context.Context, c *Caller) error {
 		if err := s.releaseDomains(tx, c.PlatformAppID, m.AppID); err != nil {
 			return err
 		}
-		if err := s.promotePrivacyGuide(tx, m.AppID); err != nil { // privacy.go
+		if err := s.promotePrivacyGuide(tx, a); err != nil { // privacy.go
 			return err
 		}
 		switch g, err := tx.GetGrayPlan(m.AppID); {

@@ -1,10 +1,6 @@
 package sqlstore
 
-import (
-	"time"
-
-	"github.com/miniship/miniship"
-)
+import "github.com/miniship/miniship"
 
 // --- privacy guides ---------------------------------------------------------
 
@@ -21,14 +17,6 @@ func (t *tx) GetPrivacySetting(appid string, ver int) (*miniship.PrivacySetting,
 		return r.Scan(&p.AuthorizerAppID, &p.Ver, rawJSON{&p.Doc}, (*nanos)(&p.UpdatedAt))
 	}, `SELECT authorizer_appid, ver, doc, updated_at FROM privacy_settings
 		WHERE authorizer_appid = ? AND ver = ?`, appid, ver)
-}
-
-func (t *tx) CopyPrivacySetting(appid string, from, to int, at time.Time) error {
-	_, err := t.exec(`INSERT INTO privacy_settings (authorizer_appid, ver, doc, updated_at)
-		VALUES (?, ?, COALESCE((SELECT doc FROM privacy_settings WHERE authorizer_appid = ? AND ver = ?), 'null'), ?)
-		ON CONFLICT (authorizer_appid, ver) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at`,
-		appid, to, appid, from, nanos(at))
-	return err
 }
 
 // --- privacy-API applications -------------------------------------------------
