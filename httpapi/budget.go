@@ -24,8 +24,9 @@ import (
 // A request that cannot have its bytes waits, with its context, at most
 // budgetWait; then it is answered -1 (system busy), WeChat's answer for a
 // backend that cannot serve it now. Bodies the server does not read (a
-// GET's, a multipart body sent to an endpoint that takes JSON) and bodies
-// of at most smallBody take nothing.
+// GET's) and bodies of at most smallBody take nothing; a multipart body
+// sent to an endpoint that is not an upload is read, and counted, as any
+// other body.
 
 // DefaultBodyMemory is the budget serve starts with (--body-memory-mb).
 const DefaultBodyMemory = 64 << 20
