@@ -221,15 +221,20 @@ func (s *Service) SetPrivacySetting(ctx context.Context, c *Caller, req SetPriva
 }
 
 func loadPrivacy(tx miniship.Tx, appid string, ver int) (*PrivacyDoc, error) {
+	return loadGuide[PrivacyDoc](tx, appid, ver)
+}
+
+// loadGuide reads the mini program's guide row of ver, decoded as T.
+func loadGuide[T any](tx miniship.Tx, appid string, ver int) (*T, error) {
 	p, err := tx.GetPrivacySetting(appid, ver)
 	if err != nil {
 		return nil, err
 	}
-	var doc PrivacyDoc
-	if err := json.Unmarshal(p.Doc, &doc); err != nil {
-		return nil, fmt.Errorf("privacy guide of %s: %w", appid, err)
+	var v T
+	if err := json.Unmarshal(p.Doc, &v); err != nil {
+		return nil, fmt.Errorf("privacy guide %d of %s: %w", ver, appid, err)
 	}
-	return &doc, nil
+	return &v, nil
 }
 
 // PrivacySettingItem is a setting_list entry as getprivacysetting answers it.
@@ -504,18 +509,11 @@ func auditedGuide(tx miniship.Tx, au *miniship.Audit) (json.RawMessage, error) {
 
 // loadAuditedCopy reads the mini program's PrivacyAudited; nil when none.
 func loadAuditedCopy(tx miniship.Tx, appid string) (*auditedCopy, error) {
-	p, err := tx.GetPrivacySetting(appid, PrivacyAudited)
+	c, err := loadGuide[auditedCopy](tx, appid, PrivacyAudited)
 	if errors.Is(err, miniship.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil {
-		return nil, err
-	}
-	var c auditedCopy
-	if err := json.Unmarshal(p.Doc, &c); err != nil {
-		return nil, fmt.Errorf("audited privacy guide of %s: %w", appid, err)
-	}
-	return &c, nil
+	return c, err
 }
 
 func isJSONNull(doc json.RawMessage) bool {
