@@ -137,7 +137,7 @@ func checkResult(res *Result, g Grants) error {
 		}
 		for _, api := range list {
 			if g != nil && !g.PrivacyAPI(api) {
-				return wxerr.Errorf(wxerr.PrivateAPINotAuthorized, "requiredPrivateInfos: %q is not authorized for this mini program; apply for it first", api)
+				return wxerr.Errorf(wxerr.PrivateAPINotAuthorized, "requiredPrivateInfos %q: the mini program has no grant for it; apply for it first", api)
 			}
 		}
 		res.RequiredPrivateInfos = list
