@@ -384,12 +384,12 @@ func (s *Service) UploadPrivacyExtFile(ctx context.Context, c *Caller, name stri
 		switch ac, err := loadAuditedCopy(tx, c.AuthorizerAppID); {
 		case err != nil:
 			return err
-		case ac != nil && !isJSONNull(ac.Guide):
-			var doc PrivacyDoc
-			if err := json.Unmarshal(ac.Guide, &doc); err != nil {
+		case ac != nil:
+			doc, err := guideDoc(c.AuthorizerAppID, ac.Guide)
+			if err != nil {
 				return err
 			}
-			if doc.OwnerSetting.ExtFileMediaID != "" {
+			if doc != nil && doc.OwnerSetting.ExtFileMediaID != "" {
 				inUse = append(inUse, doc.OwnerSetting.ExtFileMediaID)
 			}
 		}
@@ -426,15 +426,13 @@ func privacyGuideGap(tx miniship.Tx, derive func(*miniship.Version) error, au *m
 	if len(keys) == 0 {
 		return "", nil
 	}
-	var doc *PrivacyDoc
-	switch raw, err := auditedGuide(tx, au); {
-	case err != nil:
+	raw, err := auditedGuide(tx, au)
+	if err != nil {
 		return "", err
-	case raw != nil:
-		doc = new(PrivacyDoc)
-		if err := json.Unmarshal(raw, doc); err != nil {
-			return "", fmt.Errorf("privacy guide of %s: %w", au.AuthorizerAppID, err)
-		}
+	}
+	doc, err := guideDoc(au.AuthorizerAppID, raw)
+	if err != nil {
+		return "", err
 	}
 	var missing []string
 	for _, k := range keys {
@@ -514,6 +512,18 @@ func loadAuditedCopy(tx miniship.Tx, appid string) (*auditedCopy, error) {
 		return nil, nil
 	}
 	return c, err
+}
+
+// guideDoc decodes a guide's JSON; nil for none (JSON null or nothing).
+func guideDoc(appid string, raw json.RawMessage) (*PrivacyDoc, error) {
+	if isJSONNull(raw) {
+		return nil, nil
+	}
+	var doc PrivacyDoc
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("privacy guide of %s: %w", appid, err)
+	}
+	return &doc, nil
 }
 
 func isJSONNull(doc json.RawMessage) bool {
